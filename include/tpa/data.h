@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file tpa/data.h
+ * @brief GLUE tasks, their TSV files, and their metrics.
+ *
+ * Thread safety: a loaded tpa_dataset is immutable and may be shared for
+ * reading. The task functions are pure.
+ */
+#ifndef TPA_DATA_H
+#define TPA_DATA_H
+
+#include "tpa/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The nine GLUE tasks (values are stable). @since 0.1.0 */
+typedef enum tpa_task {
+  TPA_TASK_COLA = 0,
+  TPA_TASK_SST2 = 1,
+  TPA_TASK_MRPC = 2,
+  TPA_TASK_STSB = 3,
+  TPA_TASK_QQP = 4,
+  TPA_TASK_MNLI = 5,
+  TPA_TASK_QNLI = 6,
+  TPA_TASK_RTE = 7,
+  TPA_TASK_WNLI = 8
+} tpa_task;
+
+/** Number of tasks in tpa_task. */
+#define TPA_TASK_COUNT 9
+
+/**
+ * Parse a task name, case-insensitively: cola sst2 mrpc stsb qqp mnli qnli
+ * rte wnli, also "sst-2" and "sts-b". TPA_ERR_INVALID_ARGUMENT otherwise.
+ * @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_task_from_name(const char *name,
+                                                    tpa_task *task);
+/** Canonical lower-case name ("sst2"); NULL if @p task is invalid. @since 0.1.0 */
+TPA_API const char *tpa_task_name(tpa_task task);
+/** Output width: 1 for STS-B (regression), 3 for MNLI, else 2; 0 if invalid. @since 0.1.0 */
+TPA_API int32_t tpa_task_num_labels(tpa_task task);
+/** Whether the task has a second text column. @since 0.1.0 */
+TPA_API bool tpa_task_is_pair(tpa_task task);
+/** Name of class @p id in the task's label order ("entailment"), NULL if none. @since 0.1.0 */
+TPA_API const char *tpa_task_label_name(tpa_task task, int32_t id);
+
+/** Options of tpa_dataset_load(). @since 0.1.0 */
+typedef struct tpa_dataset_params {
+  size_t size;      /**< sizeof the struct, set by the init function */
+  size_t max_rows;  /**< >0: read at most this many examples (0 = all) */
+} tpa_dataset_params;
+
+/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+TPA_API void tpa_dataset_params_init(tpa_dataset_params *p, size_t size);
+
+/**
+ * Read a GLUE TSV file for @p task (METHOD.md section 3): header line
+ * skipped except for CoLA, a UTF-8 BOM skipped, files ending in ".gz"
+ * decompressed. Every row must have the task's columns, valid UTF-8 and a
+ * known label; otherwise TPA_ERR_DATA with file and line in the message.
+ * The dataset copies what it needs; @p path is borrowed for the call.
+ * @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_dataset_load(
+    tpa_dataset **out, tpa_task task, const char *path,
+    const tpa_dataset_params *params);
+
+/** Free a dataset; NULL is allowed. @since 0.1.0 */
+TPA_API void tpa_dataset_free(tpa_dataset *ds);
+
+/** Number of examples. @since 0.1.0 */
+TPA_API size_t tpa_dataset_size(const tpa_dataset *ds);
+/** The dataset's task. @since 0.1.0 */
+TPA_API tpa_task tpa_dataset_task(const tpa_dataset *ds);
+/** First text of example @p i (owned by the dataset); NULL if out of range. @since 0.1.0 */
+TPA_API const char *tpa_dataset_text_a(const tpa_dataset *ds, size_t i);
+/** Second text, NULL for single-sentence tasks or out of range. @since 0.1.0 */
+TPA_API const char *tpa_dataset_text_b(const tpa_dataset *ds, size_t i);
+/** Label of example @p i: class id as a float, or the STS-B score. NaN if out of range. @since 0.1.0 */
+TPA_API float tpa_dataset_label(const tpa_dataset *ds, size_t i);
+
+/** Metric mask bits in tpa_metrics.present. */
+#define TPA_METRIC_ACCURACY (1u << 0)
+#define TPA_METRIC_F1 (1u << 1)
+#define TPA_METRIC_MATTHEWS (1u << 2)
+#define TPA_METRIC_PEARSON (1u << 3)
+#define TPA_METRIC_SPEARMAN (1u << 4)
+
+/** A task's metrics; only those flagged in @ref present are set. @since 0.1.0 */
+typedef struct tpa_metrics {
+  size_t size; /**< set by the caller to sizeof the struct */
+  uint32_t present; /**< TPA_METRIC_* bits */
+  double accuracy;
+  double f1;       /**< of the positive class 1 (MRPC, QQP) */
+  double matthews; /**< CoLA */
+  double pearson;  /**< STS-B */
+  double spearman; /**< STS-B */
+  double main;     /**< the task's headline figure (GLUE's choice) */
+  uint64_t count;  /**< examples scored */
+} tpa_metrics;
+
+/**
+ * Score predictions: @p logits holds @p n rows of tpa_task_num_labels(task)
+ * values (argmax for classification, the value for STS-B), @p labels the
+ * @p n gold labels as from tpa_dataset_label(). Set out->size first.
+ * @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_metrics_compute(tpa_task task,
+                                                     const float *logits,
+                                                     const float *labels,
+                                                     size_t n,
+                                                     tpa_metrics *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TPA_DATA_H */

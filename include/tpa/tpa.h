@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file tpa/tpa.h
+ * @brief Umbrella header: include this to use libtpa.
+ */
+#ifndef TPA_TPA_H
+#define TPA_TPA_H
+
+#include "tpa/common.h"
+#include "tpa/model.h"
+#include "tpa/tokenizer.h"
+#include "tpa/data.h"
+#include "tpa/infer.h"
+
+#endif /* TPA_TPA_H */

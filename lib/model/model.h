@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The in-memory BERT model shared by loading (model/load.c), inference
+ * (model/forward.c) and, later, training and export. Weights keep HF's
+ * layout: a Linear weight is [out, in] row-major, so y = x W^T + b. */
+#ifndef TPA_MODEL_MODEL_H
+#define TPA_MODEL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpa/model.h"
+
+/* config.json, after validation. */
+typedef struct tpa__config {
+  int32_t hidden;      /* hidden_size */
+  int32_t layers;      /* num_hidden_layers */
+  int32_t heads;       /* num_attention_heads (before pruning) */
+  int32_t head_dim;    /* hidden / heads */
+  int32_t inter;       /* intermediate_size */
+  int32_t vocab;       /* vocab_size */
+  int32_t max_pos;     /* max_position_embeddings */
+  int32_t type_vocab;  /* type_vocab_size */
+  int32_t num_labels;  /* 1 = regression */
+  double ln_eps;       /* layer_norm_eps */
+  double hidden_dropout;
+  double attn_dropout;
+  bool regression;     /* problem_type "regression" or num_labels == 1 */
+  bool lower_case;     /* tokenizer_config.json do_lower_case (default true) */
+  char **id2label;     /* num_labels owned strings */
+} tpa__config;
+
+/* One transformer block. n_heads may be smaller than config.heads when
+ * heads were pruned; head_ids lists the ORIGINAL indices kept, ascending.
+ * q/k/v_w are [n_heads*head_dim, hidden], o_w is [hidden, n_heads*head_dim]. */
+typedef struct tpa__layer {
+  int32_t n_heads;
+  int32_t *head_ids;
+  const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;
+  const float *o_w, *o_b;
+  const float *ln1_g, *ln1_b; /* attention.output.LayerNorm */
+  const float *i_w, *i_b;     /* intermediate.dense [inter, hidden] */
+  const float *f_w, *f_b;     /* output.dense [hidden, inter] */
+  const float *ln2_g, *ln2_b; /* output.LayerNorm */
+} tpa__layer;
+
+typedef struct tpa__weights {
+  const float *word_emb;  /* [vocab, hidden] */
+  const float *pos_emb;   /* [max_pos, hidden] */
+  const float *type_emb;  /* [type_vocab, hidden] */
+  const float *emb_ln_g, *emb_ln_b;
+  tpa__layer *layer;      /* [config.layers] */
+  const float *pool_w, *pool_b; /* pooler.dense [hidden, hidden] */
+  const float *cls_w, *cls_b;   /* classifier [num_labels, hidden] */
+} tpa__weights;
+
+/* Memory a model owns: F32 tensors point into the mapping of
+ * model.safetensors; converted (F16/BF16) or created tensors live in
+ * owned blocks freed with the model. */
+typedef struct tpa__model_mem {
+  void *map;          /* mmap of model.safetensors, or NULL */
+  size_t map_len;
+  void **blocks;      /* owned allocations */
+  size_t n_blocks, cap_blocks;
+} tpa__model_mem;
+
+struct tpa__infer_state; /* owned by model/forward.c */
+
+struct tpa_model {
+  tpa__config cfg;
+  tpa__weights w;
+  tpa__model_mem mem;
+  tpa_tokenizer *tok;
+  char *dir;                      /* directory it was loaded from */
+  struct tpa__infer_state *infer; /* kernels' prepared weights and caches */
+};
+
+/* Take ownership of an allocation so it is freed with the model. */
+bool tpa__model_own(tpa_model *m, void *block);
+
+/* Prepare / release the inference state (model/forward.c). Called by the
+ * loader once the weights are complete; the state may repack weights. */
+tpa_status tpa__infer_state_create(tpa_model *m);
+void tpa__infer_state_free(struct tpa__infer_state *st);
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install libtpa into a temporary root and build + run an example against
+# it through pkg-config only, as a user of the installed library would.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+meson install -C "$build" --destdir "$root" --quiet
+pcdir=$(dirname "$(find "$root" -name libtpa.pc | head -n1)")
+export PKG_CONFIG_PATH=$pcdir
+# --define-prefix relocates the .pc's prefix to where it was installed.
+cflags=$(pkg-config --define-prefix --cflags libtpa)
+libs=$(pkg-config --define-prefix --libs libtpa)
+# shellcheck disable=SC2086
+cc -std=c99 -Wall -Wextra -Werror examples/predict.c $cflags $libs -o "$root/predict"
+libdir=$(pkg-config --define-prefix --variable=libdir libtpa)
+LD_LIBRARY_PATH=$libdir "$root/predict" tests/fixtures/tiny sst2 examples/data/sst2-sample.tsv
+echo "installed-consumer example: OK"

@@ -58,9 +58,15 @@ TPA_API void tpa_dataset_params_init(tpa_dataset_params *p, size_t size);
 
 /**
  * Read a GLUE TSV file for @p task (METHOD.md section 3): header line
- * skipped except for CoLA, a UTF-8 BOM skipped, files ending in ".gz"
- * decompressed. Every row must have the task's columns, valid UTF-8 and a
- * known label; otherwise TPA_ERR_DATA with file and line in the message.
+ * skipped except for CoLA, a UTF-8 BOM skipped, CRLF line ends accepted,
+ * gzip input decompressed (recognised by its magic bytes, so "x.tsv.gz"
+ * and a renamed copy both work). Every row must have the task's columns
+ * (extra columns are ignored; MNLI's label is the last column), valid
+ * UTF-8 without NUL bytes and a known label (an STS-B score: a decimal
+ * number from 0 to 5); otherwise TPA_ERR_DATA with "FILE:LINE: what" in
+ * the message. Blank lines are errors except at the end of the file; a
+ * file without examples is TPA_ERR_DATA, a missing one TPA_ERR_NOT_FOUND.
+ * With params->max_rows, rows after the first max_rows are not read.
  * The dataset copies what it needs; @p path is borrowed for the call.
  * @since 0.1.0
  */
@@ -73,7 +79,7 @@ TPA_API void tpa_dataset_free(tpa_dataset *ds);
 
 /** Number of examples. @since 0.1.0 */
 TPA_API size_t tpa_dataset_size(const tpa_dataset *ds);
-/** The dataset's task. @since 0.1.0 */
+/** The dataset's task; for NULL, TPA_TASK_COUNT (no task). @since 0.1.0 */
 TPA_API tpa_task tpa_dataset_task(const tpa_dataset *ds);
 /** First text of example @p i (owned by the dataset); NULL if out of range. @since 0.1.0 */
 TPA_API const char *tpa_dataset_text_a(const tpa_dataset *ds, size_t i);
@@ -104,8 +110,22 @@ typedef struct tpa_metrics {
 
 /**
  * Score predictions: @p logits holds @p n rows of tpa_task_num_labels(task)
- * values (argmax for classification, the value for STS-B), @p labels the
- * @p n gold labels as from tpa_dataset_label(). Set out->size first.
+ * values (argmax for classification, the first maximum on ties; the value
+ * for STS-B), @p labels the @p n gold labels as from tpa_dataset_label().
+ * Set out->size first; only its first out->size bytes are written.
+ *
+ * Metrics: accuracy for every classification task, plus F1 of class 1 for
+ * MRPC and QQP and the Matthews correlation for CoLA; Pearson and Spearman
+ * (ties get their average rank) for STS-B. Conventions follow
+ * scikit-learn/SciPy: F1 is 0 when there is no positive example or
+ * prediction, MCC is 0 when a denominator factor is 0, and an undefined
+ * correlation (constant input, or n = 1) is 0 where SciPy gives NaN.
+ * out->main is GLUE's headline figure: MCC for CoLA; accuracy for SST-2,
+ * MNLI, QNLI, RTE and WNLI; the mean of F1 and accuracy for MRPC and QQP;
+ * the mean of Pearson and Spearman for STS-B.
+ *
+ * TPA_ERR_INVALID_ARGUMENT for n = 0, a NaN logit, a label that is not a
+ * class id of the task, or a non-finite STS-B value.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_metrics_compute(tpa_task task,

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tpa_model_load: config.json + model.safetensors + vocab.txt -> tpa_model.
+ * Every tensor is looked up by its HF name, checked against the shape the
+ * config (and the pruned head layout) implies, and used in place from the
+ * mapping when it is aligned F32; anything else is converted into blocks
+ * the model owns. Any failure frees everything: no partial model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/params.h"
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "tpa/tokenizer.h"
+
+static const tpa_model_load_params load_defaults = {
+    .size = sizeof(tpa_model_load_params),
+    .seed = 42,
+    .num_labels = 0,
+    .log = NULL,
+    .user = NULL,
+};
+
+TPA_API void tpa_model_load_params_init(tpa_model_load_params *p, size_t size) {
+  tpa__params_init(p, size, &load_defaults, sizeof load_defaults);
+}
+
+typedef struct loader {
+  tpa_model *m;
+  tpa__st_file st;
+  const char *prefix; /* "bert." or "" for the encoder's names */
+  bool in_place;      /* some tensor points into the mapping */
+  size_t used;        /* tensors taken (the rest are logged as ignored) */
+} loader;
+
+/* "[3, 8]" into @p buf. */
+static const char *shape_str(char *buf, size_t cap, int32_t ndim, const uint64_t *dims) {
+  size_t at = 0;
+  at += (size_t)snprintf(buf, cap, "[");
+  for (int32_t i = 0; i < ndim && at < cap; i++)
+    at +=
+        (size_t)snprintf(buf + at, cap - at, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+  if (at < cap)
+    snprintf(buf + at, cap - at, "]");
+  return buf;
+}
+
+/* Find @p name; LayerNorm parameters also under TF-era gamma/beta names. */
+static const tpa__st_tensor *find_tensor(const loader *L, const char *name) {
+  const tpa__st_tensor *t = tpa__st_find(&L->st, name);
+  if (t)
+    return t;
+  static const struct {
+    const char *now, *legacy;
+  } legacy[] = {{"LayerNorm.weight", "LayerNorm.gamma"}, {"LayerNorm.bias", "LayerNorm.beta"}};
+  size_t n = strlen(name);
+  for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
+    size_t k = strlen(legacy[i].now);
+    if (n < k || strcmp(name + n - k, legacy[i].now) != 0)
+      continue;
+    char alt[512];
+    if (snprintf(alt, sizeof alt, "%.*s%s", (int)(n - k), name, legacy[i].legacy) < (int)sizeof alt)
+      return tpa__st_find(&L->st, alt);
+  }
+  return NULL;
+}
+
+/* The float data of @p t, which must have shape @p dims (rank @p ndim). */
+static tpa_status take_tensor(loader *L, const tpa__st_tensor *t, int32_t ndim,
+                              const uint64_t *dims, const float **out) {
+  bool ok = t->ndim == ndim;
+  for (int32_t i = 0; ok && i < ndim; i++)
+    ok = t->shape[i] == dims[i];
+  if (!ok) {
+    char have[128], want[128];
+    return tpa__error(TPA_ERR_TENSOR_SHAPE, "file %s: tensor \"%s\" has shape %s, expected %s",
+                      L->st.path, t->name, shape_str(have, sizeof have, t->ndim, t->shape),
+                      shape_str(want, sizeof want, ndim, dims));
+  }
+  float *owned;
+  tpa_status st = tpa__st_as_f32(&L->st, t, out, &owned);
+  if (st != TPA_OK)
+    return st;
+  if (owned && !tpa__model_own(L->m, owned)) {
+    free(owned);
+    return TPA__NO_MEMORY(t->name);
+  }
+  if (!owned)
+    L->in_place = true;
+  L->used++;
+  return TPA_OK;
+}
+
+/* Take the tensor "<prefix><name>" of shape [d0] or [d0, d1] (d1 < 0). */
+static tpa_status take(loader *L, bool prefixed, const char *name, int64_t d0, int64_t d1,
+                       const float **out) {
+  char full[512];
+  snprintf(full, sizeof full, "%s%s", prefixed ? L->prefix : "", name);
+  const tpa__st_tensor *t = find_tensor(L, full);
+  if (!t)
+    return tpa__error(TPA_ERR_TENSOR_MISSING, "file %s: tensor \"%s\" is missing", L->st.path,
+                      full);
+  uint64_t dims[2] = {(uint64_t)d0, (uint64_t)(d1 < 0 ? 0 : d1)};
+  return take_tensor(L, t, d1 < 0 ? 1 : 2, dims, out);
+}
+
+/* A Linear layer: weight [out, in] and bias [out]. */
+static tpa_status take_linear(loader *L, bool prefixed, const char *base, int64_t out_dim,
+                              int64_t in_dim, const float **w, const float **b) {
+  char name[256];
+  snprintf(name, sizeof name, "%s.weight", base);
+  tpa_status st = take(L, prefixed, name, out_dim, in_dim, w);
+  if (st != TPA_OK)
+    return st;
+  snprintf(name, sizeof name, "%s.bias", base);
+  return take(L, prefixed, name, out_dim, -1, b);
+}
+
+static tpa_status take_layernorm(loader *L, const char *base, int64_t h, const float **g,
+                                 const float **b) {
+  char name[256];
+  snprintf(name, sizeof name, "%s.LayerNorm.weight", base);
+  tpa_status st = take(L, true, name, h, -1, g);
+  if (st != TPA_OK)
+    return st;
+  snprintf(name, sizeof name, "%s.LayerNorm.bias", base);
+  return take(L, true, name, h, -1, b);
+}
+
+/* Heads each layer keeps, from config.json's pruned_heads table. */
+static tpa_status build_layers(tpa_model *m, const bool *pruned) {
+  const tpa__config *c = &m->cfg;
+  tpa__layer *layers = tpa__calloc((size_t)c->layers, sizeof *layers);
+  if (!layers || !tpa__model_own(m, layers)) {
+    free(layers);
+    return TPA__NO_MEMORY("layers");
+  }
+  m->w.layer = layers;
+  for (int32_t l = 0; l < c->layers; l++) {
+    int32_t *ids = tpa__calloc((size_t)c->heads, sizeof *ids);
+    if (!ids || !tpa__model_own(m, ids)) {
+      free(ids);
+      return TPA__NO_MEMORY("head layout");
+    }
+    int32_t n = 0;
+    for (int32_t h = 0; h < c->heads; h++)
+      if (!pruned[(size_t)l * (size_t)c->heads + (size_t)h])
+        ids[n++] = h;
+    layers[l].n_heads = n;
+    layers[l].head_ids = ids;
+  }
+  return TPA_OK;
+}
+
+static tpa_status load_layer(loader *L, int32_t l) {
+  const tpa__config *c = &L->m->cfg;
+  tpa__layer *ly = &L->m->w.layer[l];
+  int64_t H = c->hidden, a = (int64_t)ly->n_heads * c->head_dim;
+  char base[64], name[128];
+  snprintf(base, sizeof base, "encoder.layer.%d", l);
+  tpa_status st;
+#define LIN(suffix, o, i, w, b)                                                                    \
+  (snprintf(name, sizeof name, "%s.%s", base, suffix), take_linear(L, true, name, o, i, w, b))
+#define LN(suffix, g, b)                                                                           \
+  (snprintf(name, sizeof name, "%s.%s", base, suffix), take_layernorm(L, name, H, g, b))
+  if ((st = LIN("attention.self.query", a, H, &ly->q_w, &ly->q_b)) ||
+      (st = LIN("attention.self.key", a, H, &ly->k_w, &ly->k_b)) ||
+      (st = LIN("attention.self.value", a, H, &ly->v_w, &ly->v_b)) ||
+      (st = LIN("attention.output.dense", H, a, &ly->o_w, &ly->o_b)) ||
+      (st = LN("attention.output", &ly->ln1_g, &ly->ln1_b)) ||
+      (st = LIN("intermediate.dense", c->inter, H, &ly->i_w, &ly->i_b)) ||
+      (st = LIN("output.dense", H, c->inter, &ly->f_w, &ly->f_b)) ||
+      (st = LN("output", &ly->ln2_g, &ly->ln2_b)))
+    return st;
+#undef LIN
+#undef LN
+  return TPA_OK;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed generator whose
+ * stream depends on nothing but the seed. */
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* A new classifier as HF initialises one: weight N(0, 0.02), bias 0.
+ * Normals come from Box-Muller on pairs of splitmix64 draws seeded with
+ * @p seed: u1 = (top 53 bits + 1) / 2^53 in (0, 1], u2 = top 53 bits /
+ * 2^53, giving sqrt(-2 ln u1) cos(2 pi u2) then ... sin(2 pi u2), written
+ * row-major. The same seed always gives the same weights. */
+static tpa_status fresh_classifier(tpa_model *m, uint64_t seed) {
+  size_t rows = (size_t)m->cfg.num_labels, cols = (size_t)m->cfg.hidden, n = rows * cols;
+  float *w = tpa__malloc_array(n, sizeof *w);
+  float *b = tpa__calloc(rows, sizeof *b);
+  if (!w || !b || !tpa__model_own(m, w)) {
+    free(w);
+    free(b);
+    return TPA__NO_MEMORY("classifier");
+  }
+  if (!tpa__model_own(m, b)) {
+    free(b);
+    return TPA__NO_MEMORY("classifier");
+  }
+  const double two_pi = 6.283185307179586476925286766559;
+  uint64_t s = seed;
+  for (size_t i = 0; i < n; i += 2) {
+    double u1 = (double)((splitmix64(&s) >> 11) + 1) * 0x1p-53;
+    double u2 = (double)(splitmix64(&s) >> 11) * 0x1p-53;
+    double r = sqrt(-2.0 * log(u1));
+    w[i] = (float)(0.02 * r * cos(two_pi * u2));
+    if (i + 1 < n)
+      w[i + 1] = (float)(0.02 * r * sin(two_pi * u2));
+  }
+  m->w.cls_w = w;
+  m->w.cls_b = b;
+  return TPA_OK;
+}
+
+static tpa_status load_classifier(loader *L, const tpa_model_load_params *p) {
+  tpa_model *m = L->m;
+  int64_t H = m->cfg.hidden, n = m->cfg.num_labels;
+  const tpa__st_tensor *w = tpa__st_find(&L->st, "classifier.weight");
+  const tpa__st_tensor *b = tpa__st_find(&L->st, "classifier.bias");
+  if (w && b && p->num_labels > 0 && w->ndim == 2 && w->shape[1] == (uint64_t)H &&
+      w->shape[0] != (uint64_t)n) {
+    /* The caller asked for another label count than the checkpoint's head
+     * has (a new task): start a new head, as HF's ignore_mismatched_sizes. */
+    tpa__log(p->log, p->user, TPA_LOG_INFO,
+             "%s: classifier has %llu labels, %lld requested: creating a new classifier "
+             "(seed %llu)",
+             L->st.path, (unsigned long long)w->shape[0], (long long)n,
+             (unsigned long long)p->seed);
+    return fresh_classifier(m, p->seed);
+  }
+  if (w || b) {
+    tpa_status st = take(L, false, "classifier.weight", n, H, &m->w.cls_w);
+    return st != TPA_OK ? st : take(L, false, "classifier.bias", n, -1, &m->w.cls_b);
+  }
+  tpa__log(p->log, p->user, TPA_LOG_INFO,
+           "%s: no classifier (a bare BertModel): creating one with %lld labels, N(0, 0.02) "
+           "weights from seed %llu and zero bias",
+           L->st.path, (long long)n, (unsigned long long)p->seed);
+  return fresh_classifier(m, p->seed);
+}
+
+static tpa_status load_weights(loader *L, const tpa_model_load_params *p) {
+  tpa_model *m = L->m;
+  const tpa__config *c = &m->cfg;
+  tpa__weights *w = &m->w;
+  int64_t H = c->hidden;
+  /* A BertForSequenceClassification prefixes the encoder with "bert.";
+   * a bare BertModel does not. */
+  L->prefix = tpa__st_find(&L->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  tpa_status st;
+  if ((st = take(L, true, "embeddings.word_embeddings.weight", c->vocab, H, &w->word_emb)) ||
+      (st = take(L, true, "embeddings.position_embeddings.weight", c->max_pos, H, &w->pos_emb)) ||
+      (st = take(L, true, "embeddings.token_type_embeddings.weight", c->type_vocab, H,
+                 &w->type_emb)) ||
+      (st = take_layernorm(L, "embeddings", H, &w->emb_ln_g, &w->emb_ln_b)))
+    return st;
+  for (int32_t l = 0; l < c->layers; l++)
+    if ((st = load_layer(L, l)))
+      return st;
+  /* HF's classification head reads the pooled [CLS]: a pooler is needed. */
+  if ((st = take_linear(L, true, "pooler.dense", H, H, &w->pool_w, &w->pool_b)) ||
+      (st = load_classifier(L, p)))
+    return st;
+  if (L->used < L->st.n)
+    tpa__log(p->log, p->user, TPA_LOG_DEBUG, "%s: %zu tensors not used by the model", L->st.path,
+             L->st.n - L->used);
+  return TPA_OK;
+}
+
+static tpa_status load_vocab(tpa_model *m, const char *dir) {
+  char *path = tpa__path_join(dir, "vocab.txt");
+  if (!path)
+    return TPA__NO_MEMORY("path");
+  tpa_status st = tpa_tokenizer_load(&m->tok, path, m->cfg.lower_case);
+  if (st == TPA_OK && tpa_tokenizer_vocab_size(m->tok) > (size_t)m->cfg.vocab)
+    /* Token ids index the word embeddings: every id must have a row. */
+    st = tpa__error(TPA_ERR_VOCAB, "file %s: %zu tokens but config.json vocab_size is %d", path,
+                    tpa_tokenizer_vocab_size(m->tok), m->cfg.vocab);
+  free(path);
+  return st;
+}
+
+static tpa_status load(tpa_model *m, const char *dir, const tpa_model_load_params *p) {
+  bool *pruned = NULL;
+  tpa_status st = tpa__config_load(dir, &m->cfg, &pruned);
+  if (st == TPA_OK && p->num_labels > 0)
+    st = tpa__config_set_num_labels(&m->cfg, p->num_labels);
+  if (st == TPA_OK)
+    st = build_layers(m, pruned);
+  free(pruned);
+  if (st != TPA_OK)
+    return st;
+
+  loader L = {.m = m};
+  char *path = tpa__path_join(dir, "model.safetensors");
+  if (!path)
+    return TPA__NO_MEMORY("path");
+  st = tpa__st_open(&L.st, path);
+  free(path);
+  if (st == TPA_OK)
+    st = load_weights(&L, p);
+  if (st == TPA_OK && L.in_place) {
+    /* The model keeps the mapping; converted-only models drop it. */
+    m->mem.map = L.st.map.data;
+    m->mem.map_len = L.st.map.len;
+    L.st.map.data = NULL;
+    L.st.map.len = 0;
+  }
+  tpa__st_close(&L.st);
+  if (st != TPA_OK)
+    return st;
+  if ((st = load_vocab(m, dir)))
+    return st;
+  return tpa__infer_state_create(m);
+}
+
+TPA_API tpa_status tpa_model_load(tpa_model **out, const char *dir,
+                                  const tpa_model_load_params *params) {
+  tpa__error_clear();
+  if (!out)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: out is NULL");
+  *out = NULL;
+  tpa_model_load_params p;
+  if (!dir || !tpa__params_read(&p, sizeof p, params, &load_defaults))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: dir is NULL or bad params size");
+  if (p.num_labels < 0)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: num_labels %d is negative",
+                      p.num_labels);
+  tpa_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return TPA__NO_MEMORY("model");
+  m->dir = tpa__strdup(dir);
+  tpa_status st = m->dir ? load(m, dir, &p) : TPA__NO_MEMORY("model");
+  if (st != TPA_OK) {
+    tpa_model_free(m);
+    return st;
+  }
+  *out = m;
+  return TPA_OK;
+}

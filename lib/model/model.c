@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The model handle: ownership, free, and the read-only accessors. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "tpa/tokenizer.h"
+
+/* On failure the caller still owns @p block (and should free it). */
+bool tpa__model_own(tpa_model *m, void *block) {
+  tpa__model_mem *mem = &m->mem;
+  if (mem->n_blocks == mem->cap_blocks) {
+    size_t cap = mem->cap_blocks ? 2 * mem->cap_blocks : 32;
+    void **grown = tpa__malloc_array(cap, sizeof *grown);
+    if (!grown)
+      return false;
+    if (mem->n_blocks)
+      memcpy(grown, mem->blocks, mem->n_blocks * sizeof *grown);
+    free(mem->blocks);
+    mem->blocks = grown;
+    mem->cap_blocks = cap;
+  }
+  mem->blocks[mem->n_blocks++] = block;
+  return true;
+}
+
+TPA_API void tpa_model_free(tpa_model *m) {
+  if (!m)
+    return;
+  /* The inference state may point at weights: release it first. */
+  tpa__infer_state_free(m->infer);
+  tpa_tokenizer_free(m->tok);
+  for (size_t i = 0; i < m->mem.n_blocks; i++)
+    free(m->mem.blocks[i]);
+  free(m->mem.blocks);
+  if (m->mem.map)
+    munmap(m->mem.map, m->mem.map_len);
+  tpa__config_free(&m->cfg);
+  free(m->dir);
+  free(m);
+}
+
+TPA_API tpa_status tpa_model_get_config(const tpa_model *m, tpa_model_config *cfg) {
+  tpa__error_clear();
+  if (!m || !cfg || cfg->size < sizeof(size_t))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_model_get_config: NULL argument or cfg->size not set");
+  const tpa__config *c = &m->cfg;
+  tpa_model_config full = {
+      .size = sizeof full,
+      .hidden_size = c->hidden,
+      .num_layers = c->layers,
+      .num_heads = c->heads,
+      .head_dim = c->head_dim,
+      .intermediate_size = c->inter,
+      .vocab_size = c->vocab,
+      .max_position_embeddings = c->max_pos,
+      .type_vocab_size = c->type_vocab,
+      .num_labels = c->num_labels,
+      .layer_norm_eps = c->ln_eps,
+      .hidden_dropout_prob = c->hidden_dropout,
+      .attention_probs_dropout_prob = c->attn_dropout,
+      .do_lower_case = c->lower_case,
+      .regression = c->regression,
+  };
+  /* An older caller's shorter struct gets only the fields it knows. */
+  size_t size = cfg->size < sizeof full ? cfg->size : sizeof full;
+  memcpy((char *)cfg + sizeof(size_t), (const char *)&full + sizeof(size_t), size - sizeof(size_t));
+  return TPA_OK;
+}
+
+TPA_API int32_t tpa_model_layer_num_heads(const tpa_model *m, int32_t layer) {
+  if (!m || layer < 0 || layer >= m->cfg.layers)
+    return -1;
+  return m->w.layer[layer].n_heads;
+}
+
+TPA_API tpa_status tpa_model_layer_heads(const tpa_model *m, int32_t layer, int32_t *heads,
+                                         size_t cap, size_t *n) {
+  tpa__error_clear();
+  if (!m || !n || (!heads && cap > 0))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_layer_heads: NULL argument");
+  if (layer < 0 || layer >= m->cfg.layers)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_layer_heads: layer %d not in 0..%d",
+                      layer, m->cfg.layers - 1);
+  const tpa__layer *l = &m->w.layer[layer];
+  size_t count = (size_t)l->n_heads;
+  *n = count;
+  if (!heads)
+    return TPA_OK; /* size query */
+  size_t w = count < cap ? count : cap;
+  if (w)
+    memcpy(heads, l->head_ids, w * sizeof *heads);
+  if (count > cap)
+    return tpa__error(TPA_ERR_BUFFER_TOO_SMALL,
+                      "tpa_model_layer_heads: layer %d keeps %zu heads, buffer holds %zu", layer,
+                      count, cap);
+  return TPA_OK;
+}
+
+void tpa__param_counts(const tpa__config *c, const int32_t *heads_per_layer,
+                       tpa_param_counts *out) {
+  uint64_t H = (uint64_t)c->hidden, I = (uint64_t)c->inter, d = (uint64_t)c->head_dim;
+  out->embeddings =
+      ((uint64_t)c->vocab + (uint64_t)c->max_pos + (uint64_t)c->type_vocab) * H + 2 * H;
+  out->encoder = 0;
+  for (int32_t l = 0; l < c->layers; l++) {
+    uint64_t a = (uint64_t)(heads_per_layer ? heads_per_layer[l] : c->heads) * d;
+    out->encoder += 3 * (a * H + a) /* query, key, value */
+                    + H * a + H     /* attention.output.dense */
+                    + 2 * H         /* attention.output.LayerNorm */
+                    + I * H + I     /* intermediate.dense */
+                    + H * I + H     /* output.dense */
+                    + 2 * H;        /* output.LayerNorm */
+  }
+  out->pooler = H * H + H;
+  out->classifier = (uint64_t)c->num_labels * H + (uint64_t)c->num_labels;
+  out->head = out->pooler + out->classifier;
+  out->total = out->embeddings + out->encoder + out->head;
+}
+
+TPA_API tpa_status tpa_model_param_counts(const tpa_model *m, tpa_param_counts *counts) {
+  tpa__error_clear();
+  if (!m || !counts || counts->size < sizeof(size_t))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_model_param_counts: NULL argument or counts->size not set");
+  int32_t *heads = tpa__calloc((size_t)m->cfg.layers, sizeof *heads);
+  if (!heads)
+    return TPA__NO_MEMORY("parameter counts");
+  for (int32_t l = 0; l < m->cfg.layers; l++)
+    heads[l] = m->w.layer[l].n_heads;
+  tpa_param_counts full = {.size = sizeof full};
+  tpa__param_counts(&m->cfg, heads, &full);
+  free(heads);
+  size_t size = counts->size < sizeof full ? counts->size : sizeof full;
+  memcpy((char *)counts + sizeof(size_t), (const char *)&full + sizeof(size_t),
+         size - sizeof(size_t));
+  return TPA_OK;
+}
+
+TPA_API const char *tpa_model_label_name(const tpa_model *m, int32_t id) {
+  if (!m || id < 0 || id >= m->cfg.num_labels || !m->cfg.id2label)
+    return NULL;
+  return m->cfg.id2label[id];
+}
+
+TPA_API const tpa_tokenizer *tpa_model_tokenizer(const tpa_model *m) {
+  return m ? m->tok : NULL;
+}

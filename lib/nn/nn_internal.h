@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared by the files of lib/nn/ only: the cache entries and the generic
+ * "find or build a primitive, then run it" machinery. */
+#ifndef TPA_NN_NN_INTERNAL_H
+#define TPA_NN_NN_INTERNAL_H
+
+#include <dnnl.h>
+
+#include "nn/nn.h"
+
+/* Longest cache key: an operation kind plus its description. */
+#define TPA__NN_KEY_MAX 512
+
+typedef struct tpa__nn_entry {
+  uint64_t hash;
+  size_t key_len;
+  unsigned char key[TPA__NN_KEY_MAX];
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t prim;
+  size_t scratch_bytes; /* user-managed scratchpad the primitive needs */
+  bool transient;       /* not in the cache (cache full): free after use */
+} tpa__nn_entry;
+
+/* Builds the primitive descriptor of one operation on @p engine. */
+typedef dnnl_status_t (*tpa__nn_build_fn)(dnnl_engine_t engine, const void *desc,
+                                          dnnl_primitive_desc_t *pd);
+
+/* One argument of an execution: a oneDNN DNNL_ARG_* id and its buffer. */
+typedef struct tpa__nn_arg {
+  int arg;
+  const void *ptr;
+} tpa__nn_arg;
+
+/* Find the primitive for (kind, desc), building it with @p build if it is
+ * new. @p prim_name names the primitive kind in messages. */
+tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key, size_t key_len,
+                       tpa__nn_build_fn build, const void *desc, tpa__nn_entry **out,
+                       const char *what);
+
+/* Execute @p e with @p args (the scratchpad is added here), then release
+ * a transient entry. */
+tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
+                       const char *prim_name, const char *what);
+
+/* oneDNN memory descriptor of a view. */
+dnnl_status_t tpa__nn_md(dnnl_memory_desc_t *md, const tpa__nn_tensor *t);
+
+/* The blocked layout of packed [k, n] weights (lib/nn/nn_pack.c). */
+dnnl_status_t tpa__nn_packed_md(dnnl_engine_t engine, int64_t k, int64_t n, dnnl_memory_desc_t *md);
+
+/* The engine behind a context. */
+dnnl_engine_t tpa__nn_engine(tpa__nn_ctx *ctx);
+dnnl_stream_t tpa__nn_stream(tpa__nn_ctx *ctx);
+
+/* Map a oneDNN failure to TPA_ERR_BACKEND with the primitive named. */
+tpa_status tpa__nn_fail(dnnl_status_t st, const char *prim_name, const char *step,
+                        const char *what);
+
+#endif

@@ -10,11 +10,13 @@ trap 'rm -rf "$root"' EXIT
 meson install -C "$build" --destdir "$root" --quiet
 pcdir=$(dirname "$(find "$root" -name libtpa.pc | head -n1)")
 export PKG_CONFIG_PATH=$pcdir
-# --define-prefix relocates the .pc's prefix to where it was installed.
-cflags=$(pkg-config --define-prefix --cflags libtpa)
-libs=$(pkg-config --define-prefix --libs libtpa)
+prefix=$(pkg-config --variable=prefix libtpa)
+# Point the .pc's prefix at the temporary root it was installed under.
+pc() { pkg-config --define-variable=prefix="$root$prefix" "$@" libtpa; }
+cflags=$(pc --cflags)
+libs=$(pc --libs)
 # shellcheck disable=SC2086
 cc -std=c99 -Wall -Wextra -Werror examples/predict.c $cflags $libs -o "$root/predict"
-libdir=$(pkg-config --define-prefix --variable=libdir libtpa)
+libdir=$(pc --variable=libdir)
 LD_LIBRARY_PATH=$libdir "$root/predict" tests/fixtures/tiny sst2 examples/data/sst2-sample.tsv
 echo "installed-consumer example: OK"

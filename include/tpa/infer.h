@@ -23,14 +23,15 @@ extern "C" {
  * seq > max_position_embeddings give TPA_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_model_forward(
-    const tpa_model *model, const int32_t *ids, const int32_t *type_ids,
-    const int32_t *attention_mask, int32_t batch, int32_t seq, float *logits);
+TPA_API TPA_NODISCARD tpa_status tpa_model_forward(const tpa_model *model, const int32_t *ids,
+                                                   const int32_t *type_ids,
+                                                   const int32_t *attention_mask, int32_t batch,
+                                                   int32_t seq, float *logits);
 
 /** Options of tpa_model_predict(). @since 0.1.0 */
 typedef struct tpa_predict_params {
   size_t size;            /**< sizeof the struct, set by the init function */
-  int32_t max_seq_length; /**< truncation length (128) */
+  int32_t max_seq_length; /**< truncation length; 0 (default) = min(128, max_position_embeddings) */
   int32_t batch_size;     /**< examples per batch (32) */
   tpa_progress_fn progress; /**< optional, called after each batch */
   void *user;               /**< passed to @ref progress */
@@ -47,9 +48,9 @@ TPA_API void tpa_predict_params_init(tpa_predict_params *p, size_t size);
  * The dataset's task must agree with the model's label count.
  * @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_model_predict(
-    const tpa_model *model, const tpa_dataset *ds,
-    const tpa_predict_params *params, float *logits, size_t cap);
+TPA_API TPA_NODISCARD tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
+                                                   const tpa_predict_params *params, float *logits,
+                                                   size_t cap);
 
 #ifdef __cplusplus
 }

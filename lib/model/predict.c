@@ -17,7 +17,7 @@
 
 static const tpa_predict_params predict_defaults = {
     .size = sizeof(tpa_predict_params),
-    .max_seq_length = 128,
+    .max_seq_length = 0, /* 0: min(128, max_position_embeddings) */
     .batch_size = 32,
     .progress = NULL,
     .user = NULL,
@@ -135,6 +135,8 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
   if (p.batch_size <= 0)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_predict: batch_size %d must be > 0",
                       p.batch_size);
+  if (p.max_seq_length == 0) /* the default: BERT's usual 128, or less if the model is short */
+    p.max_seq_length = c->max_pos < 128 ? c->max_pos : 128;
   if (p.max_seq_length < 3 || p.max_seq_length > c->max_pos)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                       "tpa_model_predict: max_seq_length %d must be in 3..%d "

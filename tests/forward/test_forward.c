@@ -397,7 +397,7 @@ static void check_e2e(const char *ref_rel, tpa_task task, const char *tsv) {
   ck_assert_uint_eq(tpa_dataset_size(ds), rows);
   tpa_predict_params pp;
   tpa_predict_params_init(&pp, sizeof pp);
-  ck_assert_int_eq(pp.max_seq_length, 128);
+  ck_assert_int_eq(pp.max_seq_length, 0); /* default: min(128, max_position_embeddings) */
   ck_assert_int_eq(pp.batch_size, 32);
   pp.max_seq_length = maxlen;
   pp.batch_size = 7; /* several batches of mixed lengths, a short last one */
@@ -420,6 +420,16 @@ static void check_e2e(const char *ref_rel, tpa_task task, const char *tsv) {
     free(want);
   }
   ck_assert_msg(worst <= TOL, "%s: max abs diff %g", tsv, worst);
+  /* The default length (0) means min(128, max_position_embeddings): 64 for
+   * the tiny model, the length the reference was made with. */
+  ck_assert_int_eq(maxlen, 64);
+  tpa_predict_params dflt;
+  tpa_predict_params_init(&dflt, sizeof dflt);
+  dflt.batch_size = pp.batch_size; /* same batches, so the same bits */
+  float *again = calloc(rows * 2, sizeof *again);
+  ck_assert_int_eq(tpa_model_predict(m, ds, &dflt, again, rows * 2), TPA_OK);
+  ck_assert(memcmp(again, got, rows * 2 * sizeof *got) == 0);
+  free(again);
   /* Cancelling from the callback stops with TPA_ERR_CANCELLED. */
   log = (progress_log){0, 0, 0, true, 2};
   ck_assert_int_eq(tpa_model_predict(m, ds, &pp, got, rows * 2), TPA_ERR_CANCELLED);

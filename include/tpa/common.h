@@ -32,8 +32,7 @@ typedef struct tpa_dataset tpa_dataset;
 #define TPA_VERSION_PATCH 0
 #define TPA_VERSION_STRING "0.1.0"
 /** Single number for comparisons: major*10000 + minor*100 + patch. */
-#define TPA_VERSION_NUMBER \
-  (TPA_VERSION_MAJOR * 10000 + TPA_VERSION_MINOR * 100 + TPA_VERSION_PATCH)
+#define TPA_VERSION_NUMBER (TPA_VERSION_MAJOR * 10000 + TPA_VERSION_MINOR * 100 + TPA_VERSION_PATCH)
 
 #if defined(_WIN32)
 #define TPA_API
@@ -56,25 +55,25 @@ typedef struct tpa_dataset tpa_dataset;
  */
 typedef enum tpa_status {
   TPA_OK = 0,
-  TPA_ERR_INVALID_ARGUMENT = 1, /**< NULL handle, bad size, out of range */
-  TPA_ERR_NO_MEMORY = 2,        /**< allocation failed */
-  TPA_ERR_IO = 3,               /**< read/write/mmap failure (errno text) */
-  TPA_ERR_NOT_FOUND = 4,        /**< a required file does not exist */
-  TPA_ERR_TRUNCATED = 5,        /**< file shorter than its contents claim */
-  TPA_ERR_JSON = 6,             /**< not valid JSON */
-  TPA_ERR_HEADER = 7,           /**< safetensors header malformed */
-  TPA_ERR_TENSOR_OFFSETS = 8,   /**< offsets out of range or overlapping */
-  TPA_ERR_TENSOR_DTYPE = 9,     /**< unsupported or unexpected dtype */
-  TPA_ERR_TENSOR_SHAPE = 10,    /**< shape does not match config.json */
-  TPA_ERR_TENSOR_MISSING = 11,  /**< a required tensor is absent */
-  TPA_ERR_CONFIG = 12,          /**< config.json values invalid */
-  TPA_ERR_VOCAB = 13,           /**< vocab.txt invalid (e.g. no [CLS]) */
-  TPA_ERR_DATA = 14,            /**< malformed data row (file and line) */
-  TPA_ERR_BUFFER_TOO_SMALL = 15,/**< caller buffer too small; size reported */
-  TPA_ERR_UNSUPPORTED = 16,     /**< valid input this version cannot handle */
-  TPA_ERR_BACKEND = 17,         /**< the compute backend (oneDNN) failed */
-  TPA_ERR_CANCELLED = 18,       /**< a progress callback asked to stop */
-  TPA_ERR_INTERNAL = 19         /**< a bug in libtpa; please report */
+  TPA_ERR_INVALID_ARGUMENT = 1,  /**< NULL handle, bad size, out of range */
+  TPA_ERR_NO_MEMORY = 2,         /**< allocation failed */
+  TPA_ERR_IO = 3,                /**< read/write/mmap failure (errno text) */
+  TPA_ERR_NOT_FOUND = 4,         /**< a required file does not exist */
+  TPA_ERR_TRUNCATED = 5,         /**< file shorter than its contents claim */
+  TPA_ERR_JSON = 6,              /**< not valid JSON */
+  TPA_ERR_HEADER = 7,            /**< safetensors header malformed */
+  TPA_ERR_TENSOR_OFFSETS = 8,    /**< offsets out of range or overlapping */
+  TPA_ERR_TENSOR_DTYPE = 9,      /**< unsupported or unexpected dtype */
+  TPA_ERR_TENSOR_SHAPE = 10,     /**< shape does not match config.json */
+  TPA_ERR_TENSOR_MISSING = 11,   /**< a required tensor is absent */
+  TPA_ERR_CONFIG = 12,           /**< config.json values invalid */
+  TPA_ERR_VOCAB = 13,            /**< vocab.txt invalid (e.g. no [CLS]) */
+  TPA_ERR_DATA = 14,             /**< malformed data row (file and line) */
+  TPA_ERR_BUFFER_TOO_SMALL = 15, /**< caller buffer too small; size reported */
+  TPA_ERR_UNSUPPORTED = 16,      /**< valid input this version cannot handle */
+  TPA_ERR_BACKEND = 17,          /**< the compute backend (oneDNN) failed */
+  TPA_ERR_CANCELLED = 18,        /**< a progress callback asked to stop */
+  TPA_ERR_INTERNAL = 19          /**< a bug in libtpa; please report */
 } tpa_status;
 
 /** Static English name of a status ("TPA_ERR_JSON: invalid JSON"); never NULL. @since 0.1.0 */
@@ -112,8 +111,7 @@ typedef void (*tpa_log_fn)(void *user, tpa_log_level level, const char *msg);
  * of @p total units (examples, steps). Return false to cancel: the call
  * then stops with TPA_ERR_CANCELLED.
  */
-typedef bool (*tpa_progress_fn)(void *user, const char *stage, uint64_t done,
-                                uint64_t total);
+typedef bool (*tpa_progress_fn)(void *user, const char *stage, uint64_t done, uint64_t total);
 
 #ifdef __cplusplus
 }

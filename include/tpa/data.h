@@ -36,8 +36,7 @@ typedef enum tpa_task {
  * rte wnli, also "sst-2" and "sts-b". TPA_ERR_INVALID_ARGUMENT otherwise.
  * @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_task_from_name(const char *name,
-                                                    tpa_task *task);
+TPA_API TPA_NODISCARD tpa_status tpa_task_from_name(const char *name, tpa_task *task);
 /** Canonical lower-case name ("sst2"); NULL if @p task is invalid. @since 0.1.0 */
 TPA_API const char *tpa_task_name(tpa_task task);
 /** Output width: 1 for STS-B (regression), 3 for MNLI, else 2; 0 if invalid. @since 0.1.0 */
@@ -49,8 +48,8 @@ TPA_API const char *tpa_task_label_name(tpa_task task, int32_t id);
 
 /** Options of tpa_dataset_load(). @since 0.1.0 */
 typedef struct tpa_dataset_params {
-  size_t size;      /**< sizeof the struct, set by the init function */
-  size_t max_rows;  /**< >0: read at most this many examples (0 = all) */
+  size_t size;     /**< sizeof the struct, set by the init function */
+  size_t max_rows; /**< >0: read at most this many examples (0 = all) */
 } tpa_dataset_params;
 
 /** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
@@ -70,9 +69,9 @@ TPA_API void tpa_dataset_params_init(tpa_dataset_params *p, size_t size);
  * The dataset copies what it needs; @p path is borrowed for the call.
  * @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_dataset_load(
-    tpa_dataset **out, tpa_task task, const char *path,
-    const tpa_dataset_params *params);
+TPA_API TPA_NODISCARD tpa_status tpa_dataset_load(tpa_dataset **out, tpa_task task,
+                                                  const char *path,
+                                                  const tpa_dataset_params *params);
 
 /** Free a dataset; NULL is allowed. @since 0.1.0 */
 TPA_API void tpa_dataset_free(tpa_dataset *ds);
@@ -85,7 +84,8 @@ TPA_API tpa_task tpa_dataset_task(const tpa_dataset *ds);
 TPA_API const char *tpa_dataset_text_a(const tpa_dataset *ds, size_t i);
 /** Second text, NULL for single-sentence tasks or out of range. @since 0.1.0 */
 TPA_API const char *tpa_dataset_text_b(const tpa_dataset *ds, size_t i);
-/** Label of example @p i: class id as a float, or the STS-B score. NaN if out of range. @since 0.1.0 */
+/** Label of example @p i: class id as a float, or the STS-B score. NaN if out of range. @since
+ * 0.1.0 */
 TPA_API float tpa_dataset_label(const tpa_dataset *ds, size_t i);
 
 /** Metric mask bits in tpa_metrics.present. */
@@ -97,7 +97,7 @@ TPA_API float tpa_dataset_label(const tpa_dataset *ds, size_t i);
 
 /** A task's metrics; only those flagged in @ref present are set. @since 0.1.0 */
 typedef struct tpa_metrics {
-  size_t size; /**< set by the caller to sizeof the struct */
+  size_t size;      /**< set by the caller to sizeof the struct */
   uint32_t present; /**< TPA_METRIC_* bits */
   double accuracy;
   double f1;       /**< of the positive class 1 (MRPC, QQP) */
@@ -128,10 +128,8 @@ typedef struct tpa_metrics {
  * class id of the task, or a non-finite STS-B value.
  * @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_metrics_compute(tpa_task task,
-                                                     const float *logits,
-                                                     const float *labels,
-                                                     size_t n,
+TPA_API TPA_NODISCARD tpa_status tpa_metrics_compute(tpa_task task, const float *logits,
+                                                     const float *labels, size_t n,
                                                      tpa_metrics *out);
 
 #ifdef __cplusplus

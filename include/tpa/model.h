@@ -17,11 +17,11 @@ extern "C" {
 
 /** Options of tpa_model_load(). @since 0.1.0 */
 typedef struct tpa_model_load_params {
-  size_t size;          /**< sizeof the struct, set by the init function */
-  uint64_t seed;        /**< seed of a freshly created classifier (42) */
-  int32_t num_labels;   /**< >0: override config.json's label count (0) */
-  tpa_log_fn log;       /**< optional log sink (NULL) */
-  void *user;           /**< passed to @ref log */
+  size_t size;        /**< sizeof the struct, set by the init function */
+  uint64_t seed;      /**< seed of a freshly created classifier (42) */
+  int32_t num_labels; /**< >0: override config.json's label count (0) */
+  tpa_log_fn log;     /**< optional log sink (NULL) */
+  void *user;         /**< passed to @ref log */
 } tpa_model_load_params;
 
 /** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
@@ -44,8 +44,8 @@ TPA_API void tpa_model_load_params_init(tpa_model_load_params *p, size_t size);
  * @param params NULL for defaults
  * @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_model_load(
-    tpa_model **out, const char *dir, const tpa_model_load_params *params);
+TPA_API TPA_NODISCARD tpa_status tpa_model_load(tpa_model **out, const char *dir,
+                                                const tpa_model_load_params *params);
 
 /** Free a model; NULL is allowed. @since 0.1.0 */
 TPA_API void tpa_model_free(tpa_model *model);
@@ -84,10 +84,8 @@ TPA_API int32_t tpa_model_layer_num_heads(const tpa_model *model, int32_t layer)
  * most @p cap values to @p heads and the count to *n; a NULL @p heads with
  * cap 0 queries the count. @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_model_layer_heads(const tpa_model *model,
-                                                       int32_t layer,
-                                                       int32_t *heads,
-                                                       size_t cap, size_t *n);
+TPA_API TPA_NODISCARD tpa_status tpa_model_layer_heads(const tpa_model *model, int32_t layer,
+                                                       int32_t *heads, size_t cap, size_t *n);
 
 /** Exact parameter counts of the model as loaded (pruned heads absent). @since 0.1.0 */
 typedef struct tpa_param_counts {
@@ -104,7 +102,8 @@ typedef struct tpa_param_counts {
 TPA_API TPA_NODISCARD tpa_status tpa_model_param_counts(const tpa_model *model,
                                                         tpa_param_counts *counts);
 
-/** Label name of class @p id (config.json id2label, or "LABEL_<id>"); NULL if out of range. @since 0.1.0 */
+/** Label name of class @p id (config.json id2label, or "LABEL_<id>"); NULL if out of range. @since
+ * 0.1.0 */
 TPA_API const char *tpa_model_label_name(const tpa_model *model, int32_t id);
 
 /** The model's tokenizer, borrowed: valid as long as the model. @since 0.1.0 */

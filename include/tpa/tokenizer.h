@@ -20,8 +20,7 @@ extern "C" {
  * [CLS], [SEP], [UNK] and [PAD] (else TPA_ERR_VOCAB). @p lower_case selects
  * uncased behaviour (lowercase and strip accents). @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_load(tpa_tokenizer **out,
-                                                    const char *vocab_path,
+TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_load(tpa_tokenizer **out, const char *vocab_path,
                                                     bool lower_case);
 
 /** Free a tokenizer from tpa_tokenizer_load(); NULL is allowed. Never
@@ -32,8 +31,7 @@ TPA_API void tpa_tokenizer_free(tpa_tokenizer *tok);
 TPA_API size_t tpa_tokenizer_vocab_size(const tpa_tokenizer *tok);
 
 /** Id of @p token, or -1 if absent. @since 0.1.0 */
-TPA_API int32_t tpa_tokenizer_token_id(const tpa_tokenizer *tok,
-                                       const char *token);
+TPA_API int32_t tpa_tokenizer_token_id(const tpa_tokenizer *tok, const char *token);
 
 /** Text of token @p id (owned by the tokenizer), NULL if out of range. @since 0.1.0 */
 TPA_API const char *tpa_tokenizer_token(const tpa_tokenizer *tok, int32_t id);
@@ -44,9 +42,8 @@ TPA_API const char *tpa_tokenizer_token(const tpa_tokenizer *tok, int32_t id);
  * TPA_ERR_BUFFER_TOO_SMALL if count > cap. Invalid UTF-8 gives
  * TPA_ERR_INVALID_ARGUMENT. @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_tokenize(
-    const tpa_tokenizer *tok, const char *text, int32_t *ids, size_t cap,
-    size_t *n);
+TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *text,
+                                                        int32_t *ids, size_t cap, size_t *n);
 
 /**
  * Model input for one example: [CLS] a [SEP] (b [SEP]), token types 0 then
@@ -54,9 +51,9 @@ TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_tokenize(
  * (METHOD.md section 2). @p text_b may be NULL. @p ids and @p type_ids
  * must hold @p max_len values; *n receives the length. @since 0.1.0
  */
-TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_encode(
-    const tpa_tokenizer *tok, const char *text_a, const char *text_b,
-    int32_t max_len, int32_t *ids, int32_t *type_ids, size_t *n);
+TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_encode(const tpa_tokenizer *tok, const char *text_a,
+                                                      const char *text_b, int32_t max_len,
+                                                      int32_t *ids, int32_t *type_ids, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -41,9 +41,13 @@ tpa_status tpa__error_prefix(tpa_status st, const char *fmt, ...) {
   return st;
 }
 
-void tpa__error_clear(void) { tpa__error_msg[0] = '\0'; }
+void tpa__error_clear(void) {
+  tpa__error_msg[0] = '\0';
+}
 
-TPA_API const char *tpa_last_error(void) { return tpa__error_msg; }
+TPA_API const char *tpa_last_error(void) {
+  return tpa__error_msg;
+}
 
 TPA_API const char *tpa_status_str(tpa_status status) {
   switch (status) {
@@ -55,7 +59,8 @@ TPA_API const char *tpa_status_str(tpa_status status) {
   case TPA_ERR_TRUNCATED: return "TPA_ERR_TRUNCATED: file truncated";
   case TPA_ERR_JSON: return "TPA_ERR_JSON: invalid JSON";
   case TPA_ERR_HEADER: return "TPA_ERR_HEADER: malformed safetensors header";
-  case TPA_ERR_TENSOR_OFFSETS: return "TPA_ERR_TENSOR_OFFSETS: tensor offsets out of range or overlapping";
+  case TPA_ERR_TENSOR_OFFSETS:
+    return "TPA_ERR_TENSOR_OFFSETS: tensor offsets out of range or overlapping";
   case TPA_ERR_TENSOR_DTYPE: return "TPA_ERR_TENSOR_DTYPE: unsupported tensor dtype";
   case TPA_ERR_TENSOR_SHAPE: return "TPA_ERR_TENSOR_SHAPE: tensor shape mismatch";
   case TPA_ERR_TENSOR_MISSING: return "TPA_ERR_TENSOR_MISSING: required tensor missing";

@@ -7,8 +7,7 @@
 
 /* Record a formatted message for the calling thread and return @p st, so
  * that failure paths read `return tpa__error(TPA_ERR_X, "...", ...);`. */
-tpa_status tpa__error(tpa_status st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+tpa_status tpa__error(tpa_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefix the current message with more context ("loading DIR: <old>") and
  * return @p st unchanged. Used when an inner layer does not know the file. */

@@ -17,8 +17,8 @@ void tpa__log(tpa_log_fn fn, void *user, tpa_log_level level, const char *fmt, .
   fn(user, level, msg);
 }
 
-tpa_status tpa__progress(tpa_progress_fn fn, void *user, const char *stage,
-                         uint64_t done, uint64_t total) {
+tpa_status tpa__progress(tpa_progress_fn fn, void *user, const char *stage, uint64_t done,
+                         uint64_t total) {
   if (fn && !fn(user, stage, done, total))
     return tpa__error(TPA_ERR_CANCELLED, "%s cancelled by the progress callback", stage);
   return TPA_OK;

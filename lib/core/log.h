@@ -12,7 +12,7 @@ void tpa__log(tpa_log_fn fn, void *user, tpa_log_level level, const char *fmt, .
 
 /* Report progress; returns TPA_ERR_CANCELLED (with a message) when the
  * callback asks to stop, TPA_OK otherwise or when fn is NULL. */
-tpa_status tpa__progress(tpa_progress_fn fn, void *user, const char *stage,
-                         uint64_t done, uint64_t total);
+tpa_status tpa__progress(tpa_progress_fn fn, void *user, const char *stage, uint64_t done,
+                         uint64_t total);
 
 #endif

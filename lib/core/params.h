@@ -12,8 +12,7 @@
 
 /* Fill the caller's struct @p p (of the caller's @p size) from the
  * library's complete @p defaults (of @p full bytes), and set its size. */
-static inline void tpa__params_init(void *p, size_t size, const void *defaults,
-                                    size_t full) {
+static inline void tpa__params_init(void *p, size_t size, const void *defaults, size_t full) {
   if (!p || size < sizeof(size_t))
     return;
   memset(p, 0, size);
@@ -24,8 +23,7 @@ static inline void tpa__params_init(void *p, size_t size, const void *defaults,
 /* Produce the library's complete view @p dst (of @p full bytes) of the
  * caller's @p src: defaults, overlaid with the bytes the caller provided.
  * NULL src means defaults. Returns false when src->size is impossible. */
-static inline bool tpa__params_read(void *dst, size_t full, const void *src,
-                                    const void *defaults) {
+static inline bool tpa__params_read(void *dst, size_t full, const void *src, const void *defaults) {
   memcpy(dst, defaults, full);
   if (!src)
     return true;

@@ -13,21 +13,21 @@
 
 /* config.json, after validation. */
 typedef struct tpa__config {
-  int32_t hidden;      /* hidden_size */
-  int32_t layers;      /* num_hidden_layers */
-  int32_t heads;       /* num_attention_heads (before pruning) */
-  int32_t head_dim;    /* hidden / heads */
-  int32_t inter;       /* intermediate_size */
-  int32_t vocab;       /* vocab_size */
-  int32_t max_pos;     /* max_position_embeddings */
-  int32_t type_vocab;  /* type_vocab_size */
-  int32_t num_labels;  /* 1 = regression */
-  double ln_eps;       /* layer_norm_eps */
+  int32_t hidden;     /* hidden_size */
+  int32_t layers;     /* num_hidden_layers */
+  int32_t heads;      /* num_attention_heads (before pruning) */
+  int32_t head_dim;   /* hidden / heads */
+  int32_t inter;      /* intermediate_size */
+  int32_t vocab;      /* vocab_size */
+  int32_t max_pos;    /* max_position_embeddings */
+  int32_t type_vocab; /* type_vocab_size */
+  int32_t num_labels; /* 1 = regression */
+  double ln_eps;      /* layer_norm_eps */
   double hidden_dropout;
   double attn_dropout;
-  bool regression;     /* problem_type "regression" or num_labels == 1 */
-  bool lower_case;     /* tokenizer_config.json do_lower_case (default true) */
-  char **id2label;     /* num_labels owned strings */
+  bool regression; /* problem_type "regression" or num_labels == 1 */
+  bool lower_case; /* tokenizer_config.json do_lower_case (default true) */
+  char **id2label; /* num_labels owned strings */
 } tpa__config;
 
 /* One transformer block. n_heads may be smaller than config.heads when
@@ -45,11 +45,11 @@ typedef struct tpa__layer {
 } tpa__layer;
 
 typedef struct tpa__weights {
-  const float *word_emb;  /* [vocab, hidden] */
-  const float *pos_emb;   /* [max_pos, hidden] */
-  const float *type_emb;  /* [type_vocab, hidden] */
+  const float *word_emb; /* [vocab, hidden] */
+  const float *pos_emb;  /* [max_pos, hidden] */
+  const float *type_emb; /* [type_vocab, hidden] */
   const float *emb_ln_g, *emb_ln_b;
-  tpa__layer *layer;      /* [config.layers] */
+  tpa__layer *layer;            /* [config.layers] */
   const float *pool_w, *pool_b; /* pooler.dense [hidden, hidden] */
   const float *cls_w, *cls_b;   /* classifier [num_labels, hidden] */
 } tpa__weights;
@@ -58,9 +58,9 @@ typedef struct tpa__weights {
  * model.safetensors; converted (F16/BF16) or created tensors live in
  * owned blocks freed with the model. */
 typedef struct tpa__model_mem {
-  void *map;          /* mmap of model.safetensors, or NULL */
+  void *map; /* mmap of model.safetensors, or NULL */
   size_t map_len;
-  void **blocks;      /* owned allocations */
+  void **blocks; /* owned allocations */
   size_t n_blocks, cap_blocks;
 } tpa__model_mem;
 

@@ -12,14 +12,12 @@
 
 START_TEST(version_matches_macros) {
   char want[32];
-  snprintf(want, sizeof want, "%d.%d.%d", TPA_VERSION_MAJOR, TPA_VERSION_MINOR,
-           TPA_VERSION_PATCH);
+  snprintf(want, sizeof want, "%d.%d.%d", TPA_VERSION_MAJOR, TPA_VERSION_MINOR, TPA_VERSION_PATCH);
   ck_assert_str_eq(tpa_version(), want);
   ck_assert_str_eq(tpa_version(), TPA_VERSION_STRING);
   ck_assert_uint_eq(tpa_version_number(), TPA_VERSION_NUMBER);
   ck_assert_uint_eq(tpa_version_number(),
-                    TPA_VERSION_MAJOR * 10000u + TPA_VERSION_MINOR * 100u +
-                        TPA_VERSION_PATCH);
+                    TPA_VERSION_MAJOR * 10000u + TPA_VERSION_MINOR * 100u + TPA_VERSION_PATCH);
 }
 END_TEST
 
@@ -50,8 +48,7 @@ static void *other_thread(void *arg) {
 }
 
 START_TEST(last_error_is_per_thread) {
-  ck_assert_int_eq(tpa__error(TPA_ERR_JSON, "bad %s at %d", "file.json", 7),
-                   TPA_ERR_JSON);
+  ck_assert_int_eq(tpa__error(TPA_ERR_JSON, "bad %s at %d", "file.json", 7), TPA_ERR_JSON);
   ck_assert_str_eq(tpa_last_error(), "bad file.json at 7");
   pthread_t t;
   void *seen = NULL;

@@ -13,16 +13,15 @@ const path = require('path');
 const hf = require('../fixtures/tokenizer/hf_bert.js');
 
 // name, GLUE folder, task, text columns (METHOD.md section 3), header?,
-// rows, max length. Short max lengths exercise truncation; these sets only
-// cut one segment of a pair (or a single text), which is the CLI's
-// plumbing. When BOTH segments exceed half the budget with an odd budget,
-// tokenizers 0.23.2 (npm) and the Rust source of truncate_encodings
-// disagree on which gets the extra token; tests/text owns that question.
+// rows, max length. Short max lengths exercise truncation, including
+// mrpc_max20, where both segments of a pair are cut with an odd budget
+// (docs/formats.md: where tokenization follows HF tokenizers).
 const SETS = [
   { name: 'sst2', dir: 'SST-2', task: 'sst2', cols: [0], header: true, rows: 16, max: 128 },
   { name: 'sst2_max8', dir: 'SST-2', task: 'sst2', cols: [0], header: true, rows: 16, max: 8 },
   { name: 'cola', dir: 'CoLA', task: 'cola', cols: [3], header: false, rows: 12, max: 128 },
   { name: 'mrpc', dir: 'MRPC', task: 'mrpc', cols: [3, 4], header: true, rows: 16, max: 128 },
+  { name: 'mrpc_max20', dir: 'MRPC', task: 'mrpc', cols: [3, 4], header: true, rows: 16, max: 20 },
   { name: 'rte_max40', dir: 'RTE', task: 'rte', cols: [1, 2], header: true, rows: 8, max: 40 },
   { name: 'stsb', dir: 'STS-B', task: 'stsb', cols: [7, 8], header: true, rows: 12, max: 128 },
 ];

@@ -243,3 +243,41 @@ tpa_status tpa__atomic_commit(tpa__atomic_file *af) {
   atomic_reset(af);
   return st;
 }
+
+tpa_status tpa__atomic_write_file(const char *dir, const char *name, const void *buf, size_t len) {
+  char *path = tpa__path_join(dir, name);
+  if (!path)
+    return TPA__NO_MEMORY("path");
+  tpa__atomic_file af;
+  tpa_status st = tpa__atomic_open(&af, path);
+  if (st == TPA_OK)
+    st = tpa__atomic_write(&af, buf, len);
+  if (st == TPA_OK)
+    st = tpa__atomic_commit(&af);
+  tpa__atomic_abort(&af);
+  free(path);
+  return st;
+}
+
+tpa_status tpa__make_dirs(const char *dir) {
+  char *p = tpa__strdup(dir);
+  if (!p)
+    return TPA__NO_MEMORY("path");
+  tpa_status st = TPA_OK;
+  for (char *c = p + 1; st == TPA_OK; c++) {
+    bool end = *c == '\0';
+    if (*c != '/' && !end)
+      continue;
+    *c = '\0';
+    struct stat sb;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+      st = tpa__error(TPA_ERR_IO, "directory %s: %s", p, strerror(errno));
+    else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      st = tpa__error(TPA_ERR_IO, "%s: not a directory", p);
+    if (end)
+      break;
+    *c = '/';
+  }
+  free(p);
+  return st;
+}

@@ -59,4 +59,11 @@ tpa_status tpa__atomic_commit(tpa__atomic_file *af);
 /* Drop the temporary file; safe after commit/failure (does nothing then). */
 void tpa__atomic_abort(tpa__atomic_file *af);
 
+/* Write @p len bytes as the whole of dir/name through the atomic writer. */
+tpa_status tpa__atomic_write_file(const char *dir, const char *name, const void *buf, size_t len);
+
+/* mkdir -p: create every missing component of @p dir (mode 0755); an
+ * existing non-directory component is an error naming it. */
+tpa_status tpa__make_dirs(const char *dir);
+
 #endif

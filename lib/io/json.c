@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "io/file.h"
@@ -104,4 +105,21 @@ tpa_status tpa__json_get_typed(const json_t *obj, const char *key, const char *f
     return wrong_type(bad, key, file, type == JSON_OBJECT ? "an object" : "an array");
   *out = v;
   return TPA_OK;
+}
+
+tpa_status tpa__json_save(const char *dir, const char *name, const json_t *root, size_t flags) {
+  char *text = json_dumps(root, flags);
+  if (!text)
+    return tpa__error(TPA_ERR_NO_MEMORY, "out of memory (%s)", name);
+  size_t n = strlen(text);
+  char *buf = realloc(text, n + 2);
+  if (!buf) {
+    free(text);
+    return tpa__error(TPA_ERR_NO_MEMORY, "out of memory (%s)", name);
+  }
+  buf[n] = '\n'; /* a final newline, as editors and json.dump users expect */
+  buf[n + 1] = '\0';
+  tpa_status st = tpa__atomic_write_file(dir, name, buf, n + 1);
+  free(buf);
+  return st;
 }

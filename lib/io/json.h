@@ -43,4 +43,8 @@ tpa_status tpa__json_get_string(const json_t *obj, const char *key, const char *
 tpa_status tpa__json_get_typed(const json_t *obj, const char *key, const char *file, tpa_status bad,
                                json_type type, const json_t **out, bool *found);
 
+/* Write @p root (json_dumps with @p flags) plus a final newline as the
+ * whole of dir/name, atomically. */
+tpa_status tpa__json_save(const char *dir, const char *name, const json_t *root, size_t flags);
+
 #endif

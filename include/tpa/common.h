@@ -25,6 +25,8 @@ typedef struct tpa_model tpa_model;
 typedef struct tpa_tokenizer tpa_tokenizer;
 /** Rows of one GLUE task file (tpa/data.h). */
 typedef struct tpa_dataset tpa_dataset;
+/** LoRA adapters plus the other trainable modules of LoRA training (tpa/lora.h). */
+typedef struct tpa_lora_set tpa_lora_set;
 
 /** Compile-time version of the headers (see tpa_version() for run time). */
 #define TPA_VERSION_MAJOR 0

@@ -35,6 +35,9 @@ typedef struct tpa_predict_params {
   int32_t batch_size;     /**< examples per batch (32) */
   tpa_progress_fn progress; /**< optional, called after each batch */
   void *user;               /**< passed to @ref progress */
+  /** Optional LoRA set applied on top of the model (unmerged), borrowed
+   *  for the call; NULL runs the model alone. @since 0.1.0 */
+  const tpa_lora_set *adapter;
 } tpa_predict_params;
 
 /** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */

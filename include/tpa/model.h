@@ -106,6 +106,14 @@ TPA_API TPA_NODISCARD tpa_status tpa_model_param_counts(const tpa_model *model,
  * 0.1.0 */
 TPA_API const char *tpa_model_label_name(const tpa_model *model, int32_t id);
 
+/**
+ * Write the model as an HF directory: config.json, model.safetensors (F32),
+ * vocab.txt and tokenizer_config.json, loadable by HF transformers 4.x and
+ * by tpa_model_load(). Each file is written atomically (temporary name,
+ * fsync, rename); @p dir is created if missing. @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_model_save(const tpa_model *model, const char *dir);
+
 /** The model's tokenizer, borrowed: valid as long as the model. @since 0.1.0 */
 TPA_API const tpa_tokenizer *tpa_model_tokenizer(const tpa_model *model);
 

@@ -11,5 +11,7 @@
 #include "tpa/tokenizer.h"
 #include "tpa/data.h"
 #include "tpa/infer.h"
+#include "tpa/lora.h"
+#include "tpa/train.h"
 
 #endif /* TPA_TPA_H */

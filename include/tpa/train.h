@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file tpa/train.h
+ * @brief Fine-tuning: LoRA (the model stays frozen) or full fine-tuning.
+ *
+ * AdamW with decoupled weight decay (not on biases or LayerNorm), linear
+ * warmup then linear decay, gradient-norm clipping, seeded shuffling, dev
+ * evaluation after each epoch keeping the best state, and crash-safe
+ * checkpoints that --resume continues from (METHOD.md sections 7 and 8).
+ * The same seed and thread count give the same numbers.
+ *
+ * Thread safety: a training call uses the handles it is given exclusively
+ * (the model only for reading in LoRA mode).
+ */
+#ifndef TPA_TRAIN_H
+#define TPA_TRAIN_H
+
+#include "tpa/common.h"
+#include "tpa/data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What one epoch did, passed to tpa_train_params.on_epoch. @since 0.1.0 */
+typedef struct tpa_epoch_report {
+  size_t size;       /**< sizeof the struct as the library filled it */
+  int32_t epoch;     /**< 1-based */
+  int64_t step;      /**< optimizer steps done so far */
+  double train_loss; /**< mean training loss over the epoch's steps */
+  tpa_metrics dev;   /**< dev metrics (dev.present == 0 without a dev set) */
+  double seconds;    /**< wall time of the epoch including evaluation */
+  bool best;         /**< this epoch's dev metric is the best so far */
+} tpa_epoch_report;
+
+/** Called after each epoch's evaluation; @p r is valid during the call.
+ *  A resumed run first reports the epochs its checkpoint had finished. */
+typedef void (*tpa_epoch_fn)(void *user, const tpa_epoch_report *r);
+
+/** What one optimizer step did, passed to tpa_train_params.on_step. @since 0.1.0 */
+typedef struct tpa_step_report {
+  size_t size;          /**< sizeof the struct as the library filled it */
+  int64_t step;         /**< steps done, this one included (1-based) */
+  int64_t total_steps;  /**< steps the run will take */
+  int32_t epoch;        /**< 1-based */
+  int32_t examples;     /**< rows in this step's batch */
+  double loss;          /**< this batch's mean loss */
+  double learning_rate; /**< rate this step used */
+  double grad_norm;     /**< global gradient norm before clipping */
+} tpa_step_report;
+
+/** Called after each optimizer step (e.g. for a progress display with the
+ *  loss); @p r is valid during the call. */
+typedef void (*tpa_step_fn)(void *user, const tpa_step_report *r);
+
+/** Options of tpa_train_lora() and tpa_train_full(). @since 0.1.0 */
+typedef struct tpa_train_params {
+  size_t size;              /**< sizeof the struct, set by the init function */
+  int32_t epochs;           /**< passes over the training set (3) */
+  int64_t max_steps;        /**< >0: stop after this many optimizer steps (0) */
+  int32_t batch_size;       /**< examples per step (32) */
+  double learning_rate;     /**< peak rate; 0 = 5e-4 for LoRA, 2e-5 for full (0) */
+  double weight_decay;      /**< decoupled, on weights only (0.01) */
+  double warmup_ratio;      /**< share of steps with linear warmup (0.06) */
+  double max_grad_norm;     /**< global L2 clipping; 0 = none (1.0) */
+  double hidden_dropout;    /**< <0: config.json's hidden_dropout_prob (-1) */
+  double attention_dropout; /**< <0: config.json's attention_probs_dropout_prob (-1) */
+  uint64_t seed;            /**< shuffling and dropout (42) */
+  bool shuffle;             /**< reshuffle the training set each epoch (true) */
+  int32_t max_seq_length;   /**< 0 = min(128, max_position_embeddings) (0) */
+  /** Directory for crash-safe training state (NULL: none). Borrowed for the call. */
+  const char *checkpoint_dir;
+  int64_t save_every;       /**< >0: also checkpoint every N steps (0: at epoch ends only) */
+  bool resume;              /**< continue from checkpoint_dir's state (false) */
+  bool keep_best;           /**< end with the best dev epoch's weights (true) */
+  tpa_progress_fn progress; /**< per step: ("train", step, total steps) */
+  tpa_epoch_fn on_epoch;    /**< per epoch, after evaluation */
+  tpa_log_fn log;           /**< log sink */
+  void *user;               /**< passed to the callbacks */
+  tpa_step_fn on_step;      /**< per optimizer step, after the update (NULL) */
+} tpa_train_params;
+
+/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+TPA_API void tpa_train_params_init(tpa_train_params *p, size_t size);
+
+/** Summary of a training run. @since 0.1.0 */
+typedef struct tpa_train_result {
+  size_t size;               /**< set by the caller to sizeof the struct */
+  int32_t epochs;            /**< epochs run (including resumed ones) */
+  int64_t steps;             /**< optimizer steps run */
+  int32_t best_epoch;        /**< 1-based; 0 without a dev set */
+  double best_metric;        /**< dev `main` metric of the best epoch */
+  double final_train_loss;   /**< mean loss of the last epoch */
+  double seconds;            /**< wall time of this call */
+  uint64_t trainable_params; /**< parameters updated by the optimizer */
+  uint64_t examples;         /**< training examples processed by this call */
+  uint64_t tokens;           /**< non-pad training tokens processed by this call */
+} tpa_train_result;
+
+/**
+ * Train @p set (LoRA A/B, LayerNorms, classifier) on @p train with the
+ * model frozen; evaluate on @p dev (may be NULL) after each epoch.
+ * @p result may be NULL. The model is only read. @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_train_lora(const tpa_model *model, tpa_lora_set *set,
+                                                const tpa_dataset *train, const tpa_dataset *dev,
+                                                const tpa_train_params *params,
+                                                tpa_train_result *result);
+
+/**
+ * Fine-tune every parameter of @p model in place (the baseline the method
+ * is judged against). On failure the model keeps its last consistent
+ * weights. @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_train_full(tpa_model *model, const tpa_dataset *train,
+                                                const tpa_dataset *dev,
+                                                const tpa_train_params *params,
+                                                tpa_train_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TPA_TRAIN_H */

@@ -8,9 +8,10 @@
  * read-only by several threads can run from all of them at once. Each
  * thread (or call) brings its own context: a stream and a scratchpad.
  *
- * Only forward operations exist yet; the descriptions are general enough
- * for the backward ones (softmax/LN/GELU backward, matmul for gradients)
- * to be added beside them. */
+ * Forward operations live in nn_ops.c; the backward ones that training
+ * needs (softmax, layer normalization and GELU backward) in
+ * nn_backward.c. Gradients of matmuls are matmuls over strided views
+ * (dX = dY W, dW = dY^T X), accumulated with the `accumulate` flag. */
 #ifndef TPA_NN_NN_H
 #define TPA_NN_NN_H
 
@@ -36,9 +37,10 @@ typedef enum tpa__nn_act {
   TPA__NN_ACT_TANH = 2
 } tpa__nn_act;
 
-/* dst = act( scale * (src x wei) + bias + add ). Batch dimensions of src
- * and wei broadcast as in oneDNN (a dimension of 1 is reused). bias and
- * add are optional (ndims 0) and broadcast over dims of size 1. */
+/* dst = act( scale * (src x wei) + bias [+ dst] + add ). Batch dimensions
+ * of src and wei broadcast as in oneDNN (a dimension of 1 is reused). bias
+ * and add are optional (ndims 0) and broadcast over dims of size 1; the
+ * previous dst is added only with `accumulate`. */
 typedef struct tpa__nn_matmul_desc {
   tpa__nn_tensor src, wei, dst;
   tpa__nn_tensor bias;
@@ -46,6 +48,8 @@ typedef struct tpa__nn_matmul_desc {
   float scale;        /* output scale; 0 means 1 */
   int32_t act;        /* tpa__nn_act, applied after the add */
   int32_t wei_packed; /* wei is 2-D [k, n] in tpa__nn_pack_weights' layout */
+  int32_t accumulate; /* add the previous contents of dst (oneDNN sum post-op),
+                         e.g. to accumulate weight gradients over micro-batches */
 } tpa__nn_matmul_desc;
 
 /* The primitive cache and the CPU engine it builds on. Thread-safe. */
@@ -99,5 +103,37 @@ tpa_status tpa__nn_softmax(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t ax
 tpa_status tpa__nn_layer_norm(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
                               const float *src, const float *gamma, const float *beta, float *dst,
                               const char *what);
+
+/* Training forward of layer normalization: as tpa__nn_layer_norm, and
+ * also the per-row @p mean and @p var (each [rows]) that the backward
+ * needs. src may equal dst. */
+tpa_status tpa__nn_layer_norm_train(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
+                                    const float *src, const float *gamma, const float *beta,
+                                    float *dst, float *mean, float *var, const char *what);
+
+/* Layer normalization backward: @p diff_src from @p diff_dst, the forward
+ * input @p src, its statistics and the forward's gain and shift (oneDNN
+ * 2.6 asks for the shift although no gradient depends on it);
+ * @p diff_gamma / @p diff_beta ([cols]) are OVERWRITTEN with this call's
+ * parameter gradients. diff_src may equal diff_dst. */
+tpa_status tpa__nn_layer_norm_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
+                                       const float *src, const float *mean, const float *var,
+                                       const float *gamma, const float *beta, const float *diff_dst,
+                                       float *diff_src, float *diff_gamma, float *diff_beta,
+                                       const char *what);
+
+/* Softmax backward over axis @p axis from the forward OUTPUT @p dst;
+ * diff_src may equal diff_dst. */
+tpa_status tpa__nn_softmax_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t axis,
+                                    const float *dst, const float *diff_dst, float *diff_src,
+                                    const char *what);
+
+/* Eltwise activation forward (dst = act(src)) and backward (diff_src =
+ * act'(src) * diff_dst) on a dense tensor; in place allowed. */
+tpa_status tpa__nn_eltwise(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t act, const float *src,
+                           float *dst, const char *what);
+tpa_status tpa__nn_eltwise_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t act,
+                                    const float *src, const float *diff_dst, float *diff_src,
+                                    const char *what);
 
 #endif

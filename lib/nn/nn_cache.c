@@ -225,7 +225,7 @@ static tpa_status ensure_scratch(tpa__nn_ctx *ctx, size_t bytes) {
 
 tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
                        const char *prim_name, const char *what) {
-  enum { MAX_ARGS = 8 };
+  enum { MAX_ARGS = 12 };
   dnnl_exec_arg_t ex[MAX_ARGS + 1];
   int n = 0;
   tpa_status s = TPA_OK;

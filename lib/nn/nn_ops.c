@@ -97,6 +97,8 @@ static dnnl_status_t build_matmul(dnnl_engine_t engine, const void *p, dnnl_prim
   if (d->scale != 0.0f && d->scale != 1.0f)
     TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &d->scale));
   TRY(dnnl_post_ops_create(&po));
+  if (d->accumulate)
+    TRY(dnnl_post_ops_append_sum(po, 1.0f));
   if (d->add.ndims) {
     TRY(tpa__nn_md(&add, &d->add));
     TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &add));
@@ -129,6 +131,7 @@ tpa_status tpa__nn_matmul(tpa__nn_ctx *ctx, const tpa__nn_matmul_desc *d, const 
   key.d.scale = d->scale == 1.0f ? 0.0f : d->scale;
   key.d.act = d->act;
   key.d.wei_packed = d->wei_packed ? 1 : 0;
+  key.d.accumulate = d->accumulate ? 1 : 0;
   tpa__nn_entry *e;
   tpa_status s = tpa__nn_get(ctx, "matmul", &key, sizeof key, build_matmul, &key.d, &e, what);
   if (s != TPA_OK)
@@ -138,7 +141,9 @@ tpa_status tpa__nn_matmul(tpa__nn_ctx *ctx, const tpa__nn_matmul_desc *d, const 
   if (d->bias.ndims)
     args[n++] = (tpa__nn_arg){DNNL_ARG_BIAS, bias};
   if (d->add.ndims)
-    args[n++] = (tpa__nn_arg){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, add};
+    /* The binary add follows the sum post-op when there is one. */
+    args[n++] =
+        (tpa__nn_arg){DNNL_ARG_ATTR_MULTIPLE_POST_OP(d->accumulate ? 1 : 0) | DNNL_ARG_SRC_1, add};
   return tpa__nn_run(ctx, e, args, n, "matmul", what);
 }
 

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Building blocks of the gradient engine: counter-based dropout and the
+ * linear / LoRA products, forward and backward, over HF-layout weights.
+ *
+ * Dropout masks are never stored: keep(i) is a hash of (seed, layer,
+ * site, i) with i the element's index in the WHOLE batch, so the backward
+ * regenerates the same bits, and the result depends neither on the
+ * thread count nor on how the batch is cut into micro-batches. */
+#include <string.h>
+
+#include "core/error.h"
+#include "model/grad_internal.h"
+
+/* splitmix64's finaliser: a bijective 64-bit mix, good enough to turn a
+ * counter into independent-looking bits. */
+static inline uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void tpa__dropout(uint64_t seed, int32_t layer, int32_t site, float p, uint64_t first, size_t n,
+                  const float *src, const float *res, float *dst) {
+  const uint64_t key = mix64(seed ^ mix64(((uint64_t)(uint32_t)layer << 8) | (uint64_t)site));
+  /* keep when the top 24 bits reach p * 2^24: P(keep) = 1 - p. */
+  const uint64_t threshold = (uint64_t)((double)p * 16777216.0);
+  const float inv = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    const bool keep = (mix64(key + first + i) >> 40) >= threshold;
+    float v = keep ? src[i] * inv : 0.0f;
+    dst[i] = res ? v + res[i] : v;
+  }
+}
+
+tpa_status tpa__g_linear(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, const float *x,
+                         const float *w, const float *packed, const float *b, const float *add,
+                         float *y, const char *what) {
+  tpa__nn_matmul_desc d;
+  memset(&d, 0, sizeof d);
+  d.src = tpa__nn_dense2(t, in);
+  d.dst = tpa__nn_dense2(t, out);
+  if (packed) {
+    d.wei = tpa__nn_dense2(in, out);
+    d.wei_packed = 1;
+  } else {
+    d.wei = tpa__nn_strided2(in, out, 1, in); /* HF [out, in] seen as [in, out] */
+  }
+  if (b)
+    d.bias = tpa__nn_dense2(1, out);
+  if (add)
+    d.add = d.dst;
+  return tpa__nn_matmul(nn, &d, x, packed ? packed : w, b, add, y, what);
+}
+
+tpa_status tpa__g_linear_dx(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, const float *dy,
+                            const float *w, const float *packed, float *dx, bool acc,
+                            const char *what) {
+  tpa__nn_matmul_desc d;
+  memset(&d, 0, sizeof d);
+  d.src = tpa__nn_dense2(t, out);
+  d.wei = tpa__nn_dense2(out, in); /* HF's layout is already [out, in] */
+  d.wei_packed = packed != NULL;
+  d.dst = tpa__nn_dense2(t, in);
+  d.accumulate = acc;
+  return tpa__nn_matmul(nn, &d, dy, packed ? packed : w, NULL, NULL, dx, what);
+}
+
+tpa_status tpa__g_linear_dw(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, const float *dy,
+                            const float *x, float *dw, float *db, const char *what) {
+  if (dw) {
+    tpa__nn_matmul_desc d;
+    memset(&d, 0, sizeof d);
+    d.src = tpa__nn_strided2(out, t, 1, out); /* dY^T */
+    d.wei = tpa__nn_dense2(t, in);
+    d.dst = tpa__nn_dense2(out, in);
+    d.accumulate = 1;
+    tpa_status s = tpa__nn_matmul(nn, &d, dy, x, NULL, NULL, dw, what);
+    if (s != TPA_OK)
+      return s;
+  }
+  if (db) {
+    /* Column sums in double per column: t is at most a micro-batch. */
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < out; j++) {
+      double acc = 0;
+      for (int64_t i = 0; i < t; i++)
+        acc += dy[i * out + j];
+      db[j] += (float)acc;
+    }
+  }
+  return TPA_OK;
+}
+
+tpa_status tpa__g_lora_fwd(tpa__nn_ctx *nn, const tpa__lora_mod *mod, int64_t t, const float *x,
+                           float *y, float *lt, const char *what) {
+  if (!mod || mod->rank <= 0)
+    return TPA_OK;
+  const int64_t r = mod->rank, in = mod->in, out = mod->out;
+  tpa__nn_matmul_desc d;
+  memset(&d, 0, sizeof d);
+  d.src = tpa__nn_dense2(t, in);
+  d.wei = tpa__nn_strided2(in, r, 1, in); /* A^T */
+  d.dst = tpa__nn_dense2(t, r);
+  tpa_status s = tpa__nn_matmul(nn, &d, x, mod->a, NULL, NULL, lt, what);
+  if (s != TPA_OK)
+    return s;
+  memset(&d, 0, sizeof d);
+  d.src = tpa__nn_dense2(t, r);
+  d.wei = tpa__nn_strided2(r, out, 1, r); /* B^T */
+  d.dst = tpa__nn_dense2(t, out);
+  d.scale = mod->alpha / (float)mod->rank;
+  d.accumulate = 1;
+  return tpa__nn_matmul(nn, &d, lt, mod->b, NULL, NULL, y, what);
+}
+
+tpa_status tpa__g_lora_bwd(tpa__nn_ctx *nn, const tpa__lora_mod *mod, const tpa__lora_mod *gmod,
+                           int64_t t, const float *x, const float *dy, float *dx, const float *lt,
+                           float *ldt, const char *what) {
+  if (!mod || mod->rank <= 0)
+    return TPA_OK;
+  const int64_t r = mod->rank, in = mod->in, out = mod->out;
+  const float sc = mod->alpha / (float)mod->rank;
+  tpa__nn_matmul_desc d;
+  tpa_status s;
+  if (gmod && gmod->b) {
+    /* dB += s dY^T (X A^T) */
+    memset(&d, 0, sizeof d);
+    d.src = tpa__nn_strided2(out, t, 1, out);
+    d.wei = tpa__nn_dense2(t, r);
+    d.dst = tpa__nn_dense2(out, r);
+    d.scale = sc;
+    d.accumulate = 1;
+    s = tpa__nn_matmul(nn, &d, dy, lt, NULL, NULL, gmod->b, what);
+    if (s != TPA_OK)
+      return s;
+  }
+  /* dT = s dY B */
+  memset(&d, 0, sizeof d);
+  d.src = tpa__nn_dense2(t, out);
+  d.wei = tpa__nn_dense2(out, r);
+  d.dst = tpa__nn_dense2(t, r);
+  d.scale = sc;
+  s = tpa__nn_matmul(nn, &d, dy, mod->b, NULL, NULL, ldt, what);
+  if (s != TPA_OK)
+    return s;
+  if (gmod && gmod->a) {
+    /* dA += dT^T X */
+    memset(&d, 0, sizeof d);
+    d.src = tpa__nn_strided2(r, t, 1, r);
+    d.wei = tpa__nn_dense2(t, in);
+    d.dst = tpa__nn_dense2(r, in);
+    d.accumulate = 1;
+    s = tpa__nn_matmul(nn, &d, ldt, x, NULL, NULL, gmod->a, what);
+    if (s != TPA_OK)
+      return s;
+  }
+  if (!dx)
+    return TPA_OK;
+  /* dX += dT A */
+  memset(&d, 0, sizeof d);
+  d.src = tpa__nn_dense2(t, r);
+  d.wei = tpa__nn_dense2(r, in);
+  d.dst = tpa__nn_dense2(t, in);
+  d.accumulate = 1;
+  return tpa__nn_matmul(nn, &d, ldt, mod->a, NULL, NULL, dx, what);
+}
+
+const float *tpa__g_packed(const tpa_model *m, const tpa__weights *w, int32_t layer, int which) {
+  if (!m->infer || !m->infer->layer)
+    return NULL;
+  const tpa__layer *mine = &w->layer[layer], *model = &m->w.layer[layer];
+  const tpa__infer_layer *L = &m->infer->layer[layer];
+  switch (which) {
+  case 0: return mine->q_w == model->q_w ? L->q_w : NULL;
+  case 1: return mine->k_w == model->k_w ? L->k_w : NULL;
+  case 2: return mine->v_w == model->v_w ? L->v_w : NULL;
+  case 3: return mine->o_w == model->o_w ? L->o_w : NULL;
+  case 4: return mine->i_w == model->i_w ? L->i_w : NULL;
+  case 5: return mine->f_w == model->f_w ? L->f_w : NULL;
+  default: return NULL;
+  }
+}
+
+const float *tpa__g_packed_bwd(const tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w,
+                               int32_t layer, int which) {
+  if (wk->bwd && tpa__g_packed(m, w, layer, which))
+    return wk->bwd[(size_t)layer * 6 + (size_t)which];
+  /* Not the model's own matrix (full fine-tuning trains copies). */
+  if (which == 5 && wk->f_copy_valid)
+    return (const float *)((const char *)wk->f_copy + (size_t)layer * wk->f_copy_bytes);
+  return NULL;
+}
+
+float *tpa__g_lora_x(const tpa__grad_work *wk, int32_t l, int module) {
+  return wk->lora_x +
+         ((size_t)l * TPA_LORA_MODULES + (size_t)module) * wk->tokens * wk->lora_rank_cap;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The backward's copy of the frozen block matrices. dX = dY W reads W as
+ * [k = out, n = in], the other orientation from the forward's packed
+ * [in, out], so it cannot share the inference state's copy. Measured for
+ * BERT-base on the 2-core test machine (batch 32 x 128, LoRA step):
+ * reading HF's row-major [out, in] in place runs dX of output.dense
+ * ([768, 3072], a 12 KiB row pitch) 2.6x slower than a packed copy, and
+ * the 768 x 768 and 3072 x 768 products 5-25% slower. A packed copy costs
+ * the same resident memory as reading in place (forward_pack.c hands the
+ * mapped pages of the originals back to the kernel; reading them in place
+ * faults all of them in again), so the work packs once, on its first call
+ * with gradients over the model's own weights, and releases the mapped
+ * pages it read. Full fine-tuning trains copies of
+ * the weights, which these packed matrices do not describe: it reads its
+ * own weights in place, except output.dense, the 2.6x case, which is
+ * repacked on every call (a 9 MiB reorder per BERT-base layer, a few ms,
+ * against ~130 ms saved per layer and batch of 32 x 128). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/grad_internal.h"
+
+/* Drop the whole pages of [p, p + bytes) that lie in the model's mapping. */
+static void release_mapped(const tpa_model *m, const void *p, size_t bytes) {
+  const uintptr_t map = (uintptr_t)m->mem.map;
+  const uintptr_t b = (uintptr_t)p, e = b + bytes;
+  if (!m->mem.map || b < map || e > map + m->mem.map_len)
+    return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
+  if (hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only */
+}
+
+enum { MATS = 6 };
+
+/* Matrix @p which of block @p l: HF pointer and [out, in]. */
+static const float *matrix(const tpa_model *m, int32_t l, int which, int64_t *out, int64_t *in) {
+  const tpa__layer *L = &m->w.layer[l];
+  const int64_t h = m->cfg.hidden, hq = (int64_t)L->n_heads * m->cfg.head_dim, inter = m->cfg.inter;
+  switch (which) {
+  case 0: *out = hq, *in = h; return L->q_w;
+  case 1: *out = hq, *in = h; return L->k_w;
+  case 2: *out = hq, *in = h; return L->v_w;
+  case 3: *out = h, *in = hq; return L->o_w;
+  case 4: *out = inter, *in = h; return L->i_w;
+  default: *out = h, *in = inter; return L->f_w;
+  }
+}
+
+tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
+  if (!m->infer)
+    return TPA_OK; /* no packed forward either: everything in place */
+  const size_t n = (size_t)m->cfg.layers * MATS;
+  size_t *offset = tpa__calloc(n, sizeof *offset);
+  wk->bwd = tpa__calloc(n, sizeof *wk->bwd);
+  if (!offset || !wk->bwd) {
+    free(offset);
+    return TPA__NO_MEMORY("backward weights");
+  }
+  tpa_status s = TPA_OK;
+  size_t total = 0;
+  /* On failure the work stays usable: bwd is reset to NULL (in place). */
+  for (size_t i = 0; s == TPA_OK && i < n; i++) {
+    int64_t out, in;
+    matrix(m, (int32_t)(i / MATS), (int)(i % MATS), &out, &in);
+    size_t bytes = 0;
+    if (out == 0 || in == 0) {
+      offset[i] = SIZE_MAX; /* every head pruned */
+      continue;
+    }
+    s = tpa__nn_packed_size(wk->nn, out, in, &bytes);
+    offset[i] = total;
+    if (s == TPA_OK && !tpa__add_size(total, (bytes + 63) & ~(size_t)63, &total))
+      s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "backward weights: model too large");
+  }
+  if (s == TPA_OK && !(wk->bwd_block = tpa__aligned_alloc(total ? total : 64)))
+    s = TPA__NO_MEMORY("backward weights");
+  for (size_t i = 0; s == TPA_OK && i < n; i++) {
+    if (offset[i] == SIZE_MAX)
+      continue;
+    int64_t out, in;
+    const float *src = matrix(m, (int32_t)(i / MATS), (int)(i % MATS), &out, &in);
+    float *dst = (float *)((char *)wk->bwd_block + offset[i]);
+    const tpa__nn_tensor view = tpa__nn_dense2(out, in);
+    char what[64];
+    snprintf(what, sizeof what, "layer %zu backward weight %zu", i / MATS, i % MATS);
+    s = tpa__nn_pack_weights(wk->nn, &view, src, dst, what);
+    if (s == TPA_OK) {
+      wk->bwd[i] = dst;
+      release_mapped(m, src, (size_t)out * (size_t)in * sizeof(float));
+    }
+  }
+  free(offset);
+  if (s != TPA_OK) {
+    free(wk->bwd_block);
+    free(wk->bwd);
+    wk->bwd_block = NULL;
+    wk->bwd = NULL;
+  }
+  return s;
+}
+
+tpa_status tpa__grad_pack_copies(tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w) {
+  wk->f_copy_valid = false;
+  const int64_t h = m->cfg.hidden, inter = m->cfg.inter;
+  if (!wk->f_copy) {
+    size_t bytes, total;
+    tpa_status s = tpa__nn_packed_size(wk->nn, h, inter, &bytes);
+    if (s != TPA_OK)
+      return s;
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (!tpa__mul_size(bytes, (size_t)m->cfg.layers, &total))
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "backward weights: model too large");
+    if (!(wk->f_copy = tpa__aligned_alloc(total ? total : 64)))
+      return TPA__NO_MEMORY("backward weights");
+    wk->f_copy_bytes = bytes;
+  }
+  const tpa__nn_tensor view = tpa__nn_dense2(h, inter);
+  for (int32_t l = 0; l < m->cfg.layers; l++) {
+    float *dst = (float *)((char *)wk->f_copy + (size_t)l * wk->f_copy_bytes);
+    char what[64];
+    snprintf(what, sizeof what, "layer %d output.dense for the backward", l);
+    tpa_status s = tpa__nn_pack_weights(wk->nn, &view, w->layer[l].f_w, dst, what);
+    if (s != TPA_OK)
+      return s;
+  }
+  wk->f_copy_valid = true;
+  return TPA_OK;
+}

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The operations training adds to the forward ones: layer normalization
+ * in training mode (it returns the statistics) and backward, softmax
+ * backward, and eltwise (GELU, tanh) forward and backward. oneDNN 2.x
+ * builds a backward primitive from its descriptor plus a "hint": the
+ * forward-training primitive descriptor it differentiates, which each
+ * builder creates, uses and drops (the backward descriptor keeps what it
+ * needs). Like nn_ops.c, this file owns its *_desc_init calls. */
+#include <string.h>
+
+#include "core/error.h"
+#include "nn/nn_internal.h"
+
+/* Kinds continue nn_ops.c's numbering (keys never collide across files
+ * because the kind is the first field of every key). */
+enum {
+  KIND_LN_TRAIN = 101,
+  KIND_LN_BACKWARD = 102,
+  KIND_SOFTMAX_BACKWARD = 103,
+  KIND_ELTWISE = 104,
+  KIND_ELTWISE_BACKWARD = 105
+};
+
+typedef struct op_key {
+  uint32_t kind;
+  int32_t axis; /* softmax axis, or the tpa__nn_act of an eltwise */
+  float eps;
+  tpa__nn_tensor t;
+} op_key;
+
+static op_key make_key(uint32_t kind, int32_t axis, float eps, const tpa__nn_tensor *t) {
+  op_key k;
+  memset(&k, 0, sizeof k);
+  k.kind = kind;
+  k.axis = axis;
+  k.eps = eps;
+  int n = t->ndims < 0 ? 0 : t->ndims > TPA__NN_MAX_DIMS ? TPA__NN_MAX_DIMS : t->ndims;
+  k.t.ndims = n;
+  for (int i = 0; i < n; i++) {
+    k.t.dims[i] = t->dims[i];
+    k.t.strides[i] = t->strides[i];
+  }
+  return k;
+}
+
+#define TRY(call)                                                                                  \
+  do {                                                                                             \
+    dnnl_status_t st_ = (call);                                                                    \
+    if (st_ != dnnl_success) {                                                                     \
+      status = st_;                                                                                \
+      goto out;                                                                                    \
+    }                                                                                              \
+  } while (0)
+
+static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
+  dnnl_status_t st = dnnl_primitive_attr_create(attr);
+  if (st == dnnl_success)
+    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  return st;
+}
+
+/* ---------------------------------------------------------- layer norm */
+
+static const unsigned LN_FLAGS = dnnl_use_scale | dnnl_use_shift;
+
+static dnnl_status_t ln_forward_pd(dnnl_engine_t engine, const op_key *k,
+                                   dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_layer_normalization_desc_t ld;
+  dnnl_status_t st = tpa__nn_md(&md, &k->t);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_training, &md, NULL, k->eps,
+                                                    LN_FLAGS);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(pd, &ld, attr, engine, NULL);
+  return st;
+}
+
+static dnnl_status_t build_ln_train(dnnl_engine_t engine, const void *p,
+                                    dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  TRY(user_scratch_attr(&attr));
+  TRY(ln_forward_pd(engine, p, attr, pd));
+out:
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return status;
+}
+
+static dnnl_status_t build_ln_backward(dnnl_engine_t engine, const void *p,
+                                       dnnl_primitive_desc_t *pd) {
+  const op_key *k = p;
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_memory_desc_t md;
+  dnnl_layer_normalization_desc_t ld;
+  TRY(ln_forward_pd(engine, k, NULL, &hint));
+  TRY(tpa__nn_md(&md, &k->t));
+  TRY(dnnl_layer_normalization_backward_desc_init(&ld, dnnl_backward, &md, &md, NULL, k->eps,
+                                                  LN_FLAGS));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_primitive_desc_create(pd, &ld, attr, engine, hint));
+out:
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return status;
+}
+
+tpa_status tpa__nn_layer_norm_train(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
+                                    const float *src, const float *gamma, const float *beta,
+                                    float *dst, float *mean, float *var, const char *what) {
+  const op_key key = make_key(KIND_LN_TRAIN, 0, eps, t);
+  tpa__nn_entry *e;
+  tpa_status s = tpa__nn_get(ctx, "layer normalization (training)", &key, sizeof key,
+                             build_ln_train, &key, &e, what);
+  if (s != TPA_OK)
+    return s;
+  const tpa__nn_arg args[6] = {{DNNL_ARG_SRC, src},     {DNNL_ARG_DST, dst},
+                               {DNNL_ARG_SCALE, gamma}, {DNNL_ARG_SHIFT, beta},
+                               {DNNL_ARG_MEAN, mean},   {DNNL_ARG_VARIANCE, var}};
+  return tpa__nn_run(ctx, e, args, 6, "layer normalization (training)", what);
+}
+
+tpa_status tpa__nn_layer_norm_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
+                                       const float *src, const float *mean, const float *var,
+                                       const float *gamma, const float *beta, const float *diff_dst,
+                                       float *diff_src, float *diff_gamma, float *diff_beta,
+                                       const char *what) {
+  const op_key key = make_key(KIND_LN_BACKWARD, 0, eps, t);
+  tpa__nn_entry *e;
+  tpa_status s = tpa__nn_get(ctx, "layer normalization backward", &key, sizeof key,
+                             build_ln_backward, &key, &e, what);
+  if (s != TPA_OK)
+    return s;
+  /* oneDNN 2.6 reads the shift as an input of the backward too (it does
+   * not change any gradient, but the primitive asks for it). */
+  const tpa__nn_arg args[9] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_MEAN, mean},
+                               {DNNL_ARG_VARIANCE, var},
+                               {DNNL_ARG_SCALE, gamma},
+                               {DNNL_ARG_SHIFT, beta},
+                               {DNNL_ARG_DIFF_DST, diff_dst},
+                               {DNNL_ARG_DIFF_SRC, diff_src},
+                               {DNNL_ARG_DIFF_SCALE, diff_gamma},
+                               {DNNL_ARG_DIFF_SHIFT, diff_beta}};
+  return tpa__nn_run(ctx, e, args, 9, "layer normalization backward", what);
+}
+
+/* ------------------------------------------------------------- softmax */
+
+static dnnl_status_t build_softmax_backward(dnnl_engine_t engine, const void *p,
+                                            dnnl_primitive_desc_t *pd) {
+  const op_key *k = p;
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_memory_desc_t md;
+  dnnl_softmax_v2_desc_t sd;
+  TRY(tpa__nn_md(&md, &k->t));
+  TRY(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_training, dnnl_softmax_accurate, &md, &md,
+                                        k->axis));
+  TRY(dnnl_primitive_desc_create(&hint, &sd, NULL, engine, NULL));
+  TRY(dnnl_softmax_v2_backward_desc_init(&sd, dnnl_softmax_accurate, &md, &md, &md, k->axis));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_primitive_desc_create(pd, &sd, attr, engine, hint));
+out:
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return status;
+}
+
+tpa_status tpa__nn_softmax_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t axis,
+                                    const float *dst, const float *diff_dst, float *diff_src,
+                                    const char *what) {
+  const op_key key = make_key(KIND_SOFTMAX_BACKWARD, axis, 0.0f, t);
+  tpa__nn_entry *e;
+  tpa_status s = tpa__nn_get(ctx, "softmax backward", &key, sizeof key, build_softmax_backward,
+                             &key, &e, what);
+  if (s != TPA_OK)
+    return s;
+  const tpa__nn_arg args[3] = {
+      {DNNL_ARG_DST, dst}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}};
+  return tpa__nn_run(ctx, e, args, 3, "softmax backward", what);
+}
+
+/* ------------------------------------------------------------- eltwise */
+
+static dnnl_alg_kind_t eltwise_alg(int32_t act) {
+  return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
+}
+
+static dnnl_status_t eltwise_forward_pd(dnnl_engine_t engine, const op_key *k,
+                                        dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_eltwise_desc_t ed;
+  dnnl_status_t st = tpa__nn_md(&md, &k->t);
+  if (st == dnnl_success)
+    st = dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, eltwise_alg(k->axis), &md, 0.0f,
+                                        0.0f);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(pd, &ed, attr, engine, NULL);
+  return st;
+}
+
+static dnnl_status_t build_eltwise(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  TRY(user_scratch_attr(&attr));
+  TRY(eltwise_forward_pd(engine, p, attr, pd));
+out:
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return status;
+}
+
+static dnnl_status_t build_eltwise_backward(dnnl_engine_t engine, const void *p,
+                                            dnnl_primitive_desc_t *pd) {
+  const op_key *k = p;
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_memory_desc_t md;
+  dnnl_eltwise_desc_t ed;
+  TRY(eltwise_forward_pd(engine, k, NULL, &hint));
+  TRY(tpa__nn_md(&md, &k->t));
+  TRY(dnnl_eltwise_backward_desc_init(&ed, eltwise_alg(k->axis), &md, &md, 0.0f, 0.0f));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_primitive_desc_create(pd, &ed, attr, engine, hint));
+out:
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return status;
+}
+
+static tpa_status check_act(int32_t act, const char *what) {
+  if (act != TPA__NN_ACT_GELU_ERF && act != TPA__NN_ACT_TANH)
+    return tpa__error(TPA_ERR_INTERNAL, "oneDNN eltwise (%s): unknown activation %d",
+                      what ? what : "?", act);
+  return TPA_OK;
+}
+
+tpa_status tpa__nn_eltwise(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t act, const float *src,
+                           float *dst, const char *what) {
+  tpa_status s = check_act(act, what);
+  if (s != TPA_OK)
+    return s;
+  const op_key key = make_key(KIND_ELTWISE, act, 0.0f, t);
+  tpa__nn_entry *e;
+  s = tpa__nn_get(ctx, "eltwise", &key, sizeof key, build_eltwise, &key, &e, what);
+  if (s != TPA_OK)
+    return s;
+  const tpa__nn_arg args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  return tpa__nn_run(ctx, e, args, 2, "eltwise", what);
+}
+
+tpa_status tpa__nn_eltwise_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t act,
+                                    const float *src, const float *diff_dst, float *diff_src,
+                                    const char *what) {
+  tpa_status s = check_act(act, what);
+  if (s != TPA_OK)
+    return s;
+  const op_key key = make_key(KIND_ELTWISE_BACKWARD, act, 0.0f, t);
+  tpa__nn_entry *e;
+  s = tpa__nn_get(ctx, "eltwise backward", &key, sizeof key, build_eltwise_backward, &key, &e,
+                  what);
+  if (s != TPA_OK)
+    return s;
+  const tpa__nn_arg args[3] = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}};
+  return tpa__nn_run(ctx, e, args, 3, "eltwise backward", what);
+}

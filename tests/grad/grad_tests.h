@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared helpers of the gradient test executable (tests/grad/). */
+#ifndef TPA_TESTS_GRAD_H
+#define TPA_TESTS_GRAD_H
+
+#include <check.h>
+#include <stdint.h>
+
+#include "model/grad.h"
+#include "model/model.h"
+#include "stages/lora.h"
+
+Suite *nn_backward_suite(void);
+Suite *fd_suite(void);
+Suite *torch_suite(void);
+
+/* Deterministic test randomness (xorshift), independent of the library. */
+typedef struct rng {
+  uint64_t s;
+} rng;
+double rng_uniform(rng *r); /* [0, 1) */
+double rng_normal(rng *r);
+void fill_normal(rng *r, float *p, size_t n, double mean, double std);
+
+/* An in-memory BERT classifier with random weights (no files, no packed
+ * inference state): every tensor a separate malloc, head_ids filled.
+ * kept[l] heads of `heads` are kept in layer l (the last kept[l] ORIGINAL
+ * indices are dropped, so pruned layouts are covered). */
+typedef struct tiny_spec {
+  int32_t hidden, layers, heads, inter, vocab, max_pos, type_vocab, num_labels;
+  const int32_t *kept; /* [layers] or NULL = all */
+  uint64_t seed;
+} tiny_spec;
+tpa_model *tiny_model(const tiny_spec *sp);
+void tiny_model_free(tpa_model *m);
+
+/* Max |a - b| / (abs + rel * |b|) over n values: <= 1 passes. */
+double worst_ratio(const float *got, const double *want, size_t n, double abs_tol, double rel_tol,
+                   size_t *where);
+
+#endif

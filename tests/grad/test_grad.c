@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gradient engine's tests: main and shared helpers. Everything here
+ * runs oneDNN, so the executable runs with CK_FORK=no. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grad_tests.h"
+
+double rng_uniform(rng *r) {
+  /* xorshift64* */
+  r->s ^= r->s >> 12;
+  r->s ^= r->s << 25;
+  r->s ^= r->s >> 27;
+  return (double)((r->s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+double rng_normal(rng *r) {
+  double u1 = rng_uniform(r), u2 = rng_uniform(r);
+  if (u1 < 1e-300)
+    u1 = 1e-300;
+  return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+void fill_normal(rng *r, float *p, size_t n, double mean, double std) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float)(mean + std * rng_normal(r));
+}
+
+double worst_ratio(const float *got, const double *want, size_t n, double abs_tol, double rel_tol,
+                   size_t *where) {
+  double worst = 0;
+  *where = 0;
+  for (size_t i = 0; i < n; i++) {
+    double q = fabs((double)got[i] - want[i]) / (abs_tol + rel_tol * fabs(want[i]));
+    if (!(q <= worst)) {
+      worst = isnan(q) ? INFINITY : q;
+      *where = i;
+    }
+  }
+  return worst;
+}
+
+static float *tensor(rng *r, size_t n, double mean, double std) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  ck_assert_ptr_nonnull(p);
+  fill_normal(r, p, n, mean, std);
+  return p;
+}
+
+tpa_model *tiny_model(const tiny_spec *sp) {
+  tpa_model *m = calloc(1, sizeof *m);
+  ck_assert_ptr_nonnull(m);
+  rng r = {sp->seed ? sp->seed : 1};
+  tpa__config *c = &m->cfg;
+  c->hidden = sp->hidden;
+  c->layers = sp->layers;
+  c->heads = sp->heads;
+  c->head_dim = sp->hidden / sp->heads;
+  c->inter = sp->inter;
+  c->vocab = sp->vocab;
+  c->max_pos = sp->max_pos;
+  c->type_vocab = sp->type_vocab;
+  c->num_labels = sp->num_labels;
+  c->ln_eps = 1e-12;
+  c->regression = sp->num_labels == 1;
+  c->lower_case = true;
+  const size_t h = (size_t)c->hidden, in = (size_t)c->inter;
+  tpa__weights *w = &m->w;
+  w->word_emb = tensor(&r, (size_t)c->vocab * h, 0, 0.5);
+  w->pos_emb = tensor(&r, (size_t)c->max_pos * h, 0, 0.5);
+  w->type_emb = tensor(&r, (size_t)c->type_vocab * h, 0, 0.5);
+  w->emb_ln_g = tensor(&r, h, 1, 0.1);
+  w->emb_ln_b = tensor(&r, h, 0, 0.1);
+  w->layer = calloc((size_t)c->layers, sizeof *w->layer);
+  ck_assert_ptr_nonnull(w->layer);
+  for (int32_t l = 0; l < c->layers; l++) {
+    tpa__layer *L = &w->layer[l];
+    L->n_heads = sp->kept ? sp->kept[l] : c->heads;
+    L->head_ids = calloc((size_t)c->heads, sizeof *L->head_ids);
+    ck_assert_ptr_nonnull(L->head_ids);
+    /* Keep ORIGINAL heads 1, 2, ... first so that index != position. */
+    for (int32_t k = 0; k < L->n_heads; k++)
+      L->head_ids[k] = L->n_heads < c->heads ? (k + 1) % c->heads : k;
+    for (int32_t a = 0; a < L->n_heads; a++) /* ascending, as the loader keeps them */
+      for (int32_t b = a + 1; b < L->n_heads; b++)
+        if (L->head_ids[b] < L->head_ids[a]) {
+          int32_t t = L->head_ids[a];
+          L->head_ids[a] = L->head_ids[b];
+          L->head_ids[b] = t;
+        }
+    const size_t hq = (size_t)L->n_heads * (size_t)c->head_dim;
+    L->q_w = tensor(&r, hq * h, 0, 0.4);
+    L->q_b = tensor(&r, hq, 0, 0.1);
+    L->k_w = tensor(&r, hq * h, 0, 0.4);
+    L->k_b = tensor(&r, hq, 0, 0.1);
+    L->v_w = tensor(&r, hq * h, 0, 0.4);
+    L->v_b = tensor(&r, hq, 0, 0.1);
+    L->o_w = tensor(&r, h * hq, 0, 0.4);
+    L->o_b = tensor(&r, h, 0, 0.1);
+    L->ln1_g = tensor(&r, h, 1, 0.1);
+    L->ln1_b = tensor(&r, h, 0, 0.1);
+    L->i_w = tensor(&r, in * h, 0, 0.4);
+    L->i_b = tensor(&r, in, 0, 0.1);
+    L->f_w = tensor(&r, h * in, 0, 0.3);
+    L->f_b = tensor(&r, h, 0, 0.1);
+    L->ln2_g = tensor(&r, h, 1, 0.1);
+    L->ln2_b = tensor(&r, h, 0, 0.1);
+  }
+  w->pool_w = tensor(&r, h * h, 0, 0.4);
+  w->pool_b = tensor(&r, h, 0, 0.1);
+  w->cls_w = tensor(&r, (size_t)c->num_labels * h, 0, 0.5);
+  w->cls_b = tensor(&r, (size_t)c->num_labels, 0, 0.1);
+  return m;
+}
+
+void tiny_model_free(tpa_model *m) {
+  if (!m)
+    return;
+  tpa__weights *w = &m->w;
+  free((void *)w->word_emb), free((void *)w->pos_emb), free((void *)w->type_emb);
+  free((void *)w->emb_ln_g), free((void *)w->emb_ln_b);
+  for (int32_t l = 0; l < m->cfg.layers; l++) {
+    tpa__layer *L = &w->layer[l];
+    const float *p[] = {L->q_w,   L->q_b,   L->k_w, L->k_b, L->v_w, L->v_b, L->o_w,   L->o_b,
+                        L->ln1_g, L->ln1_b, L->i_w, L->i_b, L->f_w, L->f_b, L->ln2_g, L->ln2_b};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+      free((void *)p[i]);
+    free(L->head_ids);
+  }
+  free(w->layer);
+  free((void *)w->pool_w), free((void *)w->pool_b), free((void *)w->cls_w), free((void *)w->cls_b);
+  free(m);
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(nn_backward_suite());
+  srunner_add_suite(sr, fd_suite());
+  srunner_add_suite(sr, torch_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

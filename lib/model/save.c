@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tpa_model_save: a model as the HF directory BertForSequenceClassification
+ * .save_pretrained() writes (config.json, model.safetensors, vocab.txt,
+ * tokenizer_config.json), each file atomically, so HF transformers 4.x and
+ * tpa_model_load() both read it back. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "model/model.h"
+#include "model/tensors.h"
+#include "tpa/tokenizer.h"
+
+/* The version of transformers whose BertConfig layout we write (the one
+ * the fixtures' config.json files came from); HF only warns when a config
+ * is newer than the installed library. */
+#define HF_VERSION "4.30.2"
+
+/* True when "%.15g" of @p v reads back as exactly @p v. */
+static bool short_exact(double v) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.15g", v);
+  return strtod(buf, NULL) == v;
+}
+
+/* @p root as HF writes JSON (indent 2, sorted keys, final newline) to
+ * dir/name. Reals get 15 significant digits (1e-12, not
+ * 9.9999999999999998e-13) unless one of @p reals needs 17 to read back
+ * exactly. */
+static tpa_status write_json(const char *dir, const char *name, json_t *root, const double *reals,
+                             size_t n_reals) {
+  int prec = 15;
+  for (size_t i = 0; i < n_reals; i++)
+    if (!short_exact(reals[i]))
+      prec = 17;
+  return tpa__json_save(dir, name, root,
+                        JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
+}
+
+/* obj[key] = value; jansson takes @p value's reference even when it fails
+ * (and a NULL value, from a failed allocation, gives false). */
+static bool put(json_t *obj, const char *key, json_t *value) {
+  return value && json_object_set_new(obj, key, value) == 0;
+}
+
+/* pruned_heads: {"layer": [ORIGINAL ids removed]} for layers that lost any. */
+static json_t *pruned_heads_json(const tpa_model *m) {
+  json_t *map = json_object();
+  bool ok = map != NULL;
+  for (int32_t l = 0; ok && l < m->cfg.layers; l++) {
+    const tpa__layer *ly = &m->w.layer[l];
+    if (ly->n_heads == m->cfg.heads)
+      continue;
+    json_t *list = json_array();
+    ok = list != NULL;
+    int32_t k = 0; /* head_ids is ascending: walk it beside h */
+    for (int32_t h = 0; ok && h < m->cfg.heads; h++) {
+      if (k < ly->n_heads && ly->head_ids[k] == h) {
+        k++;
+        continue;
+      }
+      ok = json_array_append_new(list, json_integer(h)) == 0;
+    }
+    char key[16];
+    snprintf(key, sizeof key, "%d", l);
+    if (ok)
+      ok = put(map, key, list); /* owns list, success or not */
+    else
+      json_decref(list);
+  }
+  if (!ok) {
+    json_decref(map);
+    return NULL;
+  }
+  return map;
+}
+
+static tpa_status write_config(const tpa_model *m, const char *dir) {
+  const tpa__config *c = &m->cfg;
+  json_t *root = json_object(), *arch = json_array(), *id2label = json_object(),
+         *label2id = json_object();
+  bool ok = root && arch && id2label && label2id &&
+            json_array_append_new(arch, json_string("BertForSequenceClassification")) == 0;
+  for (int32_t i = 0; ok && i < c->num_labels; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "%d", i);
+    ok = put(id2label, key, json_string(c->id2label[i])) &&
+         put(label2id, c->id2label[i], json_integer(i));
+  }
+  if (ok) {
+    ok = put(root, "architectures", arch);
+    arch = NULL;
+  }
+  if (ok) {
+    ok = put(root, "id2label", id2label);
+    id2label = NULL;
+  }
+  if (ok) {
+    ok = put(root, "label2id", label2id);
+    label2id = NULL;
+  }
+  json_decref(arch);
+  json_decref(id2label);
+  json_decref(label2id);
+  ok = ok && put(root, "model_type", json_string("bert")) &&
+       put(root, "hidden_act", json_string("gelu")) &&
+       put(root, "hidden_size", json_integer(c->hidden)) &&
+       put(root, "num_hidden_layers", json_integer(c->layers)) &&
+       put(root, "num_attention_heads", json_integer(c->heads)) &&
+       put(root, "intermediate_size", json_integer(c->inter)) &&
+       put(root, "vocab_size", json_integer(c->vocab)) &&
+       put(root, "max_position_embeddings", json_integer(c->max_pos)) &&
+       put(root, "type_vocab_size", json_integer(c->type_vocab)) &&
+       put(root, "layer_norm_eps", json_real(c->ln_eps)) &&
+       put(root, "hidden_dropout_prob", json_real(c->hidden_dropout)) &&
+       put(root, "attention_probs_dropout_prob", json_real(c->attn_dropout)) &&
+       put(root, "classifier_dropout", json_null()) &&
+       put(root, "position_embedding_type", json_string("absolute")) &&
+       put(root, "initializer_range", json_real(0.02)) &&
+       put(root, "pad_token_id", json_integer(0)) && put(root, "use_cache", json_true()) &&
+       put(root, "torch_dtype", json_string("float32")) &&
+       put(root, "transformers_version", json_string(HF_VERSION));
+  if (ok && c->regression)
+    ok = put(root, "problem_type", json_string("regression"));
+  bool pruned = false;
+  for (int32_t l = 0; l < c->layers; l++)
+    pruned = pruned || m->w.layer[l].n_heads != c->heads;
+  if (ok && pruned)
+    ok = put(root, "pruned_heads", pruned_heads_json(m));
+  tpa_status st = ok ? TPA_OK : TPA__NO_MEMORY("config.json");
+  const double reals[] = {c->ln_eps, c->hidden_dropout, c->attn_dropout, 0.02};
+  if (st == TPA_OK)
+    st = write_json(dir, "config.json", root, reals, sizeof reals / sizeof reals[0]);
+  json_decref(root);
+  return st;
+}
+
+static tpa_status write_tokenizer_config(const tpa_model *m, const char *dir) {
+  json_t *root = json_object();
+  bool ok = root && put(root, "do_lower_case", json_boolean(m->cfg.lower_case)) &&
+            put(root, "model_max_length", json_integer(m->cfg.max_pos)) &&
+            put(root, "tokenizer_class", json_string("BertTokenizer")) &&
+            put(root, "unk_token", json_string("[UNK]")) &&
+            put(root, "sep_token", json_string("[SEP]")) &&
+            put(root, "pad_token", json_string("[PAD]")) &&
+            put(root, "cls_token", json_string("[CLS]")) &&
+            put(root, "mask_token", json_string("[MASK]")) &&
+            put(root, "tokenize_chinese_chars", json_true()) &&
+            put(root, "strip_accents", json_null());
+  tpa_status st = ok ? write_json(dir, "tokenizer_config.json", root, NULL, 0)
+                     : TPA__NO_MEMORY("tokenizer_config.json");
+  json_decref(root);
+  return st;
+}
+
+/* vocab.txt: token of id i on line i. */
+static tpa_status write_vocab(const tpa_model *m, const char *dir) {
+  size_t n = tpa_tokenizer_vocab_size(m->tok), len = 0, cap = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *t = tpa_tokenizer_token(m->tok, (int32_t)i);
+    if (!t)
+      return tpa__error(TPA_ERR_INTERNAL, "vocab.txt: token %zu has no text", i);
+    cap += strlen(t) + 1;
+  }
+  char *buf = malloc(cap ? cap : 1);
+  if (!buf)
+    return TPA__NO_MEMORY("vocab.txt");
+  for (size_t i = 0; i < n; i++) {
+    const char *t = tpa_tokenizer_token(m->tok, (int32_t)i);
+    size_t k = strlen(t);
+    memcpy(buf + len, t, k);
+    buf[len + k] = '\n';
+    len += k + 1;
+  }
+  tpa_status st = tpa__atomic_write_file(dir, "vocab.txt", buf, len);
+  free(buf);
+  return st;
+}
+
+/* model.safetensors: F32, HF names with the "bert." prefix, metadata
+ * {"format": "pt"} (transformers refuses safetensors files without it). */
+static tpa_status write_weights(const tpa_model *m, const char *dir) {
+  tpa__weights w = m->w; /* the list points into this copy; we only read */
+  size_t n = tpa__model_tensors(&m->cfg, &w, NULL, 0);
+  tpa__named_tensor *t = tpa__calloc(n, sizeof *t);
+  tpa__st_out *o = tpa__calloc(n, sizeof *o);
+  char *path = tpa__path_join(dir, "model.safetensors");
+  tpa_status st = TPA_OK;
+  if (!t || !o || !path)
+    st = TPA__NO_MEMORY("model.safetensors");
+  if (st == TPA_OK) {
+    tpa__model_tensors(&m->cfg, &w, t, n);
+    for (size_t i = 0; i < n; i++)
+      o[i] = (tpa__st_out){.name = t[i].name,
+                           .dtype = TPA__DT_F32,
+                           .ndim = t[i].ndims,
+                           .shape = t[i].dims,
+                           .f32 = *t[i].ptr};
+    const char *const mk[] = {"format"}, *const mv[] = {"pt"};
+    st = tpa__st_write(path, o, n, mk, mv, 1);
+  }
+  free(path);
+  free(o);
+  free(t);
+  return st;
+}
+
+TPA_API tpa_status tpa_model_save(const tpa_model *model, const char *dir) {
+  tpa__error_clear();
+  if (!model || !dir || !*dir)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_save: NULL model or empty dir");
+  tpa_status st;
+  if ((st = tpa__make_dirs(dir)) || (st = write_weights(model, dir)) ||
+      (st = write_vocab(model, dir)) || (st = write_tokenizer_config(model, dir)) ||
+      (st = write_config(model, dir)))
+    return tpa__error_prefix(st, "saving the model to %s", dir);
+  return TPA_OK;
+}

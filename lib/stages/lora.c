@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The LoRA set (tpa_lora_set): creation with PEFT's initialisation, the
+ * accessors, and the internal helpers the gradient engine, the training
+ * loop and the adapter I/O share (check, clone, copy, tensor list,
+ * effective weights). Layout: lib/stages/lora.h. */
+#include "stages/lora.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/params.h"
+
+/* PEFT accepts any positive r. We cap it so that a typo or a hostile
+ * adapter_config.json cannot size gigabytes of A/B; 1024 is far above any
+ * useful LoRA rank on BERT (hidden 768/1024), and a rank above min(in, out)
+ * is allowed, as in PEFT: it only over-parameterises B A. */
+#define MAX_RANK 1024
+
+/* What sizes a set; every array borrowed. */
+typedef struct shape {
+  int32_t layers, hidden, heads, head_dim, num_labels;
+  const int32_t *n_heads;  /* [layers] */
+  const int32_t *head_ids; /* [layers * heads] */
+  const int32_t *ranks;    /* [layers * TPA_LORA_MODULES] */
+  const float *alphas;     /* idem */
+  const char *base_model;  /* may be NULL */
+} shape;
+
+static const tpa_lora_params lora_defaults = {
+    .size = sizeof(tpa_lora_params),
+    .rank = 8,
+    .alpha = 0.0f,
+    .ranks = NULL,
+    .alphas = NULL,
+    .seed = 42,
+};
+
+TPA_API void tpa_lora_params_init(tpa_lora_params *p, size_t size) {
+  tpa__params_init(p, size, &lora_defaults, sizeof lora_defaults);
+}
+
+/* Bytes of @p n elements of @p elem rounded up to 64, added to *total;
+ * returns the offset where they start (false on overflow). */
+static bool reserve(size_t *total, size_t n, size_t elem, size_t *offset) {
+  size_t bytes, padded;
+  if (!tpa__mul_size(n, elem, &bytes) || !tpa__add_size(bytes, 63, &padded))
+    return false;
+  padded &= ~(size_t)63;
+  *offset = *total;
+  return tpa__add_size(*total, padded, total);
+}
+
+/* In and out features of module @p module of a block whose attention is
+ * @p attn wide (kept heads * head_dim). */
+static void module_dims(int32_t module, int32_t hidden, int32_t attn, int32_t *in, int32_t *out) {
+  if (module == TPA_LORA_OUTPUT) {
+    *in = attn;
+    *out = hidden;
+  } else {
+    *in = hidden;
+    *out = attn;
+  }
+}
+
+/* A set of shape @p sh with every value zero, in one storage block. */
+static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
+  *out = NULL;
+  size_t L = (size_t)sh->layers, H = (size_t)sh->hidden, NL = (size_t)sh->num_labels;
+  size_t nmod = L * TPA_LORA_MODULES;
+  size_t total = 0, o_mod, o_heads, o_ids, o_vec[8];
+  /* Offsets of each A and B, before the storage exists. */
+  size_t *o_ab = tpa__malloc_array(2 * nmod, sizeof *o_ab);
+  if (!o_ab)
+    return TPA__NO_MEMORY("LoRA set");
+  bool ok = reserve(&total, nmod, sizeof(tpa__lora_mod), &o_mod) &&
+            reserve(&total, L, sizeof(int32_t), &o_heads) &&
+            reserve(&total, L * (size_t)sh->heads, sizeof(int32_t), &o_ids);
+  /* emb g/b [H], ln1 g/b and ln2 g/b [L*H], classifier [NL*H] and [NL]. */
+  size_t vec_n[8] = {H, H, L * H, L * H, L * H, L * H, NL * H, NL};
+  for (int i = 0; ok && i < 8; i++)
+    ok = reserve(&total, vec_n[i], sizeof(float), &o_vec[i]);
+  for (size_t i = 0; ok && i < nmod; i++) {
+    int32_t in, o, r = sh->ranks[i];
+    module_dims((int32_t)(i % TPA_LORA_MODULES), sh->hidden,
+                sh->n_heads[i / TPA_LORA_MODULES] * sh->head_dim, &in, &o);
+    ok = reserve(&total, (size_t)r * (size_t)in, sizeof(float), &o_ab[2 * i]) &&
+         reserve(&total, (size_t)o * (size_t)r, sizeof(float), &o_ab[2 * i + 1]);
+  }
+  if (!ok) {
+    free(o_ab);
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set: size overflow");
+  }
+  tpa_lora_set *s = calloc(1, sizeof *s);
+  char *storage = tpa__aligned_alloc(total ? total : 64);
+  char *base = sh->base_model ? tpa__strdup(sh->base_model) : NULL;
+  if (!s || !storage || (sh->base_model && !base)) {
+    free(s);
+    free(storage);
+    free(base);
+    free(o_ab);
+    return TPA__NO_MEMORY("LoRA set");
+  }
+  memset(storage, 0, total);
+  s->storage = storage;
+  s->base_model = base;
+  s->layers = sh->layers;
+  s->hidden = sh->hidden;
+  s->num_labels = sh->num_labels;
+  s->heads = sh->heads;
+  s->mod = (tpa__lora_mod *)(void *)(storage + o_mod);
+  s->n_heads = (int32_t *)(void *)(storage + o_heads);
+  s->head_ids = (int32_t *)(void *)(storage + o_ids);
+  memcpy(s->n_heads, sh->n_heads, L * sizeof *s->n_heads);
+  memcpy(s->head_ids, sh->head_ids, L * (size_t)sh->heads * sizeof *s->head_ids);
+  float **vec[8] = {&s->emb_ln_g, &s->emb_ln_b, &s->ln1_g, &s->ln1_b,
+                    &s->ln2_g,    &s->ln2_b,    &s->cls_w, &s->cls_b};
+  for (int i = 0; i < 8; i++)
+    *vec[i] = (float *)(void *)(storage + o_vec[i]);
+  for (size_t i = 0; i < nmod; i++) {
+    tpa__lora_mod *m = &s->mod[i];
+    module_dims((int32_t)(i % TPA_LORA_MODULES), sh->hidden,
+                sh->n_heads[i / TPA_LORA_MODULES] * sh->head_dim, &m->in, &m->out);
+    m->rank = sh->ranks[i];
+    m->alpha = m->rank > 0 ? sh->alphas[i] : 0.0f;
+    m->a = m->rank > 0 ? (float *)(void *)(storage + o_ab[2 * i]) : NULL;
+    m->b = m->rank > 0 ? (float *)(void *)(storage + o_ab[2 * i + 1]) : NULL;
+  }
+  free(o_ab);
+  *out = s;
+  return TPA_OK;
+}
+
+/* The model's LayerNorm and classifier values into the set's copies. */
+static void copy_model_modules(tpa_lora_set *s, const tpa_model *m) {
+  size_t H = (size_t)s->hidden;
+  memcpy(s->emb_ln_g, m->w.emb_ln_g, H * sizeof(float));
+  memcpy(s->emb_ln_b, m->w.emb_ln_b, H * sizeof(float));
+  for (int32_t l = 0; l < s->layers; l++) {
+    const tpa__layer *ly = &m->w.layer[l];
+    size_t at = (size_t)l * H;
+    memcpy(s->ln1_g + at, ly->ln1_g, H * sizeof(float));
+    memcpy(s->ln1_b + at, ly->ln1_b, H * sizeof(float));
+    memcpy(s->ln2_g + at, ly->ln2_g, H * sizeof(float));
+    memcpy(s->ln2_b + at, ly->ln2_b, H * sizeof(float));
+  }
+  memcpy(s->cls_w, m->w.cls_w, (size_t)s->num_labels * H * sizeof(float));
+  memcpy(s->cls_b, m->w.cls_b, (size_t)s->num_labels * sizeof(float));
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014). */
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* PEFT's reset_lora_parameters: kaiming_uniform_(A, a=sqrt(5)). torch's
+ * bound is gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + a^2)) =
+ * sqrt(1/3) and fan_in = in, i.e. 1 / sqrt(in). We cannot reproduce
+ * torch's generator bits, so the draws are our own: module i (block-major,
+ * tpa_lora_module order) has its own splitmix64 stream whose state starts
+ * at seed ^ ((i + 1) * 0xD1B54A32D192ED03), so a module's values depend on
+ * the seed and its position only (not on the other modules' ranks); each
+ * value is bound * (2u - 1) with u = (top 53 bits) / 2^53 in [0, 1),
+ * written row-major over A [rank, in]. */
+static void kaiming_uniform(tpa__lora_mod *m, uint64_t seed, size_t index) {
+  if (m->in <= 0)
+    return;
+  const double a = sqrt(5.0);
+  double gain = sqrt(2.0 / (1.0 + a * a));
+  double bound = gain * sqrt(3.0 / (double)m->in);
+  uint64_t s = seed ^ ((uint64_t)(index + 1) * 0xD1B54A32D192ED03ull);
+  size_t n = (size_t)m->rank * (size_t)m->in;
+  for (size_t i = 0; i < n; i++) {
+    double u = (double)(splitmix64(&s) >> 11) * 0x1p-53;
+    m->a[i] = (float)(bound * (2.0 * u - 1.0));
+  }
+}
+
+/* Ranks and alphas per module from the params, validated. */
+static tpa_status resolve_ranks(const tpa_lora_params *p, int32_t layers, int32_t *ranks,
+                                float *alphas) {
+  size_t n = (size_t)layers * TPA_LORA_MODULES;
+  for (size_t i = 0; i < n; i++) {
+    int32_t r = p->ranks ? p->ranks[i] : p->rank;
+    int32_t lo = p->ranks ? 0 : 1;
+    if (r < lo || r > MAX_RANK) {
+      if (p->ranks)
+        return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                          "tpa_lora_set_create: ranks[%zu] (layer %zu, module %zu) is %d, "
+                          "expected 0..%d",
+                          i, i / TPA_LORA_MODULES, i % TPA_LORA_MODULES, r, MAX_RANK);
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: rank %d is not in 1..%d", r,
+                        MAX_RANK);
+    }
+    float al = p->alphas ? p->alphas[i] : p->alpha;
+    /* Negative alphas would flip the update's sign: nothing PEFT users
+     * mean; reject them with NaN and infinities. */
+    if (!isfinite(al) || al < 0.0f) {
+      if (p->alphas)
+        return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                          "tpa_lora_set_create: alphas[%zu] is %g, expected a finite value >= 0", i,
+                          (double)al);
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_lora_set_create: alpha %g is not a finite value >= 0", (double)al);
+    }
+    ranks[i] = r;
+    alphas[i] = r == 0 ? 0.0f : (al > 0.0f ? al : 2.0f * (float)r);
+  }
+  return TPA_OK;
+}
+
+TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *model,
+                                       const tpa_lora_params *params) {
+  tpa__error_clear();
+  if (!out)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: out is NULL");
+  *out = NULL;
+  tpa_lora_params p;
+  if (!model || !tpa__params_read(&p, sizeof p, params, &lora_defaults))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_lora_set_create: model is NULL or bad params size");
+  const tpa__config *c = &model->cfg;
+  size_t L = (size_t)c->layers, nmod = L * TPA_LORA_MODULES;
+  /* n_heads [L], head_ids [L * heads], ranks [nmod] in one int block. */
+  int32_t *ints = tpa__malloc_array(L + L * (size_t)c->heads + nmod, sizeof *ints);
+  float *alphas = tpa__malloc_array(nmod, sizeof *alphas);
+  if (!ints || !alphas) {
+    free(ints);
+    free(alphas);
+    return TPA__NO_MEMORY("LoRA set");
+  }
+  int32_t *n_heads = ints, *head_ids = ints + L, *ranks = head_ids + L * (size_t)c->heads;
+  for (size_t l = 0; l < L; l++) {
+    n_heads[l] = model->w.layer[l].n_heads;
+    memcpy(head_ids + l * (size_t)c->heads, model->w.layer[l].head_ids,
+           (size_t)n_heads[l] * sizeof *head_ids);
+  }
+  tpa_status st = resolve_ranks(&p, c->layers, ranks, alphas);
+  tpa_lora_set *s = NULL;
+  if (st == TPA_OK) {
+    shape sh = {.layers = c->layers,
+                .hidden = c->hidden,
+                .heads = c->heads,
+                .head_dim = c->head_dim,
+                .num_labels = c->num_labels,
+                .n_heads = n_heads,
+                .head_ids = head_ids,
+                .ranks = ranks,
+                .alphas = alphas,
+                .base_model = model->dir};
+    st = set_alloc(&s, &sh);
+  }
+  free(ints);
+  free(alphas);
+  if (st != TPA_OK)
+    return st;
+  for (size_t i = 0; i < nmod; i++)
+    if (s->mod[i].rank > 0)
+      kaiming_uniform(&s->mod[i], p.seed, i); /* B stays zero */
+  copy_model_modules(s, model);
+  *out = s;
+  return TPA_OK;
+}
+
+TPA_API void tpa_lora_set_free(tpa_lora_set *set) {
+  if (!set)
+    return;
+  free(set->storage);
+  free(set->base_model);
+  free(set);
+}
+
+TPA_API int32_t tpa_lora_set_rank(const tpa_lora_set *set, int32_t layer, tpa_lora_module module) {
+  if (!set || layer < 0 || layer >= set->layers || (int)module < 0 ||
+      (int)module >= TPA_LORA_MODULES)
+    return -1;
+  return tpa__lora_at(set, layer, (int32_t)module)->rank;
+}
+
+TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lora_module module) {
+  if (!set || layer < 0 || layer >= set->layers || (int)module < 0 ||
+      (int)module >= TPA_LORA_MODULES)
+    return 0.0f;
+  return tpa__lora_at(set, layer, (int32_t)module)->alpha;
+}
+
+TPA_API uint64_t tpa_lora_set_num_params(const tpa_lora_set *set) {
+  if (!set)
+    return 0;
+  uint64_t H = (uint64_t)set->hidden, n = 0;
+  for (size_t i = 0; i < (size_t)set->layers * TPA_LORA_MODULES; i++) {
+    const tpa__lora_mod *m = &set->mod[i];
+    n += (uint64_t)m->rank * ((uint64_t)m->in + (uint64_t)m->out);
+  }
+  n += 2 * H + 4 * H * (uint64_t)set->layers; /* every LayerNorm */
+  n += (uint64_t)set->num_labels * (H + 1);   /* classifier */
+  return n;
+}
+
+tpa_status tpa__lora_set_check(const tpa_lora_set *s, const tpa_model *m) {
+  if (!s || !m)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set check: NULL set or model");
+  const tpa__config *c = &m->cfg;
+  if (s->layers != c->layers || s->hidden != c->hidden || s->num_labels != c->num_labels)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "LoRA set made for %d layers, hidden %d, %d labels; the model has %d "
+                      "layers, hidden %d, %d labels",
+                      s->layers, s->hidden, s->num_labels, c->layers, c->hidden, c->num_labels);
+  for (int32_t l = 0; l < c->layers; l++) {
+    const tpa__layer *ly = &m->w.layer[l];
+    bool same = s->n_heads[l] == ly->n_heads && s->heads == c->heads;
+    for (int32_t h = 0; same && h < ly->n_heads; h++)
+      same = s->head_ids[(size_t)l * (size_t)s->heads + (size_t)h] == ly->head_ids[h];
+    if (!same)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "LoRA set made for a model whose layer %d keeps %d heads; the model's "
+                        "layer %d keeps %d heads (or other head ids)",
+                        l, s->n_heads[l], l, ly->n_heads);
+  }
+  return TPA_OK;
+}
+
+tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
+  *out = NULL;
+  if (!s)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set clone: NULL set");
+  size_t nmod = (size_t)s->layers * TPA_LORA_MODULES;
+  int32_t *ranks = tpa__malloc_array(nmod, sizeof *ranks);
+  float *alphas = tpa__malloc_array(nmod, sizeof *alphas);
+  tpa_status st = TPA_OK;
+  if (!ranks || !alphas) {
+    st = TPA__NO_MEMORY("LoRA set");
+  } else {
+    for (size_t i = 0; i < nmod; i++) {
+      ranks[i] = s->mod[i].rank;
+      alphas[i] = s->mod[i].alpha;
+    }
+    /* hidden % heads == 0 is checked when config.json is read. */
+    shape sh = {.layers = s->layers,
+                .hidden = s->hidden,
+                .heads = s->heads,
+                .head_dim = s->heads > 0 ? s->hidden / s->heads : 0,
+                .num_labels = s->num_labels,
+                .n_heads = s->n_heads,
+                .head_ids = s->head_ids,
+                .ranks = ranks,
+                .alphas = alphas,
+                .base_model = s->base_model};
+    st = set_alloc(out, &sh);
+  }
+  free(ranks);
+  free(alphas);
+  return st;
+}
+
+void tpa__lora_set_copy(tpa_lora_set *dst, const tpa_lora_set *src) {
+  size_t H = (size_t)src->hidden, LH = (size_t)src->layers * H;
+  for (size_t i = 0; i < (size_t)src->layers * TPA_LORA_MODULES; i++) {
+    const tpa__lora_mod *a = &src->mod[i];
+    tpa__lora_mod *b = &dst->mod[i];
+    if (a->rank > 0) {
+      memcpy(b->a, a->a, (size_t)a->rank * (size_t)a->in * sizeof(float));
+      memcpy(b->b, a->b, (size_t)a->out * (size_t)a->rank * sizeof(float));
+    }
+  }
+  memcpy(dst->emb_ln_g, src->emb_ln_g, H * sizeof(float));
+  memcpy(dst->emb_ln_b, src->emb_ln_b, H * sizeof(float));
+  memcpy(dst->ln1_g, src->ln1_g, LH * sizeof(float));
+  memcpy(dst->ln1_b, src->ln1_b, LH * sizeof(float));
+  memcpy(dst->ln2_g, src->ln2_g, LH * sizeof(float));
+  memcpy(dst->ln2_b, src->ln2_b, LH * sizeof(float));
+  memcpy(dst->cls_w, src->cls_w, (size_t)src->num_labels * H * sizeof(float));
+  memcpy(dst->cls_b, src->cls_b, (size_t)src->num_labels * sizeof(float));
+}
+
+static const char *const module_path[TPA_LORA_MODULES] = {
+    "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"};
+
+/* Append one ref (if room) and count it; @p name is a PEFT key. */
+static void add_ref(tpa__tensor_ref *out, size_t cap, size_t *n, const char *name, float *data,
+                    int32_t rows, int32_t cols, bool decay) {
+  if (*n < cap) {
+    tpa__tensor_ref *r = &out[*n];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->data = data;
+    r->rows = rows;
+    r->cols = cols;
+    r->count = (size_t)rows * (size_t)cols;
+    r->decay = decay;
+  }
+  (*n)++;
+}
+
+/* PEFT saves a LoRA module under the HF module's name inside the
+ * PeftModel ("base_model.model." + the BertForSequenceClassification
+ * name), and a modules_to_save copy under the original module's name with
+ * "modules_to_save.default" dropped (peft/utils/save_and_load.py). */
+#define PEFT_PREFIX "base_model.model."
+#define PEFT_LAYER PEFT_PREFIX "bert.encoder.layer.%d.%s"
+
+size_t tpa__lora_set_tensors(tpa_lora_set *s, tpa__tensor_ref *out, size_t cap) {
+  size_t n = 0;
+  char name[128];
+  for (int32_t l = 0; l < s->layers; l++)
+    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
+      tpa__lora_mod *m = tpa__lora_at(s, l, k);
+      if (m->rank <= 0)
+        continue;
+      snprintf(name, sizeof name, PEFT_LAYER ".lora_A.weight", l, module_path[k]);
+      add_ref(out, cap, &n, name, m->a, m->rank, m->in, true);
+      snprintf(name, sizeof name, PEFT_LAYER ".lora_B.weight", l, module_path[k]);
+      add_ref(out, cap, &n, name, m->b, m->out, m->rank, true);
+    }
+  int32_t H = s->hidden;
+  add_ref(out, cap, &n, PEFT_PREFIX "bert.embeddings.LayerNorm.weight", s->emb_ln_g, 1, H, false);
+  add_ref(out, cap, &n, PEFT_PREFIX "bert.embeddings.LayerNorm.bias", s->emb_ln_b, 1, H, false);
+  static const char *const ln_names[4] = {"attention.output.LayerNorm.weight",
+                                          "attention.output.LayerNorm.bias",
+                                          "output.LayerNorm.weight", "output.LayerNorm.bias"};
+  for (int32_t l = 0; l < s->layers; l++) {
+    float *ln[4] = {s->ln1_g, s->ln1_b, s->ln2_g, s->ln2_b};
+    for (int i = 0; i < 4; i++) {
+      snprintf(name, sizeof name, PEFT_LAYER, l, ln_names[i]);
+      add_ref(out, cap, &n, name, ln[i] + (size_t)l * (size_t)H, 1, H, false);
+    }
+  }
+  add_ref(out, cap, &n, PEFT_PREFIX "classifier.weight", s->cls_w, s->num_labels, H, true);
+  add_ref(out, cap, &n, PEFT_PREFIX "classifier.bias", s->cls_b, 1, s->num_labels, false);
+  return n;
+}
+
+tpa_status tpa__lora_effective_weights(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w,
+                                       tpa__layer **layers_out) {
+  *layers_out = NULL;
+  tpa_status st = tpa__lora_set_check(s, m);
+  if (st != TPA_OK)
+    return st;
+  tpa__layer *layers = tpa__malloc_array((size_t)m->cfg.layers, sizeof *layers);
+  if (!layers)
+    return TPA__NO_MEMORY("effective weights");
+  *w = m->w;
+  size_t H = (size_t)s->hidden;
+  for (int32_t l = 0; l < m->cfg.layers; l++) {
+    layers[l] = m->w.layer[l]; /* head ids and frozen weights are borrowed */
+    layers[l].ln1_g = s->ln1_g + (size_t)l * H;
+    layers[l].ln1_b = s->ln1_b + (size_t)l * H;
+    layers[l].ln2_g = s->ln2_g + (size_t)l * H;
+    layers[l].ln2_b = s->ln2_b + (size_t)l * H;
+  }
+  w->layer = layers;
+  w->emb_ln_g = s->emb_ln_g;
+  w->emb_ln_b = s->emb_ln_b;
+  w->cls_w = s->cls_w;
+  w->cls_b = s->cls_b;
+  *layers_out = layers;
+  return TPA_OK;
+}

@@ -27,6 +27,7 @@ extern const cli_command cli_cmd_info;
 extern const cli_command cli_cmd_tokenize;
 extern const cli_command cli_cmd_predict;
 extern const cli_command cli_cmd_eval;
+extern const cli_command cli_cmd_train;
 
 /* --- errors ------------------------------------------------------------ */
 

@@ -7,10 +7,7 @@
 #include "cli.h"
 
 static const cli_command *const commands[] = {
-    &cli_cmd_info,
-    &cli_cmd_tokenize,
-    &cli_cmd_predict,
-    &cli_cmd_eval,
+    &cli_cmd_info, &cli_cmd_tokenize, &cli_cmd_predict, &cli_cmd_eval, &cli_cmd_train,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

@@ -25,6 +25,10 @@ typedef struct tpa_model tpa_model;
 typedef struct tpa_tokenizer tpa_tokenizer;
 /** Rows of one GLUE task file (tpa/data.h). */
 typedef struct tpa_dataset tpa_dataset;
+/** Task-oriented head importance scores (tpa/importance.h). */
+typedef struct tpa_importance tpa_importance;
+/** Which heads to remove, by ORIGINAL index (tpa/prune.h). */
+typedef struct tpa_prune_plan tpa_prune_plan;
 /** LoRA adapters plus the other trainable modules of LoRA training (tpa/lora.h). */
 typedef struct tpa_lora_set tpa_lora_set;
 

@@ -91,6 +91,18 @@ TPA_API TPA_NODISCARD tpa_status tpa_lora_set_save(const tpa_lora_set *set, cons
 TPA_API TPA_NODISCARD tpa_status tpa_lora_set_load(tpa_lora_set **out, const tpa_model *model,
                                                    const char *dir);
 
+/**
+ * Merge the set into @p model: W' = W + (alpha/r) B A for every adapted
+ * module (into the model's possibly pruned weights), and the set's
+ * LayerNorm and classifier copies replace the model's. Afterwards the
+ * model alone gives the logits the model with the adapter gave (within
+ * float rounding). The set must have been made for this model's shape.
+ * The model is modified: no other thread may use it during the call.
+ * Merging the same set twice adds it twice.
+ * @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model);
+
 #ifdef __cplusplus
 }
 #endif

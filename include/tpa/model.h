@@ -3,8 +3,10 @@
  * @file tpa/model.h
  * @brief Loading a Hugging Face BERT checkpoint directory and inspecting it.
  *
- * Thread safety: a loaded tpa_model is immutable; any number of threads may
- * read it and run tpa_model_forward()/tpa_model_predict() on it at once.
+ * Thread safety: any number of threads may read a model and run
+ * tpa_model_forward()/tpa_model_predict() on it at once. The calls that
+ * change it (tpa_model_prune(), tpa_lora_set_merge(), tpa_train_full())
+ * need it exclusively.
  */
 #ifndef TPA_MODEL_H
 #define TPA_MODEL_H
@@ -113,6 +115,14 @@ TPA_API const char *tpa_model_label_name(const tpa_model *model, int32_t id);
  * fsync, rename); @p dir is created if missing. @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_save(const tpa_model *model, const char *dir);
+
+/**
+ * Like tpa_model_save() but dense: original shapes, the weights of pruned
+ * heads written as zeros and no `pruned_heads` in config.json, for tools
+ * that ignore pruned_heads. Gives the same logits as the compact model.
+ * @since 0.1.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir);
 
 /** The model's tokenizer, borrowed: valid as long as the model. @since 0.1.0 */
 TPA_API const tpa_tokenizer *tpa_model_tokenizer(const tpa_model *model);

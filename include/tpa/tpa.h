@@ -13,5 +13,7 @@
 #include "tpa/infer.h"
 #include "tpa/lora.h"
 #include "tpa/train.h"
+#include "tpa/importance.h"
+#include "tpa/prune.h"
 
 #endif /* TPA_TPA_H */

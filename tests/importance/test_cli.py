@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`tpa importance` end to end: the JSON on stdout and in --out against the
+PyTorch reference tables (tests/fixtures/importance/), the heatmap PNG
+decoded with the standard library (zlib, struct), and the exit codes.
+
+Usage: test_cli.py PATH/TO/tpa   (TPA_FIXTURES and TPA_SHARED_DATA set)
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+TPA = sys.argv[1]
+FIX = os.environ["TPA_FIXTURES"]
+DATA = os.environ["TPA_SHARED_DATA"]
+SST2 = os.path.join(DATA, "glue", "SST-2", "dev.tsv")
+RTE = os.path.join(DATA, "glue", "RTE", "dev.tsv")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def tpa(*args):
+    return subprocess.run([TPA, "importance", *args], capture_output=True, text=True, timeout=300)
+
+
+def reference(name):
+    with open(os.path.join(FIX, "importance", name + ".json")) as f:
+        return json.load(f)
+
+
+def same_table(got, want, what, rel=1e-5):
+    for key in ("layers", "heads", "examples", "tokens"):
+        check(got.get(key) == want[key], f"{what}: {key} {got.get(key)} != {want[key]}")
+    check(list(got) == ["layers", "heads", "examples", "tokens", "raw", "normalized", "blocks"],
+          f"{what}: keys {list(got)}")
+    for key in ("raw", "normalized"):
+        for l, (grow, wrow) in enumerate(zip(got[key], want[key])):
+            for h, (g, w) in enumerate(zip(grow, wrow)):
+                if w is None:
+                    check(g is None, f"{what}: {key}[{l}][{h}] should be null, is {g}")
+                else:
+                    check(g is not None and abs(g - w) <= rel * abs(w),
+                          f"{what}: {key}[{l}][{h}] {g} vs {w}")
+    for l, (g, w) in enumerate(zip(got["blocks"], want["blocks"])):
+        check(abs(g - w) <= rel * abs(w), f"{what}: blocks[{l}] {g} vs {w}")
+
+
+def decode_png(path):
+    """(width, height, rows of RGB bytes) after checking every CRC."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature")
+    pos, idat, chunks = 8, b"", []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+        check(zlib.crc32(kind + body) == crc, f"CRC of {kind}")
+        chunks.append(kind)
+        if kind == b"IHDR":
+            w, h, depth, ctype, comp, filt, lace = struct.unpack(">IIBBBBB", body)
+            check((depth, ctype, comp, filt, lace) == (8, 2, 0, 0, 0), "IHDR fields")
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    check(chunks[0] == b"IHDR" and chunks[-1] == b"IEND", f"chunk order {chunks}")
+    raw = zlib.decompress(idat)
+    stride = 3 * w + 1
+    check(len(raw) == stride * h, "inflated size")
+    rows = [raw[y * stride + 1:(y + 1) * stride] for y in range(h)]
+    check(all(raw[y * stride] == 0 for y in range(h)), "row filters")
+    return w, h, rows
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        # JSON on stdout, tiny model, SST-2 (padded batches of 7).
+        r = tpa("--model", os.path.join(FIX, "tiny"), "--task", "sst2", "--data", SST2,
+                "--samples", "40", "--batch-size", "7", "-q")
+        check(r.returncode == 0, f"stdout run: rc {r.returncode} {r.stderr}")
+        check(r.stderr == "", f"quiet run printed {r.stderr!r}")
+        stdout_text = r.stdout
+        same_table(json.loads(r.stdout), reference("tiny_sst2_40"), "stdout")
+
+        # --out and --heatmap on the pruned model; progress on stderr.
+        out, png = os.path.join(tmp, "imp.json"), os.path.join(tmp, "imp.png")
+        r = tpa("--model", os.path.join(FIX, "tiny-pruned"), "--task", "rte", "--data", RTE,
+                "--samples", "40", "--out", out, "--heatmap", png)
+        check(r.returncode == 0, f"--out run: rc {r.returncode} {r.stderr}")
+        check(r.stdout == "", "--out run printed on stdout")
+        check("importance" in r.stderr, "progress on stderr")
+        with open(out) as f:
+            same_table(json.load(f), reference("pruned_rte40"), "--out")
+        check(sorted(os.listdir(tmp)) == ["imp.json", "imp.png"], f"files {os.listdir(tmp)}")
+        w, h, rows = decode_png(png)
+        check((w, h) == (6 * 25 + 1, 3 * 25 + 1), f"heatmap size {w}x{h}")
+        check(rows[0][0:3] == b"\x52\x52\x52", "grid colour")
+        # Layer 2, head 0 is pruned: hatched grey.
+        x0, y0 = 1, 1 + 2 * 25
+        cell = {bytes(rows[y0 + dy][3 * (x0 + dx):3 * (x0 + dx) + 3]) for dy in range(24)
+                for dx in range(24)}
+        check(cell == {b"\x80\x80\x80", b"\xd0\xd0\xd0"}, f"pruned cell colours {cell}")
+
+        # Same table through --out as through stdout (tiny, SST-2).
+        out2 = os.path.join(tmp, "again.json")
+        r = tpa("--model", os.path.join(FIX, "tiny"), "--task", "sst2", "--data", SST2,
+                "--samples", "40", "--batch-size", "7", "-q", "-o", out2)
+        with open(out2) as f:
+            check(f.read() == stdout_text, "--out and stdout differ")
+
+        # Exit codes.
+        base = ["--model", os.path.join(FIX, "tiny"), "--task", "sst2", "--data", SST2]
+        for args, rc, what in [
+            (["--help"], 0, "help"),
+            (base[:4], 2, "missing --data"),
+            (base + ["--samples", "x"], 2, "bad --samples"),
+            (base + ["--batch-size", "0"], 2, "bad --batch-size"),
+            (base + ["--bogus"], 2, "unknown option"),
+            (["--model", "m", "--task", "nope", "--data", SST2], 2, "unknown task"),
+            (base + ["extra"], 2, "extra argument"),
+            (["--model", os.path.join(tmp, "none"), "--task", "sst2", "--data", SST2], 1,
+             "missing model"),
+            (base[:2] + ["--task", "stsb", "--data", os.path.join(DATA, "glue/STS-B/dev.tsv")], 1,
+             "task with another label count"),
+            (base + ["--max-seq-length", "65"], 1, "length past the position table"),
+            (base + ["--out", os.path.join(tmp, "no", "such", "dir.json")], 1, "unwritable --out"),
+        ]:
+            r = tpa(*args) if rc == 0 else tpa(*args, "-q")
+            check(r.returncode == rc, f"{what}: rc {r.returncode}, want {rc} ({r.stderr.strip()})")
+            if rc == 0:
+                check("Usage: tpa importance" in r.stdout, "help text")
+            else:
+                check(r.stdout == "", f"{what}: printed on stdout")
+                check(r.stderr.startswith("tpa"), f"{what}: no message on stderr")
+    print(f"{'FAILED' if failures else 'OK'}: tpa importance CLI ({len(failures)} failures)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

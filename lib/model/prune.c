@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Structural head pruning (METHOD.md section 6, HF prune_heads semantics):
+ * a layer that loses heads gets new compact Q, K and V weights and biases
+ * (the rows of the heads it keeps, in the same order) and a new attention
+ * output weight (the columns of those heads; its bias is unchanged), so
+ * the pruned model really does fewer FLOPs. Everything new is built first
+ * in one block, then swapped in together with a freshly packed inference
+ * state, so a failure at any point leaves the model exactly as it was.
+ * The replaced tensors are not freed (they live in the file mapping or in
+ * blocks shared with other tensors): they stay owned by the model until
+ * tpa_model_free, and their mapped pages go back to the kernel. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "model/prune.h"
+
+/* Where a layer's new tensors go inside the block (float offsets). */
+typedef struct layer_plan {
+  int32_t kept;    /* heads the layer keeps; -1 = layer unchanged */
+  size_t floats;   /* offset of its tensors in the block */
+  size_t id_index; /* offset of its head_ids in the id area */
+} layer_plan;
+
+/* Floats of the compact Q, K, V (weights and biases) and O weight of a
+ * layer with @p kept heads; false on overflow. */
+static bool layer_floats(const tpa__config *c, int32_t kept, size_t *out) {
+  size_t a, w;
+  if (!tpa__mul_size((size_t)kept, (size_t)c->head_dim, &a) ||
+      !tpa__mul_size(a, (size_t)c->hidden, &w))
+    return false;
+  /* 3 * (a*H + a) + H*a, with every step checked. */
+  size_t qkv, all;
+  if (!tpa__add_size(w, a, &qkv) || !tpa__mul_size(qkv, 3, &qkv) || !tpa__add_size(qkv, w, &all))
+    return false;
+  *out = all;
+  return true;
+}
+
+/* Which layers change and how big the block must be: floats first, then
+ * the int32 head ids (same 4-byte alignment). */
+static tpa_status measure(const tpa_model *m, const tpa_prune_plan *plan, layer_plan *lp,
+                          size_t *n_floats, size_t *n_ids) {
+  const tpa__config *c = &m->cfg;
+  size_t floats = 0, ids = 0;
+  for (int32_t l = 0; l < c->layers; l++) {
+    const tpa__layer *ly = &m->w.layer[l];
+    const bool *rm = plan->removes + (size_t)l * (size_t)plan->heads;
+    int32_t kept = 0;
+    for (int32_t k = 0; k < ly->n_heads; k++)
+      kept += !rm[ly->head_ids[k]];
+    lp[l].kept = kept == ly->n_heads ? -1 : kept; /* heads already absent are skipped */
+    if (lp[l].kept < 0)
+      continue;
+    size_t f;
+    lp[l].floats = floats;
+    lp[l].id_index = ids;
+    if (!layer_floats(c, kept, &f) || !tpa__add_size(floats, f, &floats))
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned layer %d is too large",
+                        l);
+    ids += (size_t)kept;
+  }
+  *n_floats = floats;
+  *n_ids = ids;
+  return TPA_OK;
+}
+
+/* Copy the kept heads of layer @p l into @p dst (Q, K, V weights, their
+ * biases, then O's weight) and their ids into @p ids; point @p out at
+ * them. @p out starts as a copy of the old layer. */
+static void compact_layer(const tpa_model *m, const tpa_prune_plan *plan, int32_t l, int32_t kept,
+                          float *dst, int32_t *ids, tpa__layer *out) {
+  const tpa__config *c = &m->cfg;
+  const tpa__layer *old = &m->w.layer[l];
+  const bool *rm = plan->removes + (size_t)l * (size_t)plan->heads;
+  const size_t H = (size_t)c->hidden, d = (size_t)c->head_dim;
+  const size_t a_old = (size_t)old->n_heads * d, a_new = (size_t)kept * d;
+  float *qw = dst, *kw = qw + a_new * H, *vw = kw + a_new * H;
+  float *qb = vw + a_new * H, *kb = qb + a_new, *vb = kb + a_new, *ow = vb + a_new;
+  int32_t n = 0;
+  for (int32_t k = 0; k < old->n_heads; k++) {
+    if (rm[old->head_ids[k]])
+      continue;
+    /* Rows k*d .. k*d+d-1 of Q/K/V ([a, H]) are head k's outputs. */
+    const size_t src_row = (size_t)k * d, dst_row = (size_t)n * d;
+    memcpy(qw + dst_row * H, old->q_w + src_row * H, d * H * sizeof(float));
+    memcpy(kw + dst_row * H, old->k_w + src_row * H, d * H * sizeof(float));
+    memcpy(vw + dst_row * H, old->v_w + src_row * H, d * H * sizeof(float));
+    memcpy(qb + dst_row, old->q_b + src_row, d * sizeof(float));
+    memcpy(kb + dst_row, old->k_b + src_row, d * sizeof(float));
+    memcpy(vb + dst_row, old->v_b + src_row, d * sizeof(float));
+    /* Columns k*d .. of O ([H, a]) read head k's context. */
+    for (size_t r = 0; r < H; r++)
+      memcpy(ow + r * a_new + dst_row, old->o_w + r * a_old + src_row, d * sizeof(float));
+    ids[n++] = old->head_ids[k];
+  }
+  out->n_heads = kept;
+  out->head_ids = ids;
+  out->q_w = qw;
+  out->k_w = kw;
+  out->v_w = vw;
+  out->q_b = qb;
+  out->k_b = kb;
+  out->v_b = vb;
+  out->o_w = ow;
+}
+
+/* The old tensors of a pruned layer are no longer read; pages of them that
+ * lie in the model file's read-only mapping were faulted in by the copy and
+ * can go back to the kernel (as model/forward_pack.c does after packing). */
+static void release_mapped(const tpa_model *m, const void *p, size_t bytes) {
+  const uintptr_t map = (uintptr_t)m->mem.map;
+  const uintptr_t b = (uintptr_t)p, e = b + bytes;
+  if (!m->mem.map || b < map || e > map + m->mem.map_len)
+    return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
+  if (hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
+}
+
+static void release_old(const tpa_model *m, const tpa__layer *old) {
+  const size_t a = (size_t)old->n_heads * (size_t)m->cfg.head_dim, H = (size_t)m->cfg.hidden;
+  const float *const w[] = {old->q_w, old->k_w, old->v_w, old->o_w};
+  for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+    release_mapped(m, w[i], a * H * sizeof(float));
+}
+
+/* Give up the block the model was made to own last (on a failed swap). */
+static void disown_last(tpa_model *m, void *block) {
+  if (m->mem.n_blocks && m->mem.blocks[m->mem.n_blocks - 1] == block)
+    m->mem.n_blocks--;
+  free(block);
+}
+
+TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
+  tpa__error_clear();
+  if (!m || !plan)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: NULL model or plan");
+  const tpa__config *c = &m->cfg;
+  if (plan->layers != c->layers || plan->heads != c->heads)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_model_prune: the plan is for %d layers x %d heads, model %s has %d x %d",
+                      plan->layers, plan->heads, m->dir ? m->dir : "(unnamed)", c->layers,
+                      c->heads);
+  const size_t L = (size_t)c->layers;
+  layer_plan *lp = tpa__calloc(L, sizeof *lp);
+  tpa__layer *next = tpa__malloc_array(L, sizeof *next), *prev = tpa__malloc_array(L, sizeof *prev);
+  size_t n_floats = 0, n_ids = 0, bytes = 0;
+  tpa_status st =
+      lp && next && prev ? measure(m, plan, lp, &n_floats, &n_ids) : TPA__NO_MEMORY("pruning");
+  bool changes = false;
+  for (size_t l = 0; st == TPA_OK && l < L; l++)
+    changes = changes || lp[l].kept >= 0;
+  if (st == TPA_OK && !changes) { /* the model already lacks every head of the plan */
+    free(lp);
+    free(next);
+    free(prev);
+    return TPA_OK;
+  }
+  size_t total;
+  if (st == TPA_OK &&
+      (!tpa__add_size(n_floats, n_ids, &total) || !tpa__mul_size(total, sizeof(float), &bytes)))
+    st = tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned weights too large");
+  float *block = st == TPA_OK ? tpa__malloc_array(bytes ? bytes : 1, 1) : NULL;
+  if (st == TPA_OK && !block)
+    st = TPA__NO_MEMORY("pruned weights");
+  if (st == TPA_OK && !tpa__model_own(m, block)) {
+    free(block);
+    block = NULL;
+    st = TPA__NO_MEMORY("pruned weights");
+  }
+  if (st != TPA_OK) {
+    free(lp);
+    free(next);
+    free(prev);
+    return st;
+  }
+  /* Build the new layer table beside the old one. */
+  int32_t *id_area = (int32_t *)(block + n_floats);
+  memcpy(prev, m->w.layer, L * sizeof *prev);
+  memcpy(next, m->w.layer, L * sizeof *next);
+  for (size_t l = 0; l < L; l++)
+    if (lp[l].kept >= 0)
+      compact_layer(m, plan, (int32_t)l, lp[l].kept, block + lp[l].floats, id_area + lp[l].id_index,
+                    &next[l]);
+  /* Swap, then pack the new weights; on failure put the old ones back
+   * with the inference state that was built for them. */
+  struct tpa__infer_state *old_infer = m->infer;
+  memcpy(m->w.layer, next, L * sizeof *next);
+  st = tpa__infer_state_create(m);
+  if (st != TPA_OK) {
+    memcpy(m->w.layer, prev, L * sizeof *prev);
+    m->infer = old_infer;
+    disown_last(m, block);
+  } else {
+    tpa__infer_state_free(old_infer);
+    for (size_t l = 0; l < L; l++)
+      if (lp[l].kept >= 0)
+        release_old(m, &prev[l]);
+  }
+  free(lp);
+  free(next);
+  free(prev);
+  return st;
+}

@@ -2,7 +2,9 @@
 /* tpa_model_save: a model as the HF directory BertForSequenceClassification
  * .save_pretrained() writes (config.json, model.safetensors, vocab.txt,
  * tokenizer_config.json), each file atomically, so HF transformers 4.x and
- * tpa_model_load() both read it back. */
+ * tpa_model_load() both read it back. tpa_model_save_dense writes the same
+ * directory with every layer at its original width: pruned heads' rows and
+ * columns are zeros and config.json has no pruned_heads. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -82,7 +84,8 @@ static json_t *pruned_heads_json(const tpa_model *m) {
   return map;
 }
 
-static tpa_status write_config(const tpa_model *m, const char *dir) {
+/* config.json; @p dense leaves pruned_heads out (the weights are full size). */
+static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) {
   const tpa__config *c = &m->cfg;
   json_t *root = json_object(), *arch = json_array(), *id2label = json_object(),
          *label2id = json_object();
@@ -130,7 +133,7 @@ static tpa_status write_config(const tpa_model *m, const char *dir) {
   if (ok && c->regression)
     ok = put(root, "problem_type", json_string("regression"));
   bool pruned = false;
-  for (int32_t l = 0; l < c->layers; l++)
+  for (int32_t l = 0; !dense && l < c->layers; l++)
     pruned = pruned || m->w.layer[l].n_heads != c->heads;
   if (ok && pruned)
     ok = put(root, "pruned_heads", pruned_heads_json(m));
@@ -184,11 +187,13 @@ static tpa_status write_vocab(const tpa_model *m, const char *dir) {
   return st;
 }
 
-/* model.safetensors: F32, HF names with the "bert." prefix, metadata
- * {"format": "pt"} (transformers refuses safetensors files without it). */
-static tpa_status write_weights(const tpa_model *m, const char *dir) {
-  tpa__weights w = m->w; /* the list points into this copy; we only read */
-  size_t n = tpa__model_tensors(&m->cfg, &w, NULL, 0);
+/* model.safetensors from the table @p w (layer widths from its n_heads):
+ * F32, HF names with the "bert." prefix, metadata {"format": "pt"}
+ * (transformers refuses safetensors files without it). */
+static tpa_status write_weights(const tpa__config *c, const tpa__weights *weights,
+                                const char *dir) {
+  tpa__weights w = *weights; /* the list points into this copy; we only read */
+  size_t n = tpa__model_tensors(c, &w, NULL, 0);
   tpa__named_tensor *t = tpa__calloc(n, sizeof *t);
   tpa__st_out *o = tpa__calloc(n, sizeof *o);
   char *path = tpa__path_join(dir, "model.safetensors");
@@ -196,7 +201,7 @@ static tpa_status write_weights(const tpa_model *m, const char *dir) {
   if (!t || !o || !path)
     st = TPA__NO_MEMORY("model.safetensors");
   if (st == TPA_OK) {
-    tpa__model_tensors(&m->cfg, &w, t, n);
+    tpa__model_tensors(c, &w, t, n);
     for (size_t i = 0; i < n; i++)
       o[i] = (tpa__st_out){.name = t[i].name,
                            .dtype = TPA__DT_F32,
@@ -212,14 +217,96 @@ static tpa_status write_weights(const tpa_model *m, const char *dir) {
   return st;
 }
 
+/* The dense table of a pruned model: the model's, with each pruned
+ * layer's attention tensors at full width in one zeroed block of
+ * [layers] owned by the caller (NULL for layers kept whole). A kept head
+ * k (ORIGINAL id h) moves from rows k*d.. of Q/K/V (and their biases) to
+ * rows h*d.., and from columns k*d.. of the output dense to columns
+ * h*d..; the rest stays zero. A removed head then contributes exactly
+ * nothing: its zero query and key rows give uniform attention, but its
+ * zero value rows AND zero value bias make its context vector 0, and the
+ * output dense's zero columns for it add 0 (the output bias is the
+ * layer's, unchanged). So the dense model's logits equal the compact
+ * model's up to summation order. */
+static tpa_status dense_weights(const tpa_model *m, tpa__weights *w, tpa__layer *layers,
+                                float **blocks) {
+  const tpa__config *c = &m->cfg;
+  size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, A = (size_t)c->heads * d;
+  *w = m->w;
+  w->layer = layers;
+  for (int32_t l = 0; l < c->layers; l++) {
+    const tpa__layer *src = &m->w.layer[l];
+    layers[l] = *src;
+    blocks[l] = NULL;
+    if (src->n_heads == c->heads)
+      continue;
+    /* Q, K, V and O weights [A * H] each, Q, K, V biases [A] each; the
+     * sizes were checked against the file when the model was loaded. */
+    float *b = tpa__calloc(4 * A * H + 3 * A, sizeof *b);
+    if (!b)
+      return TPA__NO_MEMORY("dense weights");
+    blocks[l] = b;
+    float *qw = b, *kw = qw + A * H, *vw = kw + A * H, *ow = vw + A * H;
+    float *qb = ow + A * H, *kb = qb + A, *vb = kb + A;
+    for (int32_t k = 0; k < src->n_heads; k++) {
+      size_t from = (size_t)k * d, to = (size_t)src->head_ids[k] * d;
+      memcpy(qw + to * H, src->q_w + from * H, d * H * sizeof *b);
+      memcpy(kw + to * H, src->k_w + from * H, d * H * sizeof *b);
+      memcpy(vw + to * H, src->v_w + from * H, d * H * sizeof *b);
+      memcpy(qb + to, src->q_b + from, d * sizeof *b);
+      memcpy(kb + to, src->k_b + from, d * sizeof *b);
+      memcpy(vb + to, src->v_b + from, d * sizeof *b);
+      size_t a = (size_t)src->n_heads * d; /* compact O is [H, a] */
+      for (size_t r = 0; r < H; r++)
+        memcpy(ow + r * A + to, src->o_w + r * a + from, d * sizeof *b);
+    }
+    tpa__layer *ly = &layers[l];
+    ly->n_heads = c->heads; /* head_ids is not read by the tensor list */
+    ly->q_w = qw;
+    ly->k_w = kw;
+    ly->v_w = vw;
+    ly->o_w = ow;
+    ly->q_b = qb;
+    ly->k_b = kb;
+    ly->v_b = vb;
+  }
+  return TPA_OK;
+}
+
+/* Write the four files with the weights of @p w. */
+static tpa_status save_dir(const tpa_model *m, const tpa__weights *w, const char *dir, bool dense) {
+  tpa_status st;
+  if ((st = tpa__make_dirs(dir)) || (st = write_weights(&m->cfg, w, dir)) ||
+      (st = write_vocab(m, dir)) || (st = write_tokenizer_config(m, dir)) ||
+      (st = write_config(m, dir, dense)))
+    return tpa__error_prefix(st, "saving the model to %s", dir);
+  return TPA_OK;
+}
+
 TPA_API tpa_status tpa_model_save(const tpa_model *model, const char *dir) {
   tpa__error_clear();
   if (!model || !dir || !*dir)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_save: NULL model or empty dir");
-  tpa_status st;
-  if ((st = tpa__make_dirs(dir)) || (st = write_weights(model, dir)) ||
-      (st = write_vocab(model, dir)) || (st = write_tokenizer_config(model, dir)) ||
-      (st = write_config(model, dir)))
-    return tpa__error_prefix(st, "saving the model to %s", dir);
-  return TPA_OK;
+  return save_dir(model, &model->w, dir, false);
+}
+
+TPA_API tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir) {
+  tpa__error_clear();
+  if (!model || !dir || !*dir)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_save_dense: NULL model or empty dir");
+  size_t L = (size_t)model->cfg.layers;
+  tpa__layer *layers = tpa__calloc(L, sizeof *layers);
+  float **blocks = tpa__calloc(L, sizeof *blocks);
+  tpa__weights w;
+  tpa_status st =
+      layers && blocks ? dense_weights(model, &w, layers, blocks) : TPA__NO_MEMORY("dense weights");
+  if (st == TPA_OK)
+    st = save_dir(model, &w, dir, true);
+  else
+    st = tpa__error_prefix(st, "saving the model to %s", dir);
+  for (size_t l = 0; blocks && l < L; l++)
+    free(blocks[l]);
+  free(blocks);
+  free(layers);
+  return st;
 }

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tpa_lora_set_merge: fold a LoRA set into its model, W' = W + (alpha/r) B A
+ * for every adapted projection, and the set's LayerNorm and classifier
+ * copies in place of the model's. The model's weights may point into the
+ * read-only mapping of model.safetensors, so every changed tensor is
+ * written into a new model-owned block and repointed; the old values stay
+ * where they were until the new inference state exists, so a failure
+ * leaves the model exactly as it was. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "stages/lora.h"
+
+/* Floats the merged copies need: each adapted module's weight, then the
+ * LayerNorms ([hidden] embeddings + 4 per block) and the classifier. */
+static bool merged_size(const tpa_lora_set *s, size_t *total) {
+  size_t H = (size_t)s->hidden, n = 0, k;
+  for (size_t i = 0; i < (size_t)s->layers * TPA_LORA_MODULES; i++) {
+    const tpa__lora_mod *m = &s->mod[i];
+    if (m->rank > 0 &&
+        (!tpa__mul_size((size_t)m->out, (size_t)m->in, &k) || !tpa__add_size(n, k, &n)))
+      return false;
+  }
+  size_t vec = 2 + 4 * (size_t)s->layers + (size_t)s->num_labels;
+  return tpa__mul_size(vec, H, &k) && tpa__add_size(n, k, &n) &&
+         tpa__add_size(n, (size_t)s->num_labels, total);
+}
+
+/* Columns per step of merge_module: its double accumulator lives on the
+ * stack (2 KiB), whatever the module's width. */
+#define MERGE_CHUNK 256
+
+/* dst = W + scale * B A, [out, in] row-major. Each element is accumulated
+ * in double over the rank (r is small: 4 to 64) and rounded once, so the
+ * merged weight is W + scale * B A to float precision whatever r is.
+ * Cost: out * in * r multiply-adds, about 0.2 G for all of BERT-base at
+ * rank 8; rows are independent, so they are shared among the threads. */
+static void merge_module(const tpa__lora_mod *m, const float *w, float *dst) {
+  const double scale = (double)m->alpha / (double)m->rank;
+  const size_t in = (size_t)m->in, r = (size_t)m->rank;
+  const long out = m->out;
+#pragma omp parallel for schedule(static)
+  for (long o = 0; o < out; o++) {
+    double acc[MERGE_CHUNK];
+    const float *brow = m->b + (size_t)o * r, *wr = w + (size_t)o * in;
+    float *dr = dst + (size_t)o * in;
+    for (size_t c0 = 0; c0 < in; c0 += MERGE_CHUNK) {
+      size_t n = in - c0 < MERGE_CHUNK ? in - c0 : MERGE_CHUNK;
+      for (size_t i = 0; i < n; i++)
+        acc[i] = 0.0;
+      for (size_t k = 0; k < r; k++) {
+        double c = scale * (double)brow[k];
+        const float *a = m->a + k * in + c0;
+        for (size_t i = 0; i < n; i++)
+          acc[i] += c * (double)a[i];
+      }
+      for (size_t i = 0; i < n; i++)
+        dr[c0 + i] = (float)((double)wr[c0 + i] + acc[i]);
+    }
+  }
+}
+
+/* Where module @p k of layer @p ly keeps its weight. */
+static const float **module_weight(tpa__layer *ly, int32_t k) {
+  switch (k) {
+  case TPA_LORA_QUERY: return &ly->q_w;
+  case TPA_LORA_KEY: return &ly->k_w;
+  case TPA_LORA_VALUE: return &ly->v_w;
+  default: return &ly->o_w;
+  }
+}
+
+/* Copy @p n floats of @p src to *at, point *slot at the copy, advance. */
+static void place(const float **slot, const float *src, size_t n, float **at) {
+  memcpy(*at, src, n * sizeof(float));
+  *slot = *at;
+  *at += n;
+}
+
+/* Fill @p block with the merged tensors and point @p w (a copy of the
+ * model's table with its own layer array) at them. */
+static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, float *block) {
+  size_t H = (size_t)s->hidden;
+  float *at = block;
+  for (int32_t l = 0; l < s->layers; l++)
+    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
+      const tpa__lora_mod *mod = tpa__lora_at(s, l, k);
+      if (mod->rank <= 0)
+        continue;
+      const float **slot = module_weight(&w->layer[l], k);
+      merge_module(mod, *module_weight(&m->w.layer[l], k), at);
+      *slot = at;
+      at += (size_t)mod->out * (size_t)mod->in;
+    }
+  place(&w->emb_ln_g, s->emb_ln_g, H, &at);
+  place(&w->emb_ln_b, s->emb_ln_b, H, &at);
+  for (int32_t l = 0; l < s->layers; l++) {
+    tpa__layer *ly = &w->layer[l];
+    size_t off = (size_t)l * H;
+    place(&ly->ln1_g, s->ln1_g + off, H, &at);
+    place(&ly->ln1_b, s->ln1_b + off, H, &at);
+    place(&ly->ln2_g, s->ln2_g + off, H, &at);
+    place(&ly->ln2_b, s->ln2_b + off, H, &at);
+  }
+  place(&w->cls_w, s->cls_w, (size_t)s->num_labels * H, &at);
+  place(&w->cls_b, s->cls_b, (size_t)s->num_labels, &at);
+}
+
+TPA_API tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model) {
+  tpa__error_clear();
+  if (!set || !model)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_merge: NULL set or model");
+  tpa_status st = tpa__lora_set_check(set, model);
+  if (st != TPA_OK)
+    return tpa__error_prefix(st, "tpa_lora_set_merge");
+  size_t L = (size_t)model->cfg.layers, n = 0, bytes = 0;
+  if (!merged_size(set, &n) || !tpa__mul_size(n, sizeof(float), &bytes))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_merge: size overflow");
+  float *block = tpa__aligned_alloc(bytes ? bytes : 64);
+  tpa__layer *layers = tpa__malloc_array(L, sizeof *layers);
+  tpa__layer *old_layers = tpa__malloc_array(L, sizeof *old_layers);
+  if (!block || !layers || !old_layers) {
+    free(block);
+    free(layers);
+    free(old_layers);
+    return TPA__NO_MEMORY("merged weights");
+  }
+  /* The new table: the model's, with the merged tensors swapped in. */
+  tpa__weights w = model->w;
+  memcpy(layers, model->w.layer, L * sizeof *layers);
+  w.layer = layers;
+  build(set, model, &w, block);
+
+  /* Own the block first so nothing can fail after the swap but the
+   * inference state, which is then undone. */
+  if (!tpa__model_own(model, block)) {
+    free(block);
+    free(layers);
+    free(old_layers);
+    return TPA__NO_MEMORY("merged weights");
+  }
+  tpa__weights old_w = model->w;
+  memcpy(old_layers, model->w.layer, L * sizeof *old_layers);
+  memcpy(model->w.layer, layers, L * sizeof *layers); /* keep the model's layer array */
+  w.layer = model->w.layer;
+  model->w = w;
+  free(layers);
+  struct tpa__infer_state *old_infer = model->infer;
+  st = tpa__infer_state_create(model);
+  if (st != TPA_OK) {
+    /* Back to the weights the old inference state was built for; the
+     * unused block stays owned and goes with the model. */
+    model->w = old_w;
+    memcpy(model->w.layer, old_layers, L * sizeof *old_layers);
+    model->infer = old_infer;
+    free(old_layers);
+    return tpa__error_prefix(st, "tpa_lora_set_merge: rebuilding the inference state");
+  }
+  tpa__infer_state_free(old_infer);
+  free(old_layers);
+  return TPA_OK;
+}

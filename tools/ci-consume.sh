@@ -19,4 +19,14 @@ libs=$(pc --libs)
 cc -std=c99 -Wall -Wextra -Werror examples/predict.c $cflags $libs -o "$root/predict"
 libdir=$(pc --variable=libdir)
 LD_LIBRARY_PATH=$libdir "$root/predict" tests/fixtures/tiny sst2 examples/data/sst2-sample.tsv
-echo "installed-consumer example: OK"
+# The staged pipeline on the installed default model and task, then
+# inference with the merged model it exported.
+default=$root$prefix/share/libtpa/default
+[ -f "$default/model/config.json" ] || { echo "default model not installed in $default" >&2; exit 1; }
+for ex in pipeline infer_merged; do
+  # shellcheck disable=SC2086
+  cc -std=c99 -Wall -Wextra -Werror examples/$ex.c $cflags $libs -o "$root/$ex"
+done
+LD_LIBRARY_PATH=$libdir "$root/pipeline" "$default/model" "$default/task" "$root/pipeline-out"
+LD_LIBRARY_PATH=$libdir "$root/infer_merged" "$root/pipeline-out/model" sst2 "$default/task/dev.tsv"
+echo "installed-consumer examples: OK"

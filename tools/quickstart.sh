@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # One command for a newcomer: install the build dependencies, build libtpa,
-# and run the shipped default job (the small model in tests/fixtures/tiny
-# on the sample sentences in examples/data).
+# and run the main job: `tpa run`, the whole TPA pipeline (importance,
+# pruning, rank-varied LoRA, merge, export) on the small default model and
+# task that ship in share/default/, then print its report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 [ -d build ] || meson setup build
 ninja -C build
-tpa=build/tools/tpa/tpa
-model=tests/fixtures/tiny
-data=examples/data/sst2-sample.tsv
-echo; echo "== tpa info $model"; "$tpa" info "$model"
-echo; echo "== tpa predict (logits per example)"; "$tpa" predict --model "$model" --task sst2 --data "$data"
-echo; echo "== tpa eval (metrics as JSON)"; "$tpa" eval --model "$model" --task sst2 --data "$data"
+out=${1:-tpa-run-out}
+echo; echo "== tpa run --out $out (the default model and task)"
+build/tools/tpa/tpa run --out "$out"
+echo; cat "$out/report.md"

@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Tests of `tpa run` (the whole pipeline), run as a subprocess.
+
+usage: test_run.py PATH/TO/tpa SOURCE_ROOT
+
+References are computed here, independently of libtpa: accuracy from the
+logits `tpa predict` prints and the labels in the dev file; parameter
+counts from the safetensors headers and from the hand formula for one
+head (3 * (d*H + d) + d*H); the plan from importance.json's normalised
+scores (the N lowest, keeping each layer's best head); the rank schedule
+from its block scores. Prints one line per case, then "N passed, N failed".
+"""
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+TPA = os.path.abspath(sys.argv[1])
+ROOT = os.path.abspath(sys.argv[2])
+DEFAULT = os.path.join(ROOT, 'share', 'default')
+DEV = os.path.join(DEFAULT, 'task', 'dev.tsv')
+TMP = tempfile.mkdtemp(prefix='tpa-run-test-')
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def run(args, env=None, timeout=300):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    p = subprocess.run([TPA] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, env=full_env)
+    return p.returncode, p.stdout.decode(), p.stderr.decode('utf-8', 'replace')
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def expect_ok(args, **kw):
+    rc, out, err = run(args, **kw)
+    expect(rc == 0, 'tpa %s: exit %d, stderr: %s' % (' '.join(args), rc, err.strip()[-2000:]))
+    return out, err
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def safetensors_counts(path):
+    """{name: element count} from a safetensors header."""
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+    header.pop('__metadata__', None)
+    return {k: math.prod(v['shape']) for k, v in header.items()}
+
+
+def dev_labels():
+    with open(DEV) as f:
+        rows = [ln.rstrip('\n').split('\t') for ln in f.read().splitlines()[1:] if ln]
+    return [int(r[1]) for r in rows]
+
+
+def accuracy_by_predict(model_dir):
+    """Accuracy of `tpa predict`'s logits (argmax, first max on ties)."""
+    out, _ = expect_ok(['predict', '--model', model_dir, '--task', 'sst2', '--data', DEV, '-q'])
+    # Each line: example index, then the logits.
+    rows = [ln.split('\t') for ln in out.splitlines() if ln.strip()]
+    expect([int(r[0]) for r in rows] == list(range(len(rows))), 'predict indices out of order')
+    logits = [[float(x) for x in r[1:]] for r in rows]
+    labels = dev_labels()
+    expect(len(logits) == len(labels), 'predict gave %d rows for %d labels' % (len(logits),
+                                                                              len(labels)))
+    hits = sum(1 for lg, y in zip(logits, labels) if max(range(len(lg)), key=lg.__getitem__) == y)
+    return hits / len(labels)
+
+
+_runs = {}
+
+
+def pipeline(mode, *extra):
+    """Run `tpa run` on the default once per (mode, options)."""
+    key = (mode,) + extra
+    if key not in _runs:
+        out = os.path.join(TMP, '-'.join(k.strip('-') for k in key))
+        _, err = expect_ok(['run', '--mode', mode, '--out', out] + list(extra))
+        _runs[key] = (out, err)
+    return _runs[key]
+
+
+def lowest_heads(imp, n):
+    """The plan's rule on importance.json: the n lowest normalised scores
+    over the scored heads, ties to the lower (layer, head), never a
+    layer's most important head."""
+    norm = imp['normalized']
+    best = {l: max((v, -h) for h, v in enumerate(row) if v is not None)
+            for l, row in enumerate(norm)}
+    cands = sorted((v, l, h) for l, row in enumerate(norm) for h, v in enumerate(row)
+                   if v is not None and (v, -h) != best[l])
+    return sorted((l, h) for _, l, h in cands[:n])
+
+
+# --------------------------------------------------------------------------
+
+
+@case
+def default_tpa_writes_every_file():
+    out, err = pipeline('tpa')
+    for name in ['report.md', 'metrics.json', 'plan.json', 'importance.json', 'importance.png',
+                 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors',
+                 'model/config.json', 'model/model.safetensors', 'model/vocab.txt']:
+        expect(os.path.isfile(os.path.join(out, name)), 'missing %s' % name)
+    with open(os.path.join(out, 'importance.png'), 'rb') as f:
+        expect(f.read(8) == b'\x89PNG\r\n\x1a\n', 'importance.png is not a PNG')
+    for st in ['load', 'importance', 'plan', 'prune', 'schedule', 'train', 'adapter', 'merge',
+               'export', 'measure', 'report']:
+        expect('] %s:' % st in err, 'stage %s not reported on stderr' % st)
+    leftovers = [f for _, _, fs in os.walk(out) for f in fs if '.tmp' in f]
+    expect(not leftovers, 'temporary files left: %s' % leftovers)
+    report = open(os.path.join(out, 'report.md')).read()
+    for needle in ['Table 2', 'Table 3', 'Table 4', 'sequences/s', 'peak RSS', 'tokens/s']:
+        expect(needle in report, 'report.md lacks %r' % needle)
+
+
+@case
+def default_tpa_learns_the_task():
+    out, _ = pipeline('tpa')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    expect(m['dev_metric'] > 0.8, 'dev accuracy %.4f not clearly above chance' % m['dev_metric'])
+    expect(m['inference_original']['dev_metric'] < 0.7,
+           'the untrained model already scores %.4f: the task is too easy to show anything' %
+           m['inference_original']['dev_metric'])
+    expect(m['wall_seconds'] < 60, 'default run took %.1f s' % m['wall_seconds'])
+
+
+@case
+def exported_model_reloads_with_the_reported_metric():
+    out, _ = pipeline('tpa')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    acc = accuracy_by_predict(os.path.join(out, 'model'))
+    expect(abs(acc - m['dev_metric']) < 1e-12,
+           'tpa predict on the export: accuracy %.6f, report says %.6f' % (acc, m['dev_metric']))
+    expect(abs(m['best_metric'] - m['dev_metric']) < 1e-12,
+           'merged export %.6f differs from the best epoch with the adapter %.6f' %
+           (m['dev_metric'], m['best_metric']))
+    ev, _ = expect_ok(['eval', '--model', os.path.join(out, 'model'), '--task', 'sst2', '--data',
+                       DEV, '-q'])
+    expect(abs(json.loads(ev)['main'] - acc) < 1e-12, 'tpa eval disagrees with tpa predict')
+    info, _ = expect_ok(['info', os.path.join(out, 'model')])
+    expect('total     %d of %d' % (18 - m['heads_pruned'], 18) in info, 'tpa info: %s' % info)
+
+
+@case
+def plan_follows_importance_and_shrinks_the_model():
+    out, _ = pipeline('tpa')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    imp = load_json(os.path.join(out, 'importance.json'))
+    plan = load_json(os.path.join(out, 'plan.json'))
+    n = round(0.3056 * 3 * 6)
+    expect(m['heads_pruned'] == n == 6, 'pruned %d heads, expected %d' % (m['heads_pruned'], n))
+    got = sorted((int(l), h) for l, hs in plan['pruned_heads'].items() for h in hs)
+    expect(got == lowest_heads(imp, n), 'plan %s, expected %s' % (got, lowest_heads(imp, n)))
+    cfg = load_json(os.path.join(out, 'model', 'config.json'))
+    expect({k: sorted(v) for k, v in cfg['pruned_heads'].items() if v} ==
+           {k: sorted(v) for k, v in plan['pruned_heads'].items() if v},
+           'config.json pruned_heads %s != plan %s' % (cfg['pruned_heads'], plan['pruned_heads']))
+    before = sum(safetensors_counts(os.path.join(DEFAULT, 'model', 'model.safetensors')).values())
+    after = sum(safetensors_counts(os.path.join(out, 'model', 'model.safetensors')).values())
+    d, hidden = 16, 96
+    per_head = 3 * (d * hidden + d) + d * hidden
+    expect(before - after == n * per_head, 'removed %d parameters, expected %d heads x %d' %
+           (before - after, n, per_head))
+    expect(m['params_before']['total'] == before and m['params_after']['total'] == after,
+           'metrics.json parameter counts %d/%d, safetensors %d/%d' %
+           (m['params_before']['total'], m['params_after']['total'], before, after))
+    expect(m['inference_final']['params'] == after, 'inference_final.params')
+
+
+@case
+def rank_schedule_follows_block_importance():
+    out, _ = pipeline('tpa')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    blocks = load_json(os.path.join(out, 'importance.json'))['blocks']
+    top = max(range(len(blocks)), key=lambda l: (blocks[l], -l))  # k = ceil(3/3) = 1
+    want = [[8] * 4 if l == top else [4] * 4 for l in range(3)]
+    expect(m['ranks'] == want, 'ranks %s, expected %s' % (m['ranks'], want))
+    cfg = load_json(os.path.join(out, 'adapter', 'adapter_config.json'))
+    ranks = {k: v for k, v in cfg['rank_pattern'].items()}
+    for l in range(3):
+        for mod in ['attention.self.query', 'attention.self.key', 'attention.self.value',
+                    'attention.output.dense']:
+            r = ranks.get('encoder.layer.%d.%s' % (l, mod), cfg['r'])
+            expect(r == want[l][0], 'adapter rank of layer %d %s: %d' % (l, mod, r))
+
+
+@case
+def resume_reuses_importance_and_plan():
+    out, _ = pipeline('tpa')
+    again = os.path.join(TMP, 'resumed')
+    shutil.copytree(out, again)
+    imp_before = open(os.path.join(again, 'importance.json'), 'rb').read()
+    plan_before = open(os.path.join(again, 'plan.json'), 'rb').read()
+    _, err = expect_ok(['run', '--out', again, '--resume'])
+    m = load_json(os.path.join(again, 'metrics.json'))
+    expect(m['importance_reused'] and m['plan_reused'], 'importance/plan recomputed: %s' % err)
+    expect(open(os.path.join(again, 'importance.json'), 'rb').read() == imp_before,
+           'importance.json changed')
+    expect(open(os.path.join(again, 'plan.json'), 'rb').read() == plan_before, 'plan.json changed')
+    first = load_json(os.path.join(out, 'metrics.json'))
+    expect(abs(m['dev_metric'] - first['dev_metric']) < 1e-12,
+           'resumed run ends at %.6f, first run %.6f' % (m['dev_metric'], first['dev_metric']))
+
+
+@case
+def killed_run_resumes_to_the_same_result():
+    out = os.path.join(TMP, 'killed')
+    p = subprocess.Popen([TPA, 'run', '--out', out, '--save-every', '10', '-q'],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = os.path.join(out, 'checkpoint', 'state.safetensors')
+    deadline = time.time() + 120
+    while not os.path.exists(state) and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    p.kill()
+    p.wait()
+    expect(not os.path.exists(os.path.join(out, 'metrics.json')), 'killed too late to test resume')
+    _, err = expect_ok(['run', '--out', out, '--save-every', '10', '--resume'])
+    expect('resuming from' in err, 'training did not resume: %s' % err[-1500:])
+    m = load_json(os.path.join(out, 'metrics.json'))
+    first = load_json(os.path.join(pipeline('tpa')[0], 'metrics.json'))
+    expect(m['dev_metric'] == first['dev_metric'] and m['ranks'] == first['ranks'],
+           'resumed run ends at %s, uninterrupted %s' % (m['dev_metric'], first['dev_metric']))
+
+
+@case
+def lora_mode_prunes_nothing():
+    out, _ = pipeline('lora')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    expect(not os.path.exists(os.path.join(out, 'plan.json')), 'lora mode wrote plan.json')
+    expect(m['heads_pruned'] == 0 and m['params_after'] == m['params_before'], 'lora pruned')
+    expect(m['ranks'] == [[8] * 4] * 3, 'lora ranks %s' % m['ranks'])
+    expect(m['dev_metric'] > 0.8, 'lora dev accuracy %.4f' % m['dev_metric'])
+    expect(os.path.isfile(os.path.join(out, 'adapter', 'adapter_model.safetensors')), 'adapter')
+    acc = accuracy_by_predict(os.path.join(out, 'model'))
+    expect(abs(acc - m['dev_metric']) < 1e-12, 'lora export %.6f vs %.6f' % (acc, m['dev_metric']))
+
+
+@case
+def full_mode_trains_every_parameter():
+    out, _ = pipeline('full')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    expect(not os.path.exists(os.path.join(out, 'adapter')), 'full mode wrote an adapter')
+    total = sum(safetensors_counts(os.path.join(DEFAULT, 'model', 'model.safetensors')).values())
+    expect(m['trainable_params'] == total, 'trainable %d of %d' % (m['trainable_params'], total))
+    expect(m['dev_metric'] > 0.8, 'full dev accuracy %.4f' % m['dev_metric'])
+
+
+@case
+def dense_export_and_explicit_head_count():
+    out, _ = pipeline('tpa', '--prune-heads', '3', '--dense', '--epochs', '2')
+    plan = load_json(os.path.join(out, 'plan.json'))
+    expect(sum(len(v) for v in plan['pruned_heads'].values()) == 3, 'plan %s' % plan)
+    cfg = load_json(os.path.join(out, 'model-dense', 'config.json'))
+    expect(not any(cfg.get('pruned_heads', {}).values()), 'dense config has pruned_heads')
+    dense = safetensors_counts(os.path.join(out, 'model-dense', 'model.safetensors'))
+    orig = safetensors_counts(os.path.join(DEFAULT, 'model', 'model.safetensors'))
+    expect(sum(dense.values()) == sum(orig.values()), 'dense export is not full-size')
+    expect(abs(accuracy_by_predict(os.path.join(out, 'model-dense')) -
+               accuracy_by_predict(os.path.join(out, 'model'))) < 1e-12,
+           'dense and compact exports disagree')
+
+
+@case
+def bad_arguments_exit_2():
+    bad = [
+        ['run', '--mode', 'bogus'],
+        ['run', '--model', DEFAULT + '/model'],
+        ['run', '--data', DEFAULT + '/task', '--task', 'sst2'],
+        ['run', '--model', DEFAULT + '/model', '--data', DEFAULT + '/task'],
+        ['run', '--task', 'nope'],
+        ['run', '--task', 'rte'],
+        ['run', '--prune-heads', '3', '--threshold', '0.5'],
+        ['run', '--mode', 'lora', '--prune-heads', '3'],
+        ['run', '--epochs', '0'],
+        ['run', '--bogus'],
+        ['run', 'extra'],
+    ]
+    for args in bad:
+        rc, _, err = run(args + ['--out', os.path.join(TMP, 'never')])
+        expect(rc == 2, 'tpa %s: exit %d (want 2): %s' % (' '.join(args), rc, err.strip()))
+    expect(not os.path.exists(os.path.join(TMP, 'never')), 'a usage error created --out')
+
+
+@case
+def failures_exit_1():
+    rc, _, err = run(['run', '--out', os.path.join(TMP, 'x')],
+                     env={'TPA_DEFAULT_DIR': os.path.join(TMP, 'no-such-dir')})
+    expect(rc == 1 and 'TPA_DEFAULT_DIR' in err, 'bad TPA_DEFAULT_DIR: exit %d, %s' % (rc, err))
+    rc, _, err = run(['run', '--model', os.path.join(TMP, 'no-model'), '--task', 'sst2', '--data',
+                      os.path.join(DEFAULT, 'task'), '--out', os.path.join(TMP, 'y')])
+    expect(rc == 1 and 'no-model' in err, 'missing model: exit %d, %s' % (rc, err))
+
+
+def tiny_glue(root):
+    """Two small task folders made from the default task: SST-2 (a subset)
+    and CoLA (same sentences in CoLA's headerless 4-column layout), and
+    an empty MRPC folder that must be skipped."""
+    rows = {}
+    for split, n in (('train', 320), ('dev', 80)):
+        with open(os.path.join(DEFAULT, 'task', split + '.tsv')) as f:
+            rows[split] = [ln.split('\t') for ln in f.read().splitlines()[1:n + 1]]
+    for task in ('SST-2', 'CoLA', 'MRPC'):
+        os.makedirs(os.path.join(root, task))
+    for split, rs in rows.items():
+        with open(os.path.join(root, 'SST-2', split + '.tsv'), 'w') as f:
+            f.write('sentence\tlabel\n' + ''.join('%s\t%s\n' % (a, y) for a, y in rs))
+        with open(os.path.join(root, 'CoLA', split + '.tsv'), 'w') as f:
+            f.write(''.join('gen\t%s\t\t%s\n' % (y, a) for a, y in rs))
+
+
+@case
+def reproduce_script_writes_the_four_tables():
+    glue, out = os.path.join(TMP, 'glue'), os.path.join(TMP, 'repro')
+    tiny_glue(glue)
+    p = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'reproduce.sh'),
+                        os.path.join(DEFAULT, 'model'), glue, out, '--epochs', '2', '-q'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600,
+                       env=dict(os.environ, TPA=TPA))
+    err = p.stderr.decode('utf-8', 'replace')
+    expect(p.returncode == 0, 'reproduce.sh: exit %d: %s' % (p.returncode, err[-2000:]))
+    expect('skipping MRPC' in err, 'MRPC without train.tsv not skipped')
+    tables = open(os.path.join(out, 'tables.md')).read()
+    for n in range(1, 5):
+        expect('## Table %d' % n in tables, 'tables.md lacks table %d' % n)
+    for task in ('SST-2', 'CoLA'):
+        ms = {md: load_json(os.path.join(out, task, md, 'metrics.json'))
+              for md in ('full', 'lora', 'tpa')}
+        expect(all(len(m['epochs']) == 2 for m in ms.values()), '--epochs not passed through')
+        row = '| %s | %s | %s |' % (task, 'Matthews' if task == 'CoLA' else 'accuracy',
+                                    ' | '.join('%.4f' % ms[md]['dev_metric']
+                                               for md in ('full', 'lora', 'tpa')))
+        expect(row in tables, 'table 1 lacks %r' % row)
+        expect('| %s | tpa | {:,} |'.format(ms['tpa']['inference_final']['params']) % task
+               in tables, 'table 2 lacks the pruned %s model' % task)
+        rel = ms['lora']['train_seconds'] / ms['full']['train_seconds']
+        expect('| %s | %.1f | %.2f |' % (task, ms['full']['train_seconds'], rel) in tables,
+               'table 4 lacks %s relative time' % task)
+    # A second start repeats nothing.
+    p = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'reproduce.sh'),
+                        os.path.join(DEFAULT, 'model'), glue, out], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600, env=dict(os.environ, TPA=TPA))
+    expect(p.returncode == 0 and p.stderr.decode().count('done before') == 6, 'rerun')
+
+
+@case
+def help_exits_0():
+    rc, out, _ = run(['run', '--help'])
+    expect(rc == 0 and 'tpa-run-out' in out and '--prune-heads' in out, 'help')
+
+
+# --------------------------------------------------------------------------
+
+
+def main():
+    passed = failed = 0
+    for fn in CASES:
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 (report and continue)
+            failed += 1
+            print('FAIL %s: %s' % (fn.__name__, e))
+            if not isinstance(e, AssertionError):
+                traceback.print_exc(file=sys.stdout)
+        else:
+            passed += 1
+            print('ok   %s' % fn.__name__)
+        sys.stdout.flush()
+    shutil.rmtree(TMP, ignore_errors=True)
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -63,6 +64,79 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, 
   return true;
 }
 
+bool cli_parse_real(const char *cmd, const char *opt, const char *text, double lo, double hi,
+                    double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
+    cli_usage(cmd, "invalid value '%s' for --%s (a number from %g to %g)", text, opt, lo, hi);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool cli_parse_task(const char *cmd, const char *name, tpa_task *out) {
+  if (tpa_task_from_name(name, out) == TPA_OK)
+    return true;
+  cli_usage(cmd, "unknown task '%s' (one of cola sst2 mrpc stsb qqp mnli qnli rte wnli)", name);
+  return false;
+}
+
+bool cli_parse_choice(const char *cmd, const char *opt, const char *text, const char *const *names,
+                      int *out) {
+  int n = 0;
+  while (names[n] != NULL)
+    n++;
+  for (int i = 0; i < n; i++) {
+    if (strcmp(text, names[i]) == 0) {
+      *out = i;
+      return true;
+    }
+  }
+  /* "a or b", "a, b or c" */
+  char list[256];
+  size_t len = 0;
+  list[0] = '\0';
+  for (int i = 0; i < n && len < sizeof list; i++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", names[i],
+                            i + 2 < n    ? ", "
+                            : i + 2 == n ? " or "
+                                         : "");
+  cli_usage(cmd, "invalid value '%s' for --%s (%s)", text, opt, list);
+  return false;
+}
+
+bool cli_missing(const char *cmd, const char *value, const char *what) {
+  if (value != NULL && *value != '\0')
+    return false;
+  cli_usage(cmd, "missing %s", what);
+  return true;
+}
+
+int cli_next_option(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
+                    const struct option *longopts, int *rc) {
+  opterr = 0;
+  int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+  switch (c) {
+  case -1:
+    *rc = optind < argc ? cli_usage(cmd, "unexpected argument '%s'", argv[optind]) : CLI_PARSED;
+    return 0;
+  case 'h':
+    fputs(help, stdout);
+    *rc = CLI_HELP_SHOWN;
+    return 0;
+  case ':':
+    *rc = cli_usage(cmd, "option '%s' needs a value", cli_rejected_option(argv, optind, optopt));
+    return 0;
+  case '?':
+    *rc = cli_usage(cmd, "invalid option '%s'", cli_rejected_option(argv, optind, optopt));
+    return 0;
+  default: return c;
+  }
+}
+
 /* Every option a data-driven command may take; each command accepts the
  * subset its flag mask names. */
 static const struct {
@@ -103,7 +177,7 @@ int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **ar
   unsigned seen = 0;
 
   /* A leading ':' makes getopt report a missing argument as ':' instead of
-   * printing its own message; opterr = 0 silences the rest. */
+   * printing its own message; cli_next_option silences the rest. */
   shortopts[ns++] = ':';
   shortopts[ns++] = 'h';
   longopts[nl++] = (struct option){"help", no_argument, NULL, 'h'};
@@ -125,14 +199,10 @@ int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **ar
   const char *task_name = NULL;
   long v = 0;
 
-  opterr = 0;
+  int c, rc = CLI_PARSED;
   optind = 1;
-  for (;;) {
-    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-    if (c == -1)
-      break;
+  while ((c = cli_next_option(cmd->name, cmd->help, argc, argv, shortopts, longopts, &rc))) {
     switch (c) {
-    case 'h': fputs(cmd->help, stdout); return CLI_HELP_SHOWN;
     case 'm':
       opts->model = optarg;
       seen |= CLI_OPT_MODEL;
@@ -168,15 +238,10 @@ int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **ar
         return CLI_EXIT_USAGE;
       opts->limit = (size_t)v;
       break;
-    case ':':
-      return cli_usage(cmd->name, "option '%s' needs a value",
-                       cli_rejected_option(argv, optind, optopt));
-    default:
-      return cli_usage(cmd->name, "invalid option '%s'", cli_rejected_option(argv, optind, optopt));
     }
   }
-  if (optind < argc)
-    return cli_usage(cmd->name, "unexpected argument '%s'", argv[optind]);
+  if (rc != CLI_PARSED)
+    return rc;
 
   static const struct {
     unsigned flag;
@@ -186,10 +251,8 @@ int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **ar
     if ((accepted & required[i].flag) && !(seen & required[i].flag))
       return cli_usage(cmd->name, "missing required option %s", required[i].name);
 
-  if (task_name != NULL && tpa_task_from_name(task_name, &opts->task) != TPA_OK)
-    return cli_usage(cmd->name,
-                     "unknown task '%s' (one of cola sst2 mrpc stsb qqp mnli qnli rte wnli)",
-                     task_name);
+  if (task_name != NULL && !cli_parse_task(cmd->name, task_name, &opts->task))
+    return CLI_EXIT_USAGE;
   return CLI_PARSED;
 }
 

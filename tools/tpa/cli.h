@@ -5,6 +5,7 @@
 #ifndef TPA_CLI_H
 #define TPA_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,10 @@ extern const cli_command cli_cmd_tokenize;
 extern const cli_command cli_cmd_predict;
 extern const cli_command cli_cmd_eval;
 extern const cli_command cli_cmd_train;
+extern const cli_command cli_cmd_merge;
+extern const cli_command cli_cmd_run;
+extern const cli_command cli_cmd_importance;
+extern const cli_command cli_cmd_prune;
 
 /* --- errors ------------------------------------------------------------ */
 
@@ -87,6 +92,41 @@ const char *cli_rejected_option(char **argv, int optind_now, int optopt_now);
 /* Parse a decimal integer in [lo, hi] given to option @p opt; prints a
  * usage error and returns false when it is not one. */
 bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out);
+
+/* Parse a finite decimal number in [lo, hi] given to option @p opt; prints
+ * a usage error and returns false when it is not one. */
+bool cli_parse_real(const char *cmd, const char *opt, const char *text, double lo, double hi,
+                    double *out);
+
+/* Look up a task by name (tpa_task_from_name); prints a usage error listing
+ * the tasks and returns false when there is no such task. */
+bool cli_parse_task(const char *cmd, const char *name, tpa_task *out);
+
+/* Parse the value of option @p opt as one of @p names (NULL-terminated)
+ * and store its index; prints a usage error naming the choices and
+ * returns false when it is none of them. */
+bool cli_parse_choice(const char *cmd, const char *opt, const char *text, const char *const *names,
+                      int *out);
+
+/* When @p value is NULL or empty, print the usage error "missing WHAT"
+ * (e.g. "--model DIR") and return true. */
+bool cli_missing(const char *cmd, const char *value, const char *what);
+
+/* The next option of command @p cmd from getopt_long (with getopt's own
+ * messages off; @p shortopts starts with ':' and has 'h' for --help, which
+ * prints @p help). Returns the option's value, or 0 when parsing stops:
+ * then *rc is CLI_PARSED (all options read, no argument left over),
+ * CLI_HELP_SHOWN, or CLI_EXIT_USAGE after printing the problem. Set
+ * optind = 1 before the first call:
+ *
+ *   optind = 1;
+ *   while ((c = cli_next_option("cmd", help, argc, argv, ":hq", opts, &rc)))
+ *     switch (c) { ... }
+ *   if (rc != CLI_PARSED)
+ *     return rc;
+ */
+int cli_next_option(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
+                    const struct option *longopts, int *rc);
 
 /* Make --threads effective. libgomp reads OMP_NUM_THREADS once, when it is
  * loaded (before main), so setting it later does nothing: when the value

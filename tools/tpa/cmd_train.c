@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "train_opts.h"
 
+/* The shared option lines (train_opts.h) stand on lines of their own. */
+/* clang-format off */
 static const char train_help[] =
     "Usage: tpa train --model DIR --task TASK --data DIR --out DIR [OPTIONS]\n"
     "\n"
@@ -37,217 +39,54 @@ static const char train_help[] =
     "  --mode lora|full      what to train (lora)\n"
     "  --rank R              LoRA rank of every module (8)\n"
     "  --alpha A             LoRA alpha (2 * rank)\n"
-    "  --epochs E            passes over the training set (3)\n"
-    "  --max-steps N         stop after N optimizer steps (overrides --epochs)\n"
-    "  --batch-size N        examples per step (32)\n"
-    "  --lr X                peak learning rate (5e-4 LoRA, 2e-5 full)\n"
-    "  --weight-decay X      decoupled weight decay on weights (0.01)\n"
-    "  --warmup-ratio X      share of steps with linear warmup (0.06)\n"
-    "  --max-grad-norm X     global gradient-norm clipping, 0 = off (1.0)\n"
-    "  --dropout P           hidden and attention dropout (config.json's)\n"
-    "  --seed S              shuffling, dropout and LoRA initialisation (42)\n"
-    "  --no-shuffle          keep the training file's order\n"
-    "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"
+    TRAIN_OPT_HELP_SCHEDULE
     "  --init-adapter DIR    start from this PEFT adapter (LoRA mode)\n"
     "  --resume              continue from OUT/checkpoint/\n"
-    "  --save-every N        also checkpoint every N steps (at epoch ends only)\n"
-    "  --limit N             only the first N training examples\n"
-    "  --threads N           compute threads (sets OMP_NUM_THREADS)\n"
-    "  -q, --quiet           nothing on stderr but errors\n"
-    "  -h, --help            show this help\n";
+    TRAIN_OPT_HELP_TAIL;
+/* clang-format on */
 
-typedef struct train_opts {
-  const char *model, *data, *out, *init_adapter;
+typedef struct train_cmd_opts {
+  const char *init_adapter;
   tpa_task task;
-  bool full, quiet;
-  int32_t rank, threads;
-  double alpha;
-  size_t limit;
-  tpa_train_params tp;
-} train_opts;
+  bool full;
+  train_opts t; /* the options shared with `tpa run` */
+} train_cmd_opts;
 
-enum {
-  OPT_MODE = 256,
-  OPT_RANK,
-  OPT_ALPHA,
-  OPT_EPOCHS,
-  OPT_MAX_STEPS,
-  OPT_LR,
-  OPT_WD,
-  OPT_WARMUP,
-  OPT_CLIP,
-  OPT_DROPOUT,
-  OPT_SEED,
-  OPT_NO_SHUFFLE,
-  OPT_INIT,
-  OPT_RESUME,
-  OPT_SAVE_EVERY,
-  OPT_LIMIT,
-  OPT_THREADS,
-};
+enum { OPT_MODE = TRAIN_OPT_END, OPT_INIT };
 
 static const struct option train_options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {"model", required_argument, NULL, 'm'},
-    {"task", required_argument, NULL, 't'},
-    {"data", required_argument, NULL, 'd'},
-    {"out", required_argument, NULL, 'o'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"batch-size", required_argument, NULL, 'b'},
-    {"max-seq-length", required_argument, NULL, 'L'},
     {"mode", required_argument, NULL, OPT_MODE},
-    {"rank", required_argument, NULL, OPT_RANK},
-    {"alpha", required_argument, NULL, OPT_ALPHA},
-    {"epochs", required_argument, NULL, OPT_EPOCHS},
-    {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
-    {"lr", required_argument, NULL, OPT_LR},
-    {"weight-decay", required_argument, NULL, OPT_WD},
-    {"warmup-ratio", required_argument, NULL, OPT_WARMUP},
-    {"max-grad-norm", required_argument, NULL, OPT_CLIP},
-    {"dropout", required_argument, NULL, OPT_DROPOUT},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
     {"init-adapter", required_argument, NULL, OPT_INIT},
-    {"resume", no_argument, NULL, OPT_RESUME},
-    {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
-    {"limit", required_argument, NULL, OPT_LIMIT},
-    {"threads", required_argument, NULL, OPT_THREADS},
+    TRAIN_OPT_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
-/* A finite decimal number in [lo, hi] for --opt. */
-static bool parse_real(const char *opt, const char *text, double lo, double hi, double *out) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
-    cli_usage("train", "invalid value '%s' for --%s (a number from %g to %g)", text, opt, lo, hi);
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-static int parse_train(int argc, char **argv, train_opts *o) {
+static int parse_train(int argc, char **argv, train_cmd_opts *o) {
   memset(o, 0, sizeof *o);
-  tpa_train_params_init(&o->tp, sizeof o->tp);
-  o->rank = 8;
-  const char *task_name = NULL;
-  long v = 0;
-  double x = 0;
-  opterr = 0;
+  train_opts_init(&o->t);
+  static const char *const modes[] = {"lora", "full", NULL};
+  int c, rc = CLI_PARSED, mode;
   optind = 1;
-  for (;;) {
-    int c = getopt_long(argc, argv, ":hqo:", train_options, NULL);
-    if (c == -1)
-      break;
+  while ((c = train_opts_next("train", train_help, argc, argv, train_options, &o->t, &rc))) {
     switch (c) {
-    case 'h': fputs(train_help, stdout); return CLI_HELP_SHOWN;
-    case 'm': o->model = optarg; break;
-    case 't': task_name = optarg; break;
-    case 'd': o->data = optarg; break;
-    case 'o': o->out = optarg; break;
-    case 'q': o->quiet = true; break;
-    case 'b':
-      if (!cli_parse_int("train", "batch-size", optarg, 1, 1 << 20, &v))
-        return CLI_EXIT_USAGE;
-      o->tp.batch_size = (int32_t)v;
-      break;
-    case 'L':
-      if (!cli_parse_int("train", "max-seq-length", optarg, 3, 1 << 20, &v))
-        return CLI_EXIT_USAGE;
-      o->tp.max_seq_length = (int32_t)v;
-      break;
     case OPT_MODE:
-      if (strcmp(optarg, "lora") == 0)
-        o->full = false;
-      else if (strcmp(optarg, "full") == 0)
-        o->full = true;
-      else
-        return cli_usage("train", "invalid value '%s' for --mode (lora or full)", optarg);
-      break;
-    case OPT_RANK:
-      if (!cli_parse_int("train", "rank", optarg, 1, 1 << 16, &v))
+      if (!cli_parse_choice("train", "mode", optarg, modes, &mode))
         return CLI_EXIT_USAGE;
-      o->rank = (int32_t)v;
+      o->full = mode == 1;
       break;
-    case OPT_ALPHA:
-      if (!parse_real("alpha", optarg, 1e-6, 1e9, &o->alpha))
-        return CLI_EXIT_USAGE;
-      break;
-    case OPT_EPOCHS:
-      if (!cli_parse_int("train", "epochs", optarg, 1, 1 << 20, &v))
-        return CLI_EXIT_USAGE;
-      o->tp.epochs = (int32_t)v;
-      break;
-    case OPT_MAX_STEPS:
-      if (!cli_parse_int("train", "max-steps", optarg, 1, LONG_MAX, &v))
-        return CLI_EXIT_USAGE;
-      o->tp.max_steps = v;
-      break;
-    case OPT_LR:
-      if (!parse_real("lr", optarg, 1e-12, 10, &o->tp.learning_rate))
-        return CLI_EXIT_USAGE;
-      break;
-    case OPT_WD:
-      if (!parse_real("weight-decay", optarg, 0, 10, &o->tp.weight_decay))
-        return CLI_EXIT_USAGE;
-      break;
-    case OPT_WARMUP:
-      if (!parse_real("warmup-ratio", optarg, 0, 1, &o->tp.warmup_ratio))
-        return CLI_EXIT_USAGE;
-      break;
-    case OPT_CLIP:
-      if (!parse_real("max-grad-norm", optarg, 0, 1e12, &o->tp.max_grad_norm))
-        return CLI_EXIT_USAGE;
-      break;
-    case OPT_DROPOUT:
-      if (!parse_real("dropout", optarg, 0, 0.99, &x))
-        return CLI_EXIT_USAGE;
-      o->tp.hidden_dropout = o->tp.attention_dropout = x;
-      break;
-    case OPT_SEED:
-      if (!cli_parse_int("train", "seed", optarg, 0, LONG_MAX, &v))
-        return CLI_EXIT_USAGE;
-      o->tp.seed = (uint64_t)v;
-      break;
-    case OPT_NO_SHUFFLE: o->tp.shuffle = false; break;
     case OPT_INIT: o->init_adapter = optarg; break;
-    case OPT_RESUME: o->tp.resume = true; break;
-    case OPT_SAVE_EVERY:
-      if (!cli_parse_int("train", "save-every", optarg, 1, LONG_MAX, &v))
-        return CLI_EXIT_USAGE;
-      o->tp.save_every = v;
-      break;
-    case OPT_LIMIT:
-      if (!cli_parse_int("train", "limit", optarg, 1, LONG_MAX, &v))
-        return CLI_EXIT_USAGE;
-      o->limit = (size_t)v;
-      break;
-    case OPT_THREADS:
-      if (!cli_parse_int("train", "threads", optarg, 1, 4096, &v))
-        return CLI_EXIT_USAGE;
-      o->threads = (int32_t)v;
-      break;
-    case ':':
-      return cli_usage("train", "option '%s' needs a value",
-                       cli_rejected_option(argv, optind, optopt));
-    default:
-      return cli_usage("train", "invalid option '%s'", cli_rejected_option(argv, optind, optopt));
     }
   }
-  if (optind < argc)
-    return cli_usage("train", "unexpected argument '%s'", argv[optind]);
-  if (!o->model || !task_name || !o->data || !o->out)
+  if (rc != CLI_PARSED)
+    return rc;
+  if (!o->t.model || !o->t.task_name || !o->t.data || !o->t.out)
     return cli_usage("train", "missing required option %s",
-                     !o->model    ? "--model"
-                     : !task_name ? "--task"
-                     : !o->data   ? "--data"
-                                  : "--out");
-  if (tpa_task_from_name(task_name, &o->task) != TPA_OK)
-    return cli_usage("train",
-                     "unknown task '%s' (one of cola sst2 mrpc stsb qqp mnli qnli rte wnli)",
-                     task_name);
+                     !o->t.model       ? "--model"
+                     : !o->t.task_name ? "--task"
+                     : !o->t.data      ? "--data"
+                                       : "--out");
+  if (!cli_parse_task("train", o->t.task_name, &o->task))
+    return CLI_EXIT_USAGE;
   if (o->full && o->init_adapter)
     return cli_usage("train", "--init-adapter needs --mode lora");
   return CLI_PARSED;
@@ -397,10 +236,10 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
-static bool load_split(const train_opts *o, const char *name, bool required, size_t limit,
+static bool load_split(const train_cmd_opts *o, const char *name, bool required, size_t limit,
                        tpa_dataset **ds) {
   *ds = NULL;
-  char *path = join(o->data, name);
+  char *path = join(o->t.data, name);
   if (!path) {
     cli_fail("out of memory");
     return false;
@@ -424,7 +263,7 @@ static void on_step_elog(void *user, const tpa_step_report *r) {
   on_step(((epoch_log *)user)->prog, r);
 }
 
-static int train_main(train_opts *o) {
+static int train_main(train_cmd_opts *o) {
   const double t0 = now_s();
   tpa_model *model = NULL;
   tpa_dataset *train = NULL, *dev = NULL;
@@ -432,36 +271,36 @@ static int train_main(train_opts *o) {
   char *ckpt = NULL, *outdir = NULL, *metrics_path = NULL;
   json_t *epochs = json_array();
   int rc = CLI_EXIT_FAILURE;
-  train_progress prog = {.quiet = o->quiet, .tty = isatty(STDERR_FILENO) == 1, .first_step = -1};
+  train_progress prog = {.quiet = o->t.quiet, .tty = isatty(STDERR_FILENO) == 1, .first_step = -1};
   epoch_log elog = {.epochs = epochs, .prog = &prog};
   tpa_train_result res = {.size = sizeof res};
   tpa_status st;
 
-  if (!epochs || !make_dir(o->out))
+  if (!epochs || !make_dir(o->t.out))
     goto done;
-  ckpt = join(o->out, "checkpoint");
-  outdir = join(o->out, o->full ? "model" : "adapter");
-  metrics_path = join(o->out, "metrics.json");
+  ckpt = join(o->t.out, "checkpoint");
+  outdir = join(o->t.out, o->full ? "model" : "adapter");
+  metrics_path = join(o->t.out, "metrics.json");
   if (!ckpt || !outdir || !metrics_path) {
     cli_fail("out of memory");
     goto done;
   }
-  if (cli_model_load(&model, o->model, o->quiet) != TPA_OK)
+  if (cli_model_load(&model, o->t.model, o->t.quiet) != TPA_OK)
     goto done;
-  if (!load_split(o, "train.tsv", true, o->limit, &train) ||
+  if (!load_split(o, "train.tsv", true, o->t.limit, &train) ||
       !load_split(o, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv", false, 0, &dev))
     goto done;
-  if (!dev && !o->quiet)
-    fprintf(stderr, "tpa: no dev file in %s: training without evaluation\n", o->data);
+  if (!dev && !o->t.quiet)
+    fprintf(stderr, "tpa: no dev file in %s: training without evaluation\n", o->t.data);
   if (!o->full) {
     if (o->init_adapter) {
       st = tpa_lora_set_load(&set, model, o->init_adapter);
     } else {
       tpa_lora_params lp;
       tpa_lora_params_init(&lp, sizeof lp);
-      lp.rank = o->rank;
-      lp.alpha = (float)o->alpha;
-      lp.seed = o->tp.seed;
+      lp.rank = o->t.rank;
+      lp.alpha = (float)o->t.alpha;
+      lp.seed = o->t.tp.seed;
       st = tpa_lora_set_create(&set, model, &lp);
     }
     if (st != TPA_OK) {
@@ -469,14 +308,14 @@ static int train_main(train_opts *o) {
       goto done;
     }
   }
-  o->tp.checkpoint_dir = ckpt;
-  o->tp.on_step = on_step_elog;
-  o->tp.on_epoch = on_epoch;
+  o->t.tp.checkpoint_dir = ckpt;
+  o->t.tp.on_step = on_step_elog;
+  o->t.tp.on_epoch = on_epoch;
   /* Both callbacks get the epoch log; it points at the progress state. */
-  o->tp.user = &elog;
+  o->t.tp.user = &elog;
   prog.start = prog.last = now_s();
-  st = o->full ? tpa_train_full(model, train, dev, &o->tp, &res)
-               : tpa_train_lora(model, set, train, dev, &o->tp, &res);
+  st = o->full ? tpa_train_full(model, train, dev, &o->t.tp, &res)
+               : tpa_train_lora(model, set, train, dev, &o->t.tp, &res);
   if (prog.drawn)
     fputc('\n', stderr);
   if (st != TPA_OK) {
@@ -531,14 +370,10 @@ done:
 }
 
 static int train_run(int argc, char **argv) {
-  train_opts o;
-  int rc = parse_train(argc, argv, &o);
-  if (rc == CLI_HELP_SHOWN)
-    return CLI_EXIT_OK;
+  train_cmd_opts o;
+  int rc = train_opts_apply(parse_train(argc, argv, &o), &o.t);
   if (rc != CLI_PARSED)
     return rc;
-  if (!cli_apply_threads(o.threads, cli_argv_full))
-    return CLI_EXIT_FAILURE;
   return train_main(&o);
 }
 

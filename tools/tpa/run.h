@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `tpa run`: the pieces the pipeline command shares between its files:
+ * options (cmd_run.c), the figures it measures (run_measure.c) and the
+ * files it reports them in (run_report.c). Public API only. */
+#ifndef TPA_RUN_H
+#define TPA_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "train_opts.h"
+
+typedef enum run_mode { RUN_TPA = 0, RUN_LORA = 1, RUN_FULL = 2 } run_mode;
+
+/* Everything `tpa run` was asked to do. */
+typedef struct run_opts {
+  tpa_task task;
+  run_mode mode;
+  bool dense, use_default;
+  size_t samples;      /* importance examples (0 = library default, 2000) */
+  int32_t prune_heads; /* -1 = the paper's share */
+  bool use_threshold;
+  double threshold;
+  int32_t top_k, r_high, r_low;
+  bool task_set;
+  train_opts t; /* the options shared with `tpa train` (out: tpa-run-out) */
+} run_opts;
+
+/* Inference of one model over the dev set, measured in this run. */
+typedef struct run_infer {
+  bool measured;
+  double seq_per_s; /* in-process tpa_model_predict, warm passes */
+  double rss_mb;    /* peak RSS of a separate `tpa eval` process */
+  double metric;    /* dev `main` metric of its predictions */
+  uint64_t params;  /* tpa_model_param_counts total */
+  int32_t heads;    /* heads kept over all layers */
+} run_infer;
+
+/* The numbers of a run, for metrics.json and report.md. */
+typedef struct run_figures {
+  const run_opts *o;
+  const char *dev_path; /* NULL without a dev file */
+  size_t train_examples, dev_examples;
+  int32_t layers, heads_per_layer, heads_pruned;
+  int32_t *ranks; /* layers * TPA_LORA_MODULES, NULL in full mode */
+  tpa_param_counts before, after;
+  uint64_t trainable;
+  tpa_train_result train;
+  double *epoch_seconds; /* per epoch (this call and resumed ones) */
+  double *epoch_metric;  /* dev main per epoch, NaN without dev */
+  int32_t n_epochs;
+  double train_peak_rss_mb;
+  double importance_seconds, wall_seconds;
+  bool importance_reused, plan_reused;
+  run_infer orig, final;
+} run_figures;
+
+/* A tpa_log_fn printing INFO and above on stderr. */
+void run_log_stderr(void *user, tpa_log_level level, const char *msg);
+
+/* tpa_model_load with the task's label count (a new classifier when the
+ * checkpoint's differs) and, if @p verbose, the loader's messages. */
+tpa_status run_model_load(tpa_model **out, const char *dir, tpa_task task, bool verbose);
+
+/* Where the shipped default model and task live: $TPA_DEFAULT_DIR, else
+ * the installed data directory, else the source tree this program was
+ * built from. Returns a new string (free()) or NULL with a message. */
+char *run_default_dir(void);
+
+/* Time tpa_model_predict over @p dev with @p orig and @p final (the
+ * exported model, reloaded) side by side, and fill their metrics. */
+bool run_measure_speed(const run_opts *o, const tpa_model *orig, const tpa_model *final,
+                       const tpa_dataset *dev, run_figures *f);
+
+/* Peak RSS of a separate `tpa eval` process on @p model_dir, and the
+ * metric it prints. False (with a message) if it could not be run. */
+bool run_measure_child(const run_opts *o, const char *model_dir, const char *dev_path,
+                       run_infer *inf);
+
+/* The hidden `tpa run --measure-inference ...` child of run_measure_child. */
+int run_child_main(int argc, char **argv);
+
+/* OUT/metrics.json and OUT/report.md, each written atomically. */
+bool run_write_metrics(const char *path, const run_figures *f);
+bool run_write_report(const char *path, const run_figures *f);
+
+/* "dir/name" in a new string, NULL (after a message) when out of memory. */
+char *run_join(const char *dir, const char *name);
+
+/* Peak resident set of this process so far, in MB. */
+double run_peak_rss_mb(void);
+
+/* Monotonic seconds. */
+double run_now(void);
+
+#endif /* TPA_RUN_H */

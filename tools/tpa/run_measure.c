@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `tpa run`: measuring inference (speed in this process, peak memory in a
+ * separate process of its own) and finding the shipped default files. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+extern char **environ;
+
+double run_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double run_peak_rss_mb(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return 0;
+  return (double)ru.ru_maxrss / 1024.0; /* Linux reports kB */
+}
+
+char *run_join(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  if (p == NULL) {
+    cli_fail("out of memory");
+    return NULL;
+  }
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+/* The library's INFO and above on stderr: the loader says there when it
+ * creates a classifier (a bare checkpoint, or another label count). */
+void run_log_stderr(void *user, tpa_log_level level, const char *msg) {
+  (void)user;
+  if (level <= TPA_LOG_INFO)
+    fprintf(stderr, "tpa: %s%s\n", level == TPA_LOG_WARN ? "warning: " : "", msg);
+}
+
+tpa_status run_model_load(tpa_model **out, const char *dir, tpa_task task, bool verbose) {
+  /* The task fixes the label count: a pretrained checkpoint (2 labels by
+   * HF's default, or none) gets a new, seeded classifier for STS-B or MNLI
+   * as HF's ignore_mismatched_sizes would; same count = the file's head. */
+  tpa_model_load_params lp;
+  tpa_model_load_params_init(&lp, sizeof lp);
+  lp.num_labels = tpa_task_num_labels(task);
+  lp.log = verbose ? run_log_stderr : NULL;
+  return tpa_model_load(out, dir, &lp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The default model and task                                               */
+
+static bool has_default(const char *dir) {
+  char path[4096];
+  struct stat st;
+  int n = snprintf(path, sizeof path, "%s/model/config.json", dir);
+  if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0)
+    return false;
+  n = snprintf(path, sizeof path, "%s/task/train.tsv", dir);
+  return n >= 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
+}
+
+char *run_default_dir(void) {
+  /* The build bakes in both places (tools/tpa/meson.build): an installed
+   * tpa finds its data directory, an uninstalled build/tools/tpa/tpa the
+   * source tree it was built from. */
+  const char *env = getenv("TPA_DEFAULT_DIR");
+  const char *dir = NULL;
+  if (env != NULL && env[0] != '\0') {
+    if (!has_default(env)) {
+      cli_fail("TPA_DEFAULT_DIR=%s: no model/config.json and task/train.tsv there", env);
+      return NULL;
+    }
+    dir = env;
+  }
+#ifdef TPA_DEFAULT_INSTALL_DIR
+  if (dir == NULL && has_default(TPA_DEFAULT_INSTALL_DIR))
+    dir = TPA_DEFAULT_INSTALL_DIR;
+#endif
+#ifdef TPA_DEFAULT_SOURCE_DIR
+  if (dir == NULL && has_default(TPA_DEFAULT_SOURCE_DIR))
+    dir = TPA_DEFAULT_SOURCE_DIR;
+#endif
+  if (dir == NULL) {
+    cli_fail("the default model and task were not found (installed or in the source tree); "
+             "set TPA_DEFAULT_DIR or give --model, --task and --data");
+    return NULL;
+  }
+  char *copy = strdup(dir);
+  if (copy == NULL)
+    cli_fail("out of memory");
+  return copy;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Speed                                                                    */
+
+static bool predict_timed(const run_opts *o, const tpa_model *m, const tpa_dataset *dev,
+                          float *logits, size_t cap, double *seconds) {
+  tpa_predict_params pp;
+  tpa_predict_params_init(&pp, sizeof pp);
+  pp.max_seq_length = o->t.tp.max_seq_length;
+  pp.batch_size = o->t.tp.batch_size;
+  const double t0 = run_now();
+  tpa_status st = tpa_model_predict(m, dev, &pp, logits, cap);
+  *seconds = run_now() - t0;
+  if (st != TPA_OK) {
+    cli_fail_lib(st);
+    return false;
+  }
+  return true;
+}
+
+static bool dev_metric(const run_opts *o, const tpa_dataset *dev, const float *logits,
+                       double *out) {
+  const size_t n = tpa_dataset_size(dev);
+  float *labels = malloc((n + 1) * sizeof *labels);
+  if (labels == NULL) {
+    cli_fail("out of memory");
+    return false;
+  }
+  for (size_t i = 0; i < n; i++)
+    labels[i] = tpa_dataset_label(dev, i);
+  tpa_metrics m = {.size = sizeof m};
+  tpa_status st = tpa_metrics_compute(o->task, logits, labels, n, &m);
+  free(labels);
+  if (st != TPA_OK) {
+    cli_fail_lib(st);
+    return false;
+  }
+  *out = m.main;
+  return true;
+}
+
+bool run_measure_speed(const run_opts *o, const tpa_model *orig, const tpa_model *final,
+                       const tpa_dataset *dev, run_figures *f) {
+  const size_t n = tpa_dataset_size(dev);
+  const int32_t width = tpa_task_num_labels(o->task);
+  const size_t cap = n * (size_t)width;
+  float *lo = calloc(cap + 1, sizeof *lo), *lf = calloc(cap + 1, sizeof *lf);
+  bool ok = false;
+  if (lo == NULL || lf == NULL) {
+    cli_fail("out of memory (%zu logits)", cap);
+    goto done;
+  }
+  /* Alternate the two models so that load from other processes or
+   * frequency changes hit both alike. The first pass of each warms the
+   * caches (oneDNN primitives, pages) and is not counted, unless it took
+   * 10 s or more (a large dev set on BERT-base), where warming is noise
+   * and another pass would cost minutes; then passes continue until each
+   * model has run at least 1 s (at most 20 passes), so tiny models are
+   * not timed on a few milliseconds. */
+  double t_o = 0, t_f = 0, s_o = 0, s_f = 0;
+  int passes = 0;
+  for (int i = 0; i < 21; i++) {
+    if (!predict_timed(o, orig, dev, lo, cap, &s_o) || !predict_timed(o, final, dev, lf, cap, &s_f))
+      goto done;
+    if (i == 0 && (s_o < 10.0 || s_f < 10.0))
+      continue;
+    t_o += s_o;
+    t_f += s_f;
+    passes++;
+    if (t_o >= 1.0 && t_f >= 1.0)
+      break;
+  }
+  f->orig.seq_per_s = t_o > 0 ? (double)n * passes / t_o : 0;
+  f->final.seq_per_s = t_f > 0 ? (double)n * passes / t_f : 0;
+  if (!dev_metric(o, dev, lo, &f->orig.metric) || !dev_metric(o, dev, lf, &f->final.metric))
+    goto done;
+  f->orig.measured = f->final.measured = true;
+  ok = true;
+done:
+  free(lo);
+  free(lf);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Peak memory of inference alone, in a process of its own                  */
+
+/* The resident high-water mark of this process's address space (VmHWM).
+ * Not getrusage/wait4's ru_maxrss: Linux carries the parent's peak into a
+ * spawned child's ru_maxrss (exec records the old address space's peak,
+ * and posix_spawn's child shares the parent's), so a child started by a
+ * process that trained would report the training peak. */
+static double vm_hwm_mb(void) {
+  FILE *fp = fopen("/proc/self/status", "r");
+  if (fp == NULL)
+    return 0;
+  char line[256];
+  double mb = 0;
+  while (fgets(line, sizeof line, fp) != NULL) {
+    unsigned long kb = 0;
+    if (sscanf(line, "VmHWM: %lu kB", &kb) == 1) {
+      mb = (double)kb / 1024.0;
+      break;
+    }
+  }
+  fclose(fp);
+  return mb;
+}
+
+int run_child_main(int argc, char **argv) {
+  /* tpa run --measure-inference MODEL TASK DEV MAX_SEQ BATCH: the hidden
+   * child mode of run_measure_child(); prints {"main":..,"peak_rss_mb":..}. */
+  if (argc != 7)
+    return cli_usage("run", "--measure-inference takes 5 arguments");
+  run_opts o;
+  memset(&o, 0, sizeof o);
+  long seq = 0, batch = 0;
+  if (tpa_task_from_name(argv[3], &o.task) != TPA_OK ||
+      !cli_parse_int("run", "measure-inference", argv[5], 0, 1 << 20, &seq) ||
+      !cli_parse_int("run", "measure-inference", argv[6], 1, 1 << 20, &batch))
+    return CLI_EXIT_USAGE;
+  o.t.tp.max_seq_length = (int32_t)seq;
+  o.t.tp.batch_size = (int32_t)batch;
+  tpa_model *model = NULL;
+  tpa_dataset *dev = NULL;
+  float *logits = NULL;
+  int rc = CLI_EXIT_FAILURE;
+  tpa_status st = run_model_load(&model, argv[2], o.task, false);
+  if (st == TPA_OK)
+    st = tpa_dataset_load(&dev, o.task, argv[4], NULL);
+  if (st != TPA_OK) {
+    cli_fail_lib(st);
+    goto done;
+  }
+  const size_t cap = tpa_dataset_size(dev) * (size_t)tpa_task_num_labels(o.task);
+  logits = calloc(cap + 1, sizeof *logits);
+  double secs = 0, metric = 0;
+  if (logits == NULL) {
+    cli_fail("out of memory");
+    goto done;
+  }
+  if (!predict_timed(&o, model, dev, logits, cap, &secs) || !dev_metric(&o, dev, logits, &metric))
+    goto done;
+  printf("{\"main\": %.17g, \"peak_rss_mb\": %.3f}\n", metric, vm_hwm_mb());
+  rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+done:
+  free(logits);
+  tpa_dataset_free(dev);
+  tpa_model_free(model);
+  return rc;
+}
+
+bool run_measure_child(const run_opts *o, const char *model_dir, const char *dev_path,
+                       run_infer *inf) {
+  char seq[16], batch[16];
+  snprintf(seq, sizeof seq, "%d", (int)o->t.tp.max_seq_length);
+  snprintf(batch, sizeof batch, "%d", (int)o->t.tp.batch_size);
+  char *argv[] = {"tpa",
+                  "run",
+                  "--measure-inference",
+                  (char *)model_dir,
+                  (char *)tpa_task_name(o->task),
+                  (char *)dev_path,
+                  seq,
+                  batch,
+                  NULL};
+
+  int fds[2];
+  if (pipe(fds) != 0) {
+    cli_fail("measuring inference memory: pipe: %s", strerror(errno));
+    return false;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  pid_t pid = 0;
+  int err = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (err != 0) {
+    close(fds[0]);
+    cli_fail("measuring inference memory: cannot run tpa: %s", strerror(err));
+    return false;
+  }
+  /* The child prints one short JSON line. */
+  char buf[4096];
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = read(fds[0], buf + len, sizeof buf - 1 - len);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    len += (size_t)r;
+    if (len == sizeof buf - 1)
+      break;
+  }
+  buf[len] = '\0';
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      cli_fail("measuring inference memory: wait: %s", strerror(errno));
+      return false;
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    cli_fail("measuring inference memory: predicting with %s in a separate process failed",
+             model_dir);
+    return false;
+  }
+  json_error_t je;
+  json_t *root = json_loads(buf, 0, &je);
+  json_t *main_v = root ? json_object_get(root, "main") : NULL;
+  json_t *rss_v = root ? json_object_get(root, "peak_rss_mb") : NULL;
+  bool ok = main_v != NULL && json_is_number(main_v) && rss_v != NULL && json_is_number(rss_v);
+  if (!ok) {
+    cli_fail("measuring inference memory: no result from the separate process (%s)", model_dir);
+  } else if (inf->measured && fabs(json_number_value(main_v) - inf->metric) > 1e-9) {
+    /* The model reloaded in a fresh process must predict what it did here. */
+    cli_fail("%s gives dev metric %.6f in a separate process, %.6f in this one", model_dir,
+             json_number_value(main_v), inf->metric);
+    ok = false;
+  } else {
+    inf->rss_mb = json_number_value(rss_v);
+  }
+  json_decref(root);
+  return ok;
+}

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `tpa run`: OUT/metrics.json (every number, for scripts such as
+ * tools/reproduce.sh) and OUT/report.md (the paper's tables 2-4 for this
+ * run, for people). Both are written atomically. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+static const char *mode_name(run_mode m) {
+  return m == RUN_TPA ? "tpa" : m == RUN_LORA ? "lora" : "full";
+}
+
+static json_t *jnum(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jint(uint64_t v) {
+  return json_integer((json_int_t)v);
+}
+
+static double mean_epoch_seconds(const run_figures *f) {
+  double sum = 0;
+  int n = 0;
+  for (int32_t i = 0; i < f->n_epochs; i++)
+    if (isfinite(f->epoch_seconds[i])) {
+      sum += f->epoch_seconds[i];
+      n++;
+    }
+  return n > 0 ? sum / n : NAN;
+}
+
+static double tokens_per_s(const run_figures *f) {
+  return f->train.seconds > 0 ? (double)f->train.tokens / f->train.seconds : NAN;
+}
+
+static double speed_ratio(const run_figures *f) {
+  return f->orig.seq_per_s > 0 && f->final.measured ? f->final.seq_per_s / f->orig.seq_per_s : NAN;
+}
+
+static json_t *infer_json(const run_infer *inf) {
+  json_t *o = json_object();
+  json_object_set_new(o, "params", jint(inf->params));
+  json_object_set_new(o, "heads", json_integer(inf->heads));
+  json_object_set_new(o, "sequences_per_second",
+                      inf->measured ? jnum(inf->seq_per_s) : json_null());
+  json_object_set_new(o, "peak_rss_mb", inf->rss_mb > 0 ? jnum(inf->rss_mb) : json_null());
+  json_object_set_new(o, "dev_metric", inf->measured ? jnum(inf->metric) : json_null());
+  return o;
+}
+
+static json_t *counts_json(const tpa_param_counts *c) {
+  json_t *o = json_object();
+  json_object_set_new(o, "total", jint(c->total));
+  json_object_set_new(o, "embeddings", jint(c->embeddings));
+  json_object_set_new(o, "encoder", jint(c->encoder));
+  json_object_set_new(o, "pooler", jint(c->pooler));
+  json_object_set_new(o, "classifier", jint(c->classifier));
+  return o;
+}
+
+static bool save_text(const char *path, const char *text) {
+  cli_output out;
+  if (!cli_output_open(&out, path))
+    return false;
+  fputs(text, out.fp);
+  return cli_output_commit(&out);
+}
+
+bool run_write_metrics(const char *path, const run_figures *f) {
+  const run_opts *o = f->o;
+  json_t *root = json_object();
+  if (root == NULL)
+    return cli_fail("out of memory (metrics.json)"), false;
+  json_object_set_new(root, "task", json_string(tpa_task_name(o->task)));
+  json_object_set_new(root, "mode", json_string(mode_name(o->mode)));
+  json_object_set_new(root, "model", json_string(o->t.model));
+  json_object_set_new(root, "data", json_string(o->t.data));
+  json_object_set_new(root, "default", json_boolean(o->use_default));
+  json_object_set_new(root, "train_examples", jint(f->train_examples));
+  json_object_set_new(root, "dev_examples", jint(f->dev_examples));
+  json_object_set_new(root, "layers", json_integer(f->layers));
+  json_object_set_new(root, "heads_per_layer", json_integer(f->heads_per_layer));
+  json_object_set_new(root, "heads_pruned", json_integer(f->heads_pruned));
+  json_object_set_new(root, "importance_seconds",
+                      f->importance_reused || o->mode != RUN_TPA ? json_null()
+                                                                 : jnum(f->importance_seconds));
+  json_object_set_new(root, "importance_reused", json_boolean(f->importance_reused));
+  json_object_set_new(root, "plan_reused", json_boolean(f->plan_reused));
+  if (f->ranks != NULL) {
+    json_t *r = json_array();
+    for (int32_t l = 0; l < f->layers; l++) {
+      json_t *row = json_array();
+      for (int m = 0; m < TPA_LORA_MODULES; m++)
+        json_array_append_new(row, json_integer(f->ranks[l * TPA_LORA_MODULES + m]));
+      json_array_append_new(r, row);
+    }
+    json_object_set_new(root, "ranks", r);
+  } else {
+    json_object_set_new(root, "ranks", json_null());
+  }
+  json_object_set_new(root, "params_before", counts_json(&f->before));
+  json_object_set_new(root, "params_after", counts_json(&f->after));
+  json_object_set_new(root, "trainable_params", jint(f->trainable));
+  json_object_set_new(root, "trainable_share",
+                      f->after.total > 0 ? jnum((double)f->trainable / (double)f->after.total)
+                                         : json_null());
+  json_t *epochs = json_array();
+  for (int32_t i = 0; i < f->n_epochs; i++) {
+    json_t *e = json_object();
+    json_object_set_new(e, "epoch", json_integer(i + 1));
+    json_object_set_new(e, "seconds", jnum(f->epoch_seconds[i]));
+    json_object_set_new(e, "dev_metric", jnum(f->epoch_metric[i]));
+    json_array_append_new(epochs, e);
+  }
+  json_object_set_new(root, "epochs", epochs);
+  json_object_set_new(root, "best_epoch", json_integer(f->train.best_epoch));
+  json_object_set_new(root, "best_metric",
+                      f->train.best_epoch > 0 ? jnum(f->train.best_metric) : json_null());
+  json_object_set_new(root, "dev_metric", f->final.measured ? jnum(f->final.metric) : json_null());
+  json_object_set_new(root, "steps", json_integer((json_int_t)f->train.steps));
+  json_object_set_new(root, "final_train_loss", jnum(f->train.final_train_loss));
+  json_object_set_new(root, "train_seconds", jnum(f->train.seconds));
+  json_object_set_new(root, "epoch_seconds_mean", jnum(mean_epoch_seconds(f)));
+  json_object_set_new(root, "train_tokens", jint(f->train.tokens));
+  json_object_set_new(root, "train_tokens_per_second", jnum(tokens_per_s(f)));
+  json_object_set_new(root, "train_peak_rss_mb", jnum(f->train_peak_rss_mb));
+  json_object_set_new(root, "inference_original", infer_json(&f->orig));
+  json_object_set_new(root, "inference_final", infer_json(&f->final));
+  json_object_set_new(root, "speedup", jnum(speed_ratio(f)));
+  json_object_set_new(root, "wall_seconds", jnum(f->wall_seconds));
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  json_decref(root);
+  if (text == NULL)
+    return cli_fail("out of memory (metrics.json)"), false;
+  size_t n = strlen(text);
+  char *nl = realloc(text, n + 2);
+  if (nl == NULL) {
+    free(text);
+    return cli_fail("out of memory (metrics.json)"), false;
+  }
+  nl[n] = '\n';
+  nl[n + 1] = '\0';
+  bool ok = save_text(path, nl);
+  free(nl);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* report.md                                                                */
+
+/* A growing string for the report. */
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+  bool failed;
+} sbuf;
+
+static void put(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(sbuf *b, const char *fmt, ...) {
+  if (b->failed)
+    return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      b->failed = true;
+      return;
+    }
+    if (b->p && b->len + (size_t)n < b->cap) {
+      b->len += (size_t)n;
+      return;
+    }
+    size_t cap = (b->cap ? b->cap : 1024) * 2 + (size_t)n;
+    char *q = realloc(b->p, cap);
+    if (q == NULL) {
+      b->failed = true;
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+}
+
+/* 109483778 -> "109,483,778" */
+static const char *grouped(uint64_t v, char *buf, size_t cap) {
+  char digits[32];
+  int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+  size_t k = 0;
+  for (int i = 0; i < n && k + 2 < cap; i++) {
+    if (i > 0 && (n - i) % 3 == 0)
+      buf[k++] = ',';
+    buf[k++] = digits[i];
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
+static void put_num(sbuf *b, const char *fmt, double v) {
+  if (isfinite(v))
+    put(b, fmt, v);
+  else
+    put(b, "-");
+}
+
+bool run_write_report(const char *path, const run_figures *f) {
+  const run_opts *o = f->o;
+  sbuf b = {0};
+  char g1[40], g2[40];
+  put(&b, "# tpa run: %s, mode %s\n\n", tpa_task_name(o->task), mode_name(o->mode));
+  put(&b, "Model `%s`%s, data `%s` (%zu training, %zu dev examples).\n\n", o->t.model,
+      o->use_default ? " (the shipped default)" : "", o->t.data, f->train_examples,
+      f->dev_examples);
+  if (o->mode == RUN_TPA) {
+    put(&b,
+        "Pruned %d of %d heads (`plan.json`, importance in `importance.json` and "
+        "`importance.png`%s).\n",
+        (int)f->heads_pruned, (int)(f->layers * f->heads_per_layer),
+        f->importance_reused ? ", reused from an earlier run" : "");
+  }
+  if (f->ranks != NULL) {
+    put(&b, "LoRA ranks per block:");
+    for (int32_t l = 0; l < f->layers; l++)
+      put(&b, " %d", (int)f->ranks[l * TPA_LORA_MODULES]);
+    put(&b, ".\n");
+  }
+  put(&b, "\n## Dev metric (%s)\n\n",
+      o->task == TPA_TASK_COLA                              ? "Matthews correlation"
+      : o->task == TPA_TASK_STSB                            ? "mean of Pearson and Spearman"
+      : o->task == TPA_TASK_MRPC || o->task == TPA_TASK_QQP ? "mean of accuracy and F1"
+                                                            : "accuracy");
+  put(&b, "| model | dev metric |\n|---|---|\n");
+  put(&b, "| unpruned original, before training | ");
+  put_num(&b, "%.4f", f->orig.measured ? f->orig.metric : NAN);
+  put(&b, " |\n| this run's exported model (`model/`) | ");
+  put_num(&b, "%.4f", f->final.measured ? f->final.metric : NAN);
+  put(&b, " |\n\nBest epoch %d of %d.\n", (int)f->train.best_epoch, (int)f->n_epochs);
+
+  put(&b, "\n## Table 2: inference parameters, memory and speed\n\n");
+  put(&b, "| | unpruned original | exported model |\n|---|---|---|\n");
+  put(&b, "| parameters | %s | %s |\n", grouped(f->orig.params, g1, sizeof g1),
+      grouped(f->final.params, g2, sizeof g2));
+  put(&b, "| attention heads | %d | %d |\n", (int)f->orig.heads, (int)f->final.heads);
+  put(&b, "| peak RSS in inference (MB) | ");
+  put_num(&b, "%.1f", f->orig.rss_mb > 0 ? f->orig.rss_mb : NAN);
+  put(&b, " | ");
+  put_num(&b, "%.1f", f->final.rss_mb > 0 ? f->final.rss_mb : NAN);
+  put(&b, " |\n| inference (sequences/s, dev set) | ");
+  put_num(&b, "%.1f", f->orig.measured ? f->orig.seq_per_s : NAN);
+  put(&b, " | ");
+  put_num(&b, "%.1f", f->final.measured ? f->final.seq_per_s : NAN);
+  put(&b, " |\n\nSpeed of the exported model relative to the unpruned one: ");
+  put_num(&b, "%.2fx", speed_ratio(f));
+  put(&b, " (both timed in this process, alternating, warm; peak RSS of a separate "
+          "process loading the model and predicting dev, each).\n");
+
+  put(&b, "\n## Table 3: trainable parameters\n\n");
+  put(&b, "| trainable parameters | share of the model |\n|---|---|\n");
+  put(&b, "| %s | ", grouped(f->trainable, g1, sizeof g1));
+  put_num(&b, "%.3f%%",
+          f->after.total > 0 ? 100.0 * (double)f->trainable / (double)f->after.total : NAN);
+  put(&b, " |\n");
+
+  put(&b, "\n## Table 4: training cost\n\n");
+  put(&b, "| total training time (s) | per epoch (s) | tokens/s | peak RSS in training (MB) |\n"
+          "|---|---|---|---|\n| ");
+  put_num(&b, "%.1f", f->train.seconds);
+  put(&b, " | ");
+  put_num(&b, "%.2f", mean_epoch_seconds(f));
+  put(&b, " | ");
+  put_num(&b, "%.0f", tokens_per_s(f));
+  put(&b, " | ");
+  put_num(&b, "%.1f", f->train_peak_rss_mb);
+  put(&b, " |\n\nWhole run %.1f s. All numbers are in `metrics.json`.\n", f->wall_seconds);
+  if (b.failed) {
+    free(b.p);
+    return cli_fail("out of memory (report.md)"), false;
+  }
+  bool ok = save_text(path, b.p);
+  free(b.p);
+  return ok;
+}

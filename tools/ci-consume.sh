@@ -19,6 +19,18 @@ libs=$(pc --libs)
 cc -std=c99 -Wall -Wextra -Werror examples/predict.c $cflags $libs -o "$root/predict"
 libdir=$(pc --variable=libdir)
 LD_LIBRARY_PATH=$libdir "$root/predict" tests/fixtures/tiny sst2 examples/data/sst2-sample.tsv
+# Static: what a user does with the .pc and the installed libtpa.a. The
+# linker prefers libtpa.so, so ask for the archive around -ltpa only; the
+# dependencies (Libs.private, Requires.private) stay shared.
+static_libs=$(pc --static --libs | sed 's/\(^\| \)-ltpa\( \|$\)/\1-Wl,-Bstatic -ltpa -Wl,-Bdynamic\2/')
+[ -f "$libdir/libtpa.a" ] || { echo "libtpa.a not installed in $libdir" >&2; exit 1; }
+# shellcheck disable=SC2086
+cc -std=c99 -Wall -Wextra -Werror examples/predict.c $cflags $static_libs -o "$root/predict-static"
+if ldd "$root/predict-static" | grep -q 'libtpa\.so'; then
+  echo "predict-static still needs libtpa.so" >&2
+  exit 1
+fi
+"$root/predict-static" tests/fixtures/tiny sst2 examples/data/sst2-sample.tsv
 # The staged pipeline on the installed default model and task, then
 # inference with the merged model it exported.
 default=$root$prefix/share/libtpa/default

@@ -32,14 +32,22 @@ typedef struct tpa_prune_plan tpa_prune_plan;
 /** LoRA adapters plus the other trainable modules of LoRA training (tpa/lora.h). */
 typedef struct tpa_lora_set tpa_lora_set;
 
-/** Compile-time version of the headers (see tpa_version() for run time). */
+/** Compile-time major version of the headers (see tpa_version() for run time). */
 #define TPA_VERSION_MAJOR 0
+/** Minor version of the headers. */
 #define TPA_VERSION_MINOR 1
+/** Patch version of the headers. */
 #define TPA_VERSION_PATCH 0
+/** Version of the headers as a string, "major.minor.patch". */
 #define TPA_VERSION_STRING "0.1.0"
 /** Single number for comparisons: major*10000 + minor*100 + patch. */
 #define TPA_VERSION_NUMBER (TPA_VERSION_MAJOR * 10000 + TPA_VERSION_MINOR * 100 + TPA_VERSION_PATCH)
 
+/**
+ * @def TPA_API
+ * Marks a function exported from libtpa (default visibility while the
+ * library itself is built; empty for its users).
+ */
 #if defined(_WIN32)
 #define TPA_API
 #elif defined(TPA_BUILDING_LIBRARY) && defined(__GNUC__)
@@ -48,6 +56,11 @@ typedef struct tpa_lora_set tpa_lora_set;
 #define TPA_API
 #endif
 
+/**
+ * @def TPA_NODISCARD
+ * Marks a function whose result must be used (GCC and Clang warn when a
+ * returned tpa_status is ignored). Define TPA_NO_NODISCARD to turn it off.
+ */
 #if defined(__GNUC__) && !defined(TPA_NO_NODISCARD)
 #define TPA_NODISCARD __attribute__((warn_unused_result))
 #else

@@ -88,24 +88,28 @@ TPA_API const char *tpa_dataset_text_b(const tpa_dataset *ds, size_t i);
  * 0.1.0 */
 TPA_API float tpa_dataset_label(const tpa_dataset *ds, size_t i);
 
-/** Metric mask bits in tpa_metrics.present. */
+/** Metric mask bit in tpa_metrics::present: accuracy is set. */
 #define TPA_METRIC_ACCURACY (1u << 0)
+/** Metric mask bit in tpa_metrics::present: F1 is set. */
 #define TPA_METRIC_F1 (1u << 1)
+/** Metric mask bit in tpa_metrics::present: Matthews correlation is set. */
 #define TPA_METRIC_MATTHEWS (1u << 2)
+/** Metric mask bit in tpa_metrics::present: Pearson correlation is set. */
 #define TPA_METRIC_PEARSON (1u << 3)
+/** Metric mask bit in tpa_metrics::present: Spearman correlation is set. */
 #define TPA_METRIC_SPEARMAN (1u << 4)
 
-/** A task's metrics; only those flagged in @ref present are set. @since 0.1.0 */
+/** A task's metrics; only those flagged in @ref tpa_metrics::present are set. @since 0.1.0 */
 typedef struct tpa_metrics {
   size_t size;      /**< set by the caller to sizeof the struct */
   uint32_t present; /**< TPA_METRIC_* bits */
-  double accuracy;
-  double f1;       /**< of the positive class 1 (MRPC, QQP) */
-  double matthews; /**< CoLA */
-  double pearson;  /**< STS-B */
-  double spearman; /**< STS-B */
-  double main;     /**< the task's headline figure (GLUE's choice) */
-  uint64_t count;  /**< examples scored */
+  double accuracy;  /**< fraction of examples predicted correctly */
+  double f1;        /**< of the positive class 1 (MRPC, QQP) */
+  double matthews;  /**< CoLA */
+  double pearson;   /**< STS-B */
+  double spearman;  /**< STS-B */
+  double main;      /**< the task's headline figure (GLUE's choice) */
+  uint64_t count;   /**< examples scored */
 } tpa_metrics;
 
 /**

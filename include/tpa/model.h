@@ -54,21 +54,21 @@ TPA_API void tpa_model_free(tpa_model *model);
 
 /** Architecture values from config.json. @since 0.1.0 */
 typedef struct tpa_model_config {
-  size_t size; /**< set by the caller to sizeof the struct */
-  int32_t hidden_size;
-  int32_t num_layers;
-  int32_t num_heads; /**< heads per layer before any pruning */
-  int32_t head_dim;  /**< hidden_size / num_heads */
-  int32_t intermediate_size;
-  int32_t vocab_size;
-  int32_t max_position_embeddings;
-  int32_t type_vocab_size;
-  int32_t num_labels; /**< 1 means regression */
-  double layer_norm_eps;
-  double hidden_dropout_prob;
-  double attention_probs_dropout_prob;
-  bool do_lower_case; /**< from tokenizer_config.json (default true) */
-  bool regression;    /**< problem_type regression or num_labels == 1 */
+  size_t size;                     /**< set by the caller to sizeof the struct */
+  int32_t hidden_size;             /**< width of the hidden states */
+  int32_t num_layers;              /**< transformer blocks */
+  int32_t num_heads;               /**< heads per layer before any pruning */
+  int32_t head_dim;                /**< hidden_size / num_heads */
+  int32_t intermediate_size;       /**< width of the feed-forward layer */
+  int32_t vocab_size;              /**< entries of the word embedding */
+  int32_t max_position_embeddings; /**< longest sequence the position embedding covers */
+  int32_t type_vocab_size;         /**< token types (segments) */
+  int32_t num_labels;              /**< 1 means regression */
+  double layer_norm_eps;           /**< LayerNorm epsilon */
+  double hidden_dropout_prob; /**< dropout after embeddings, attention output and feed-forward */
+  double attention_probs_dropout_prob; /**< dropout on the attention probabilities */
+  bool do_lower_case;                  /**< from tokenizer_config.json (default true) */
+  bool regression;                     /**< problem_type regression or num_labels == 1 */
 } tpa_model_config;
 
 /**
@@ -91,13 +91,13 @@ TPA_API TPA_NODISCARD tpa_status tpa_model_layer_heads(const tpa_model *model, i
 
 /** Exact parameter counts of the model as loaded (pruned heads absent). @since 0.1.0 */
 typedef struct tpa_param_counts {
-  size_t size; /**< set by the caller to sizeof the struct */
-  uint64_t total;
+  size_t size;         /**< set by the caller to sizeof the struct */
+  uint64_t total;      /**< every parameter */
   uint64_t embeddings; /**< word, position, token-type, LayerNorm */
   uint64_t encoder;    /**< all transformer blocks */
   uint64_t head;       /**< pooler + classifier */
-  uint64_t pooler;
-  uint64_t classifier;
+  uint64_t pooler;     /**< pooler dense layer */
+  uint64_t classifier; /**< classification layer */
 } tpa_param_counts;
 
 /** Fill @p counts (counts->size set by the caller). @since 0.1.0 */

@@ -1,0 +1,435 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Pure-ctypes Python binding of libtpa (libtpa.so.0).
+
+The library is found through $LIBTPA_PATH, then ctypes.util.find_library,
+then the source tree's build/lib. Errors raise TpaError carrying
+tpa_status_str() and tpa_last_error(). Handles are context managers and are
+freed exactly once (on close(), on leaving ``with``, or on garbage collection).
+NumPy is optional: the *_array() methods need it, nothing else does.
+"""
+import ctypes
+import os
+
+from . import _capi
+from ._capi import lib as _lib
+
+__all__ = ["TpaError", "version", "Model", "Dataset", "Importance", "PrunePlan",
+           "LoraSet", "rank_schedule", "train_lora", "train_full", "metrics",
+           "task_from_name", "task_name"]
+
+
+class TpaError(Exception):
+    """A libtpa call failed: ``status`` (int), ``status_str`` and ``message``."""
+
+    def __init__(self, status, message):
+        self.status = int(status)
+        self.status_str = _lib.tpa_status_str(self.status).decode()
+        self.message = message
+        super().__init__("%s: %s" % (self.status_str, message))
+
+
+def _check(status):
+    if status != 0:
+        raise TpaError(status, _lib.tpa_last_error().decode(errors="replace"))
+
+
+def _path(p):
+    return os.fsencode(p)
+
+
+def _params(cls, init, overrides):
+    p = cls()
+    init(ctypes.byref(p), ctypes.sizeof(p))
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if not any(f[0] == key for f in cls._fields_):
+            raise TypeError("unknown option %r" % key)
+        setattr(p, key, value)
+    return p
+
+
+def _struct_dict(s):
+    out = {}
+    for name, _ in s._fields_:
+        if name == "size":
+            continue
+        v = getattr(s, name)
+        out[name] = _struct_dict(v) if isinstance(v, ctypes.Structure) else v
+    return out
+
+
+def _numpy():
+    import numpy  # noqa: deferred, optional
+    return numpy
+
+
+def version():
+    """The run-time library version string, e.g. '0.1.0'."""
+    return _lib.tpa_version().decode()
+
+
+def task_from_name(name):
+    t = ctypes.c_int()
+    _check(_lib.tpa_task_from_name(name.encode(), ctypes.byref(t)))
+    return t.value
+
+
+def task_name(task):
+    return _lib.tpa_task_name(task).decode()
+
+
+class _Handle:
+    _free = None
+
+    def __init__(self, ptr):
+        self._ptr = ptr
+
+    @property
+    def ptr(self):
+        if not self._ptr:
+            raise ValueError("%s is closed" % type(self).__name__)
+        return self._ptr
+
+    @property
+    def closed(self):
+        return not self._ptr
+
+    def close(self):
+        """Free the C handle; idempotent."""
+        ptr, self._ptr = getattr(self, "_ptr", None), None
+        if ptr:
+            type(self)._free(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Dataset(_Handle):
+    """A GLUE-format task file: Dataset.load(path, task='sst2', max_rows=0)."""
+    _free = _lib.tpa_dataset_free
+
+    @classmethod
+    def load(cls, path, task="sst2", max_rows=0):
+        t = task_from_name(task) if isinstance(task, str) else int(task)
+        p = _params(_capi.DatasetParams, _lib.tpa_dataset_params_init, {"max_rows": max_rows})
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_dataset_load(ctypes.byref(out), t, _path(path), ctypes.byref(p)))
+        return cls(out.value)
+
+    def __len__(self):
+        return _lib.tpa_dataset_size(self.ptr)
+
+    @property
+    def task(self):
+        return _lib.tpa_dataset_task(self.ptr)
+
+    def label(self, i):
+        return _lib.tpa_dataset_label(self.ptr, i)
+
+    def labels(self):
+        return [_lib.tpa_dataset_label(self.ptr, i) for i in range(len(self))]
+
+    def text(self, i):
+        a = _lib.tpa_dataset_text_a(self.ptr, i)
+        b = _lib.tpa_dataset_text_b(self.ptr, i)
+        return (a.decode() if a else None, b.decode() if b else None)
+
+
+class Model(_Handle):
+    """A BERT sequence classifier: Model.load(dir, seed=None, num_labels=None)."""
+    _free = _lib.tpa_model_free
+
+    @classmethod
+    def load(cls, path, **options):
+        p = _params(_capi.ModelLoadParams, _lib.tpa_model_load_params_init, options)
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_model_load(ctypes.byref(out), _path(path), ctypes.byref(p)))
+        return cls(out.value)
+
+    def config(self):
+        c = _capi.ModelConfig(size=ctypes.sizeof(_capi.ModelConfig))
+        _check(_lib.tpa_model_get_config(self.ptr, ctypes.byref(c)))
+        return _struct_dict(c)
+
+    def param_counts(self):
+        c = _capi.ParamCounts(size=ctypes.sizeof(_capi.ParamCounts))
+        _check(_lib.tpa_model_param_counts(self.ptr, ctypes.byref(c)))
+        return _struct_dict(c)
+
+    def heads(self, layer):
+        """The original indices of the heads kept in ``layer``."""
+        cap = max(self.config()["num_heads"], 1)
+        buf = (ctypes.c_int32 * cap)()
+        n = ctypes.c_size_t()
+        _check(_lib.tpa_model_layer_heads(self.ptr, layer, buf, cap, ctypes.byref(n)))
+        return list(buf[:n.value])
+
+    def num_heads(self, layer):
+        return _lib.tpa_model_layer_num_heads(self.ptr, layer)
+
+    def label_name(self, i):
+        s = _lib.tpa_model_label_name(self.ptr, i)
+        return s.decode() if s else None
+
+    def save(self, path):
+        _check(_lib.tpa_model_save(self.ptr, _path(path)))
+
+    def save_dense(self, path):
+        _check(_lib.tpa_model_save_dense(self.ptr, _path(path)))
+
+    def predict(self, dataset, adapter=None, max_seq_length=None, batch_size=None):
+        """Logits, one list of num_labels floats per example."""
+        p = _params(_capi.PredictParams, _lib.tpa_predict_params_init,
+                    {"max_seq_length": max_seq_length, "batch_size": batch_size})
+        if adapter is not None:
+            p.adapter = adapter.ptr
+        k = self.config()["num_labels"]
+        n = len(dataset)
+        buf = (ctypes.c_float * max(n * k, 1))()
+        _check(_lib.tpa_model_predict(self.ptr, dataset.ptr, ctypes.byref(p), buf, n * k))
+        return [list(buf[i * k:(i + 1) * k]) for i in range(n)]
+
+    def prune(self, plan):
+        _check(_lib.tpa_model_prune(self.ptr, plan.ptr))
+
+    def merge(self, lora):
+        lora.merge(self)
+
+
+def _progress(fn):
+    if fn is None:
+        return _capi.PROGRESS_FN()
+
+    def cb(_user, stage, done, total):
+        keep_going = fn(stage.decode(), done, total)
+        return True if keep_going is None else bool(keep_going)
+    return _capi.PROGRESS_FN(cb)
+
+
+class Importance(_Handle):
+    """Head and block importance: Importance.compute(model, dataset, samples=...)."""
+    _free = _lib.tpa_importance_free
+
+    @classmethod
+    def compute(cls, model, dataset, progress=None, **options):
+        p = _params(_capi.ImportanceParams, _lib.tpa_importance_params_init, options)
+        cb = _progress(progress)
+        p.progress = cb
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_importance_compute(ctypes.byref(out), model.ptr, dataset.ptr,
+                                           ctypes.byref(p)))
+        return cls(out.value)
+
+    @classmethod
+    def load(cls, path):
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_importance_load(ctypes.byref(out), _path(path)))
+        return cls(out.value)
+
+    def save(self, path):
+        _check(_lib.tpa_importance_save(self.ptr, _path(path)))
+
+    def heatmap(self, png_path):
+        _check(_lib.tpa_importance_write_heatmap(self.ptr, _path(png_path)))
+
+    @property
+    def num_layers(self):
+        return _lib.tpa_importance_num_layers(self.ptr)
+
+    @property
+    def num_heads(self):
+        return _lib.tpa_importance_num_heads(self.ptr)
+
+    @property
+    def examples(self):
+        return _lib.tpa_importance_examples(self.ptr)
+
+    @property
+    def tokens(self):
+        return _lib.tpa_importance_tokens(self.ptr)
+
+    def has_head(self, layer, head):
+        return _lib.tpa_importance_has_head(self.ptr, layer, head)
+
+    def _table(self, fn):
+        return [[fn(self.ptr, l, h) for h in range(self.num_heads)]
+                for l in range(self.num_layers)]
+
+    def raw(self):
+        """[layer][head] raw scores (nested lists)."""
+        return self._table(_lib.tpa_importance_raw)
+
+    def normalized(self):
+        """[layer][head] per-layer normalised scores (nested lists)."""
+        return self._table(_lib.tpa_importance_normalized)
+
+    def blocks(self):
+        """Per-layer block importance (list)."""
+        return [_lib.tpa_importance_block(self.ptr, l) for l in range(self.num_layers)]
+
+    def raw_array(self):
+        return _numpy().array(self.raw(), dtype="float64")
+
+    def normalized_array(self):
+        return _numpy().array(self.normalized(), dtype="float64")
+
+    def blocks_array(self):
+        return _numpy().array(self.blocks(), dtype="float64")
+
+
+class PrunePlan(_Handle):
+    """Heads to remove: PrunePlan.create(imp, num_heads=-1 | threshold=x)."""
+    _free = _lib.tpa_prune_plan_free
+
+    @classmethod
+    def create(cls, importance, num_heads=None, threshold=None, allow_empty_layers=None):
+        opts = {"num_heads": num_heads, "allow_empty_layers": allow_empty_layers}
+        if threshold is not None:
+            opts.update(use_threshold=True, threshold=threshold)
+        p = _params(_capi.PruneParams, _lib.tpa_prune_params_init, opts)
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_prune_plan_create(ctypes.byref(out), importance.ptr, ctypes.byref(p)))
+        return cls(out.value)
+
+    @classmethod
+    def load(cls, path):
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_prune_plan_load(ctypes.byref(out), _path(path)))
+        return cls(out.value)
+
+    def save(self, path):
+        _check(_lib.tpa_prune_plan_save(self.ptr, _path(path)))
+
+    @property
+    def num_layers(self):
+        return _lib.tpa_prune_plan_num_layers(self.ptr)
+
+    @property
+    def num_pruned(self):
+        return _lib.tpa_prune_plan_num_pruned(self.ptr)
+
+    def removes(self, layer, head):
+        return _lib.tpa_prune_plan_removes(self.ptr, layer, head)
+
+
+def rank_schedule(importance, top_k=None, r_high=None, r_low=None):
+    """layers * 4 LoRA ranks (block-major, query/key/value/output)."""
+    p = _params(_capi.RankScheduleParams, _lib.tpa_rank_schedule_params_init,
+                {"top_k": top_k, "r_high": r_high, "r_low": r_low})
+    cap = importance.num_layers * _capi.LORA_MODULES
+    buf = (ctypes.c_int32 * cap)()
+    _check(_lib.tpa_rank_schedule(importance.ptr, ctypes.byref(p), buf, cap))
+    return list(buf)
+
+
+class LoraSet(_Handle):
+    """LoRA adapters: LoraSet.create(model, rank=8 | ranks=[...], alphas=[...])."""
+    _free = _lib.tpa_lora_set_free
+
+    @classmethod
+    def create(cls, model, ranks=None, alphas=None, **options):
+        p = _params(_capi.LoraParams, _lib.tpa_lora_params_init, options)
+        if ranks is not None:
+            rbuf = (ctypes.c_int32 * len(ranks))(*ranks)
+            p.ranks = ctypes.cast(rbuf, ctypes.POINTER(ctypes.c_int32))
+        if alphas is not None:
+            abuf = (ctypes.c_float * len(alphas))(*alphas)
+            p.alphas = ctypes.cast(abuf, ctypes.POINTER(ctypes.c_float))
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_lora_set_create(ctypes.byref(out), model.ptr, ctypes.byref(p)))
+        return cls(out.value)
+
+    @classmethod
+    def load(cls, model, path):
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_lora_set_load(ctypes.byref(out), model.ptr, _path(path)))
+        return cls(out.value)
+
+    def save(self, path):
+        _check(_lib.tpa_lora_set_save(self.ptr, _path(path)))
+
+    def rank(self, layer, module):
+        return _lib.tpa_lora_set_rank(self.ptr, layer, module)
+
+    def alpha(self, layer, module):
+        return _lib.tpa_lora_set_alpha(self.ptr, layer, module)
+
+    @property
+    def num_params(self):
+        return _lib.tpa_lora_set_num_params(self.ptr)
+
+    def merge(self, model):
+        """Fold the adapters into ``model``'s weights."""
+        _check(_lib.tpa_lora_set_merge(self.ptr, model.ptr))
+
+
+def _train_params(options, on_epoch, on_step, progress):
+    keep = []
+    ckpt = options.pop("checkpoint_dir", None)
+    p = _params(_capi.TrainParams, _lib.tpa_train_params_init, options)
+    if ckpt is not None:
+        b = _path(ckpt)
+        keep.append(b)
+        p.checkpoint_dir = b
+    if on_epoch is not None:
+        def ecb(_user, r):
+            on_epoch(_struct_dict(r.contents))
+        cb = _capi.EPOCH_FN(ecb)
+        keep.append(cb)
+        p.on_epoch = cb
+    if on_step is not None:
+        def scb(_user, r):
+            on_step(_struct_dict(r.contents))
+        cb = _capi.STEP_FN(scb)
+        keep.append(cb)
+        p.on_step = cb
+    if progress is not None:
+        cb = _progress(progress)
+        keep.append(cb)
+        p.progress = cb
+    return p, keep
+
+
+def train_lora(model, lora, train, dev=None, on_epoch=None, on_step=None, progress=None,
+               **options):
+    """Train ``lora`` on ``train`` (model frozen); returns the result as a dict.
+    ``on_epoch(report_dict)`` is called after each epoch's evaluation."""
+    p, keep = _train_params(options, on_epoch, on_step, progress)
+    r = _capi.TrainResult(size=ctypes.sizeof(_capi.TrainResult))
+    _check(_lib.tpa_train_lora(model.ptr, lora.ptr, train.ptr, dev.ptr if dev else None,
+                               ctypes.byref(p), ctypes.byref(r)))
+    del keep
+    return _struct_dict(r)
+
+
+def train_full(model, train, dev=None, on_epoch=None, on_step=None, progress=None, **options):
+    """Fine-tune all of ``model``'s weights; returns the result as a dict."""
+    p, keep = _train_params(options, on_epoch, on_step, progress)
+    r = _capi.TrainResult(size=ctypes.sizeof(_capi.TrainResult))
+    _check(_lib.tpa_train_full(model.ptr, train.ptr, dev.ptr if dev else None,
+                               ctypes.byref(p), ctypes.byref(r)))
+    del keep
+    return _struct_dict(r)
+
+
+def metrics(task, logits, labels):
+    """GLUE metrics of ``logits`` (list of lists) against ``labels``; a dict."""
+    t = task_from_name(task) if isinstance(task, str) else int(task)
+    n = len(labels)
+    flat = [float(x) for row in logits for x in row]
+    lbuf = (ctypes.c_float * max(len(flat), 1))(*flat)
+    ybuf = (ctypes.c_float * max(n, 1))(*labels)
+    m = _capi.Metrics(size=ctypes.sizeof(_capi.Metrics))
+    _check(_lib.tpa_metrics_compute(t, lbuf, ybuf, n, ctypes.byref(m)))
+    return _struct_dict(m)

@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Low-level ctypes declarations of libtpa's public C API (include/tpa/*.h).
+
+Structures mirror the C field order exactly; every params struct is filled
+by the library's own ``*_params_init`` function, which also sets ``size``.
+"""
+import ctypes
+import ctypes.util
+import os
+
+c_int32 = ctypes.c_int32
+c_int64 = ctypes.c_int64
+c_uint32 = ctypes.c_uint32
+c_uint64 = ctypes.c_uint64
+c_size_t = ctypes.c_size_t
+c_double = ctypes.c_double
+c_float = ctypes.c_float
+c_bool = ctypes.c_bool
+c_char_p = ctypes.c_char_p
+c_void_p = ctypes.c_void_p
+c_int = ctypes.c_int  # C enums (tpa_status, tpa_task, tpa_lora_module)
+POINTER = ctypes.POINTER
+
+LORA_MODULES = 4
+
+LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(c_bool, c_void_p, c_char_p, c_uint64, c_uint64)
+
+
+class ModelLoadParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("seed", c_uint64), ("num_labels", c_int32),
+                ("log", LOG_FN), ("user", c_void_p)]
+
+
+class ModelConfig(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("hidden_size", c_int32), ("num_layers", c_int32),
+                ("num_heads", c_int32), ("head_dim", c_int32),
+                ("intermediate_size", c_int32), ("vocab_size", c_int32),
+                ("max_position_embeddings", c_int32), ("type_vocab_size", c_int32),
+                ("num_labels", c_int32), ("layer_norm_eps", c_double),
+                ("hidden_dropout_prob", c_double),
+                ("attention_probs_dropout_prob", c_double), ("do_lower_case", c_bool),
+                ("regression", c_bool)]
+
+
+class ParamCounts(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("total", c_uint64), ("embeddings", c_uint64),
+                ("encoder", c_uint64), ("head", c_uint64), ("pooler", c_uint64),
+                ("classifier", c_uint64)]
+
+
+class DatasetParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("max_rows", c_size_t)]
+
+
+class Metrics(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("present", c_uint32), ("accuracy", c_double),
+                ("f1", c_double), ("matthews", c_double), ("pearson", c_double),
+                ("spearman", c_double), ("main", c_double), ("count", c_uint64)]
+
+
+class PredictParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("max_seq_length", c_int32), ("batch_size", c_int32),
+                ("progress", PROGRESS_FN), ("user", c_void_p), ("adapter", c_void_p)]
+
+
+class ImportanceParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("samples", c_size_t), ("batch_size", c_int32),
+                ("max_seq_length", c_int32), ("progress", PROGRESS_FN), ("user", c_void_p)]
+
+
+class PruneParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("num_heads", c_int32), ("use_threshold", c_bool),
+                ("threshold", c_double), ("allow_empty_layers", c_bool)]
+
+
+class RankScheduleParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("top_k", c_int32), ("r_high", c_int32),
+                ("r_low", c_int32)]
+
+
+class LoraParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("rank", c_int32), ("alpha", c_float),
+                ("ranks", POINTER(c_int32)), ("alphas", POINTER(c_float)),
+                ("seed", c_uint64)]
+
+
+class EpochReport(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("epoch", c_int32), ("step", c_int64),
+                ("train_loss", c_double), ("dev", Metrics), ("seconds", c_double),
+                ("best", c_bool)]
+
+
+class StepReport(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("step", c_int64), ("total_steps", c_int64),
+                ("epoch", c_int32), ("examples", c_int32), ("loss", c_double),
+                ("learning_rate", c_double), ("grad_norm", c_double)]
+
+
+EPOCH_FN = ctypes.CFUNCTYPE(None, c_void_p, POINTER(EpochReport))
+STEP_FN = ctypes.CFUNCTYPE(None, c_void_p, POINTER(StepReport))
+
+
+class TrainParams(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("epochs", c_int32), ("max_steps", c_int64),
+                ("batch_size", c_int32), ("learning_rate", c_double),
+                ("weight_decay", c_double), ("warmup_ratio", c_double),
+                ("max_grad_norm", c_double), ("hidden_dropout", c_double),
+                ("attention_dropout", c_double), ("seed", c_uint64), ("shuffle", c_bool),
+                ("max_seq_length", c_int32), ("checkpoint_dir", c_char_p),
+                ("save_every", c_int64), ("resume", c_bool), ("keep_best", c_bool),
+                ("progress", PROGRESS_FN), ("on_epoch", EPOCH_FN), ("log", LOG_FN),
+                ("user", c_void_p), ("on_step", STEP_FN)]
+
+
+class TrainResult(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("epochs", c_int32), ("steps", c_int64),
+                ("best_epoch", c_int32), ("best_metric", c_double),
+                ("final_train_loss", c_double), ("seconds", c_double),
+                ("trainable_params", c_uint64), ("examples", c_uint64),
+                ("tokens", c_uint64)]
+
+
+def _find_library():
+    env = os.environ.get("LIBTPA_PATH")
+    if env:
+        return env
+    found = ctypes.util.find_library("tpa")
+    if found:
+        return found
+    here = os.path.dirname(os.path.abspath(__file__))
+    tree = os.path.normpath(os.path.join(here, "..", "..", "..", "build", "lib", "libtpa.so.0"))
+    if os.path.exists(tree):
+        return tree
+    return "libtpa.so.0"
+
+
+VP = c_void_p
+S = c_int  # tpa_status
+_SIGNATURES = {
+    # common.h
+    "tpa_status_str": (c_char_p, [c_int]),
+    "tpa_last_error": (c_char_p, []),
+    "tpa_version": (c_char_p, []),
+    "tpa_version_number": (c_uint32, []),
+    # model.h
+    "tpa_model_load_params_init": (None, [POINTER(ModelLoadParams), c_size_t]),
+    "tpa_model_load": (S, [POINTER(VP), c_char_p, POINTER(ModelLoadParams)]),
+    "tpa_model_free": (None, [VP]),
+    "tpa_model_get_config": (S, [VP, POINTER(ModelConfig)]),
+    "tpa_model_layer_num_heads": (c_int32, [VP, c_int32]),
+    "tpa_model_layer_heads": (S, [VP, c_int32, POINTER(c_int32), c_size_t, POINTER(c_size_t)]),
+    "tpa_model_param_counts": (S, [VP, POINTER(ParamCounts)]),
+    "tpa_model_label_name": (c_char_p, [VP, c_int32]),
+    "tpa_model_save": (S, [VP, c_char_p]),
+    "tpa_model_save_dense": (S, [VP, c_char_p]),
+    "tpa_model_tokenizer": (VP, [VP]),
+    # data.h
+    "tpa_task_from_name": (S, [c_char_p, POINTER(c_int)]),
+    "tpa_task_name": (c_char_p, [c_int]),
+    "tpa_task_num_labels": (c_int32, [c_int]),
+    "tpa_task_is_pair": (c_bool, [c_int]),
+    "tpa_task_label_name": (c_char_p, [c_int, c_int32]),
+    "tpa_dataset_params_init": (None, [POINTER(DatasetParams), c_size_t]),
+    "tpa_dataset_load": (S, [POINTER(VP), c_int, c_char_p, POINTER(DatasetParams)]),
+    "tpa_dataset_free": (None, [VP]),
+    "tpa_dataset_size": (c_size_t, [VP]),
+    "tpa_dataset_task": (c_int, [VP]),
+    "tpa_dataset_text_a": (c_char_p, [VP, c_size_t]),
+    "tpa_dataset_text_b": (c_char_p, [VP, c_size_t]),
+    "tpa_dataset_label": (c_float, [VP, c_size_t]),
+    "tpa_metrics_compute": (S, [c_int, POINTER(c_float), POINTER(c_float), c_size_t,
+                                POINTER(Metrics)]),
+    # infer.h
+    "tpa_predict_params_init": (None, [POINTER(PredictParams), c_size_t]),
+    "tpa_model_predict": (S, [VP, VP, POINTER(PredictParams), POINTER(c_float), c_size_t]),
+    # importance.h
+    "tpa_importance_params_init": (None, [POINTER(ImportanceParams), c_size_t]),
+    "tpa_importance_compute": (S, [POINTER(VP), VP, VP, POINTER(ImportanceParams)]),
+    "tpa_importance_free": (None, [VP]),
+    "tpa_importance_num_layers": (c_int32, [VP]),
+    "tpa_importance_num_heads": (c_int32, [VP]),
+    "tpa_importance_examples": (c_uint64, [VP]),
+    "tpa_importance_tokens": (c_uint64, [VP]),
+    "tpa_importance_has_head": (c_bool, [VP, c_int32, c_int32]),
+    "tpa_importance_raw": (c_double, [VP, c_int32, c_int32]),
+    "tpa_importance_normalized": (c_double, [VP, c_int32, c_int32]),
+    "tpa_importance_block": (c_double, [VP, c_int32]),
+    "tpa_importance_save": (S, [VP, c_char_p]),
+    "tpa_importance_load": (S, [POINTER(VP), c_char_p]),
+    "tpa_importance_write_heatmap": (S, [VP, c_char_p]),
+    # prune.h
+    "tpa_prune_params_init": (None, [POINTER(PruneParams), c_size_t]),
+    "tpa_prune_plan_create": (S, [POINTER(VP), VP, POINTER(PruneParams)]),
+    "tpa_prune_plan_free": (None, [VP]),
+    "tpa_prune_plan_num_layers": (c_int32, [VP]),
+    "tpa_prune_plan_num_pruned": (c_int32, [VP]),
+    "tpa_prune_plan_removes": (c_bool, [VP, c_int32, c_int32]),
+    "tpa_prune_plan_save": (S, [VP, c_char_p]),
+    "tpa_prune_plan_load": (S, [POINTER(VP), c_char_p]),
+    "tpa_model_prune": (S, [VP, VP]),
+    "tpa_rank_schedule_params_init": (None, [POINTER(RankScheduleParams), c_size_t]),
+    "tpa_rank_schedule": (S, [VP, POINTER(RankScheduleParams), POINTER(c_int32), c_size_t]),
+    # lora.h
+    "tpa_lora_params_init": (None, [POINTER(LoraParams), c_size_t]),
+    "tpa_lora_set_create": (S, [POINTER(VP), VP, POINTER(LoraParams)]),
+    "tpa_lora_set_free": (None, [VP]),
+    "tpa_lora_set_rank": (c_int32, [VP, c_int32, c_int]),
+    "tpa_lora_set_alpha": (c_float, [VP, c_int32, c_int]),
+    "tpa_lora_set_num_params": (c_uint64, [VP]),
+    "tpa_lora_set_save": (S, [VP, c_char_p]),
+    "tpa_lora_set_load": (S, [POINTER(VP), VP, c_char_p]),
+    "tpa_lora_set_merge": (S, [VP, VP]),
+    # train.h
+    "tpa_train_params_init": (None, [POINTER(TrainParams), c_size_t]),
+    "tpa_train_lora": (S, [VP, VP, VP, VP, POINTER(TrainParams), POINTER(TrainResult)]),
+    "tpa_train_full": (S, [VP, VP, VP, POINTER(TrainParams), POINTER(TrainResult)]),
+}
+
+lib = ctypes.CDLL(_find_library())
+for _name, (_res, _args) in _SIGNATURES.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _res
+    _fn.argtypes = _args

@@ -41,4 +41,8 @@ for ex in pipeline infer_merged; do
 done
 LD_LIBRARY_PATH=$libdir "$root/pipeline" "$default/model" "$default/task" "$root/pipeline-out"
 LD_LIBRARY_PATH=$libdir "$root/infer_merged" "$root/pipeline-out/model" sst2 "$default/task/dev.tsv"
+# The same pipeline from a C++ program written against the installed headers.
+# shellcheck disable=SC2086
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples/pipeline.cpp $cflags $libs -o "$root/pipeline-cxx"
+LD_LIBRARY_PATH=$libdir "$root/pipeline-cxx" "$default/model" "$default/task" "$root/pipeline-cxx-out"
 echo "installed-consumer examples: OK"

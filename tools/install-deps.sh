@@ -3,7 +3,7 @@
 # Install the Debian packages libtpa builds and tests with (Debian 12).
 # Skips apt entirely when everything is already there.
 set -euo pipefail
-pkgs=(gcc clang clang-format meson ninja-build pkg-config binutils python3
+pkgs=(gcc g++ clang clang-format meson ninja-build pkg-config binutils python3
       libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev zlib1g-dev doxygen abigail-tools)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,38 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-char *join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
-  ck_assert_ptr_nonnull(p);
-  snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
-
-char *fixture(const char *rel) {
-  const char *root = getenv("TPA_FIXTURES");
-  ck_assert_msg(root != NULL, "TPA_FIXTURES is not set");
-  return join(root, rel);
-}
-
-tpa_model *load_fixture(const char *variant) {
-  char *dir = fixture(variant);
-  tpa_model *m = NULL;
-  tpa_status s = tpa_model_load(&m, dir, NULL);
-  ck_assert_msg(s == TPA_OK, "loading %s: %s", dir, tpa_last_error());
-  free(dir);
-  return m;
-}
-
-char *temp_dir(void) {
-  char tmpl[] = "/tmp/tpa-lora-test-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(tmpl));
-  char *p = malloc(sizeof tmpl);
-  ck_assert_ptr_nonnull(p);
-  memcpy(p, tmpl, sizeof tmpl);
-  return p;
-}
-
 void remove_dir(const char *dir) {
   DIR *d = opendir(dir);
   if (!d)
@@ -64,22 +32,6 @@ int count_entries(const char *dir) {
     n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
   closedir(d);
   return n;
-}
-
-char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  ck_assert_int_ge(n, 0);
-  rewind(f);
-  char *buf = malloc((size_t)n + 1);
-  ck_assert_ptr_nonnull(buf);
-  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
 }
 
 void write_all(const char *path, const void *data, size_t len) {

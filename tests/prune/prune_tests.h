@@ -10,22 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "test_util.h"
 #include "tpa/tpa.h"
 
-/* "dir/name", malloc'ed. */
-char *join(const char *dir, const char *name);
-/* $TPA_FIXTURES/rel, malloc'ed. */
-char *fixture(const char *rel);
-/* Load a fixture model (fails the test on error). */
-tpa_model *load_fixture(const char *variant);
-/* A new empty directory under /tmp (malloc'ed path). */
-char *temp_dir(void);
-/* rm -r @p dir (a scratch directory made by temp_dir). */
-void remove_tree(const char *dir);
 /* Write @p text as the whole of @p path. */
 void write_text(const char *path, const char *text);
-/* Whole file as a NUL-terminated string, malloc'ed. */
-char *read_text(const char *path);
 
 /* An importance table of @p layers x @p heads whose normalised score of
  * (l, h) is norm[l * heads + h] (NaN: no score, a pruned head) and whose

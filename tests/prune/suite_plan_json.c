@@ -20,7 +20,7 @@ START_TEST(round_trip) {
   ck_assert_int_eq(tpa_prune_plan_save(plan, path), TPA_OK);
   /* config.json's pruned_heads shape, ORIGINAL indices ascending, only
    * layers that lose heads. */
-  char *text = read_text(path);
+  char *text = read_all(path, NULL);
   ck_assert_str_eq(text, "{\"layers\": 3, \"heads\": 4, \"pruned_heads\": {\"0\": [1], \"1\": [1, "
                          "2, 3], \"2\": [1]}}\n");
   free(text);
@@ -32,7 +32,7 @@ START_TEST(round_trip) {
   p.num_heads = 0;
   ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &p), TPA_OK);
   ck_assert_int_eq(tpa_prune_plan_save(plan, path), TPA_OK);
-  text = read_text(path);
+  text = read_all(path, NULL);
   ck_assert_str_eq(text, "{\"layers\": 3, \"heads\": 4, \"pruned_heads\": {}}\n");
   free(text);
   ck_assert_int_eq(tpa_prune_plan_load(&back, path), TPA_OK);

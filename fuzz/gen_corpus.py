@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Write the seed corpora of fuzz/corpus/<kind>/ deterministically.
+
+Seeds are small valid and near-valid inputs: a few fixture files of
+tests/fixtures (the tiny model's JSON files and vocabulary, importance
+tables, the PEFT adapter's config) plus short files written here. No GLUE
+data is copied: the TSV rows below are made up in GLUE's column layout.
+Run from anywhere: python3 fuzz/gen_corpus.py (rewrites corpus/ only;
+regressions/ are kept by hand, see docs/fuzzing.md).
+"""
+import gzip
+import json
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "..", "tests", "fixtures")
+OUT = os.path.join(HERE, "corpus")
+
+
+def put(kind, name, data):
+    d = os.path.join(OUT, kind)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def fixture(rel):
+    with open(os.path.join(FIX, rel), "rb") as f:
+        return f.read()
+
+
+def safetensors(tensors, meta=None, pad=True, raw_header=None):
+    """tensors: list of (name, dtype, shape, bytes); offsets back to back."""
+    header, blob = {}, b""
+    for name, dtype, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    if meta is not None:
+        header["__metadata__"] = meta
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    if pad:
+        h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+def f32(*v):
+    return struct.pack("<%df" % len(v), *v)
+
+
+def gen_safetensors():
+    k = "safetensors"
+    put(k, "f32_2x3", safetensors([("w", "F32", [2, 3], f32(1, 2, 3, 4, 5, 6))]))
+    put(k, "mixed_meta", safetensors(
+        [("a.weight", "F32", [2], f32(0.5, -1)),
+         ("b.half", "F16", [3], struct.pack("<3H", 0x3C00, 0x7C00, 0x8001)),
+         ("c.bf16", "BF16", [1, 2], struct.pack("<2H", 0x3F80, 0x7FC0)),
+         ("d.i64", "I64", [1], struct.pack("<q", -7)),
+         ("e.empty", "F32", [0, 4], b"")],
+        meta={"format": "pt"}))
+    put(k, "scalar_u8", safetensors([("s", "U8", [], b"\x07"), ("t", "BOOL", [2], b"\x01\x00")]))
+    # Unaligned F32 (offset 1 after a U8): must be read without misaligned loads.
+    put(k, "unaligned", safetensors([("p", "U8", [1], b"\x01"), ("q", "F32", [2], f32(3, 4))]))
+    put(k, "truncated", safetensors([("w", "F32", [4], f32(1, 2, 3, 4))])[:-5])
+    put(k, "overlap", safetensors([], raw_header=json.dumps(
+        {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+         "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}).encode()) + b"\0" * 12)
+    put(k, "shape_overflow", safetensors([], raw_header=json.dumps(
+        {"a": {"dtype": "F32", "shape": [1 << 40, 1 << 40], "data_offsets": [0, 0]}}).encode()))
+    put(k, "huge_header_len", struct.pack("<Q", 1 << 63) + b"{}")
+    put(k, "not_json", struct.pack("<Q", 8) + b"{nope!!}")
+    put(k, "dup_names", struct.pack("<Q", 96) +
+        b'{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
+        b'"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}'.ljust(96) + b"xy")
+
+
+def micro_model(dtype="F32", prefix="bert.", classifier=True, lead=None, drop=None, reshape=None):
+    """The micro BERT of fuzz_weights.c: 1 layer, hidden 4, 2 heads,
+    intermediate 8, vocab 8, 8 positions, 2 token types, 2 labels."""
+    H, I, V, P, T = 4, 8, 8, 8, 2
+    shapes = [("embeddings.word_embeddings.weight", [V, H]),
+              ("embeddings.position_embeddings.weight", [P, H]),
+              ("embeddings.token_type_embeddings.weight", [T, H]),
+              ("embeddings.LayerNorm.weight", [H]), ("embeddings.LayerNorm.bias", [H])]
+    lin = [("attention.self.query", H, H), ("attention.self.key", H, H),
+           ("attention.self.value", H, H), ("attention.output.dense", H, H),
+           ("intermediate.dense", I, H), ("output.dense", H, I)]
+    for name, o, i in lin:
+        shapes += [("encoder.layer.0.%s.weight" % name, [o, i]),
+                   ("encoder.layer.0.%s.bias" % name, [o])]
+    for ln in ("attention.output", "output"):
+        shapes += [("encoder.layer.0.%s.LayerNorm.weight" % ln, [H]),
+                   ("encoder.layer.0.%s.LayerNorm.bias" % ln, [H])]
+    shapes += [("pooler.dense.weight", [H, H]), ("pooler.dense.bias", [H])]
+    shapes = [(prefix + n, s) for n, s in shapes]
+    if classifier:
+        shapes += [("classifier.weight", [2, H]), ("classifier.bias", [2])]
+    tensors = [] if lead is None else [lead]
+    for k, (name, shape) in enumerate(shapes):
+        if drop and drop in name:
+            continue
+        if reshape and reshape in name:
+            shape = list(reversed(shape)) + [1]
+        n = 1
+        for d in shape:
+            n *= d
+        vals = [((k * 7 + j * 3) % 11 - 5) / 8.0 for j in range(n)]
+        if dtype == "F32":
+            data = f32(*vals)
+        elif dtype == "F16":
+            data = struct.pack("<%de" % n, *vals)
+        else:  # BF16: the top half of each F32
+            data = b"".join(f32(v)[2:] for v in vals)
+        tensors.append((name, dtype, shape, data))
+    return safetensors(tensors, meta={"format": "pt"})
+
+
+def gen_weights():
+    k = "weights"
+    put(k, "micro_f32", micro_model())
+    put(k, "micro_f16", micro_model("F16"))
+    put(k, "micro_bf16", micro_model("BF16"))
+    put(k, "micro_bare", micro_model(prefix="", classifier=False))
+    put(k, "micro_unaligned", micro_model(lead=("lead", "U8", [1], b"\x01")))
+    put(k, "micro_missing", micro_model(drop="pooler.dense.bias"))
+    put(k, "micro_bad_shape", micro_model(reshape="intermediate.dense.weight"))
+
+
+def gen_config():
+    k = "config"
+    base = json.loads(fixture("tiny/config.json"))
+    put(k, "tiny", fixture("tiny/config.json"))
+    put(k, "tiny_pruned", fixture("tiny-pruned/config.json"))
+    c = dict(base, id2label={"0": "a", "1": "b", "2": "c"})
+    del c["label2id"]
+    put(k, "three_labels", json.dumps(c))
+    c = {key: v for key, v in base.items() if key not in ("id2label", "label2id")}
+    put(k, "regression", json.dumps(dict(c, num_labels=1, problem_type="regression")))
+    put(k, "minimal", json.dumps({"hidden_size": 96, "num_attention_heads": 6,
+                                  "num_hidden_layers": 3, "intermediate_size": 200,
+                                  "vocab_size": 528, "max_position_embeddings": 64}))
+    put(k, "bad_heads", json.dumps(dict(base, num_attention_heads=7)))
+    put(k, "pruned_dup", json.dumps(dict(base, pruned_heads={"0": [1, 1], "5": [0]})))
+    put(k, "pruned_all", json.dumps(dict(base, pruned_heads={"1": [0, 1, 2, 3, 4, 5]})))
+    put(k, "negative", json.dumps(dict(base, hidden_size=-1, vocab_size=10 ** 12)))
+
+
+def gen_tokenizer_config():
+    k = "tokenizer_config"
+    put(k, "tiny", fixture("tiny/tokenizer_config.json"))
+    put(k, "cased", '{"do_lower_case": false, "model_max_length": 512}\n')
+    put(k, "null", '{"do_lower_case": null}')
+    put(k, "wrong_type", '{"do_lower_case": "yes"}')
+    put(k, "array", "[true]")
+    put(k, "empty", "")
+
+
+def gen_vocab():
+    k = "vocab"
+    v = fixture("tiny/vocab.txt")
+    put(k, "tiny", v)
+    put(k, "crlf_short", b"\r\n".join(v.split(b"\n")[:60]) + b"\r\n")
+    put(k, "specials", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n,\nw\n##o\n##r\n")
+    put(k, "no_final_newline", "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n##a")
+    put(k, "dup", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nx\nx\n")
+    put(k, "no_specials", "a\nb\n##c\n")
+    put(k, "bad_utf8", b"[PAD]\n[UNK]\n[CLS]\n[SEP]\n\xc3\x28\n")
+    put(k, "unicode", "[PAD]\n[UNK]\n[CLS]\n[SEP]\ncaf\u00e9\n\u4e2d\n##\u00e9\nna\n##ive\n")
+
+
+def gen_adapter():
+    k = "adapter"
+    cfg = fixture("lora/peft-tiny-pruned/adapter_config.json")
+    put(k, "peft_fixture", cfg)
+    c = json.loads(cfg)
+    put(k, "uniform_r2", json.dumps(dict(c, r=2, rank_pattern={}, alpha_pattern={})))
+    put(k, "regex_patterns", json.dumps(dict(c, rank_pattern={"layer\\.[0-9]+\\.attention\\..*": 4},
+                                             alpha_pattern={"(query|key)": 2.0})))
+    put(k, "bad_pattern", json.dumps(dict(c, rank_pattern={"((": 4})))
+    put(k, "dora", json.dumps(dict(c, use_dora=True)))
+    put(k, "libtpa_pruned", json.dumps(dict(c, libtpa={"pruned_heads": {"0": [1, 4], "2": [0, 2, 3, 5]}})))
+    # With weights after a NUL: one rank-1 pair on layer 1's query (tiny-pruned
+    # keeps all 6 heads of layer 1: 96 -> 96).
+    small = dict(c, r=1, rank_pattern={}, alpha_pattern={})
+    pre = "base_model.model.bert.encoder.layer.1.attention.self.query."
+    st = safetensors([(pre + "lora_A.weight", "F32", [1, 96], f32(*([0.01] * 96))),
+                      (pre + "lora_B.weight", "F32", [96, 1], f32(*([0.02] * 96)))],
+                     meta={"format": "pt"})
+    put(k, "one_pair", json.dumps(small).encode() + b"\0" + st)
+    st = safetensors([(pre + "lora_A.weight", "F16", [1, 96], b"\0\x3c" * 96)])
+    put(k, "half_unpaired", json.dumps(small).encode() + b"\0" + st)
+
+
+def gen_importance():
+    k = "importance"
+    for name in ("tiny_rte40.json", "pruned_rte40.json"):
+        put(k, name, fixture("importance/" + name))
+    put(k, "one_by_one", json.dumps({"layers": 1, "heads": 1, "examples": 1, "tokens": 3,
+                                     "raw": [[0.5]], "normalized": [[1.0]], "blocks": [0.5]}))
+    put(k, "null_mismatch", json.dumps({"layers": 1, "heads": 2, "examples": 0, "tokens": 0,
+                                        "raw": [[None, 1]], "normalized": [[1, 1]],
+                                        "blocks": [1]}))
+    put(k, "negative", '{"layers": 1, "heads": 1, "examples": 1, "tokens": 1, "raw": [[-1]], '
+                       '"normalized": [[1e999]], "blocks": [0]}')
+
+
+def gen_plan():
+    k = "plan"
+    put(k, "tiny", json.dumps({"layers": 3, "heads": 6,
+                               "pruned_heads": {"0": [1, 4], "2": [0, 2, 3, 5]}}))
+    put(k, "empty", '{"layers": 12, "heads": 12, "pruned_heads": {}}\n')
+    put(k, "dup", '{"layers": 2, "heads": 2, "pruned_heads": {"1": [0, 0]}}')
+    put(k, "dup_key", '{"layers": 2, "heads": 2, "pruned_heads": {"1": [0], "1": [1]}}')
+    put(k, "out_of_range", '{"layers": 2, "heads": 2, "pruned_heads": {"01": [0], "2": [5]}}')
+
+
+TASKS = ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
+
+
+def tsv_rows():
+    t = {}
+    t["cola"] = "gj04\t1\t\tThe cat sat on the mat.\nclc95\t0\t*\tCat the mat on sat.\n"
+    t["sst2"] = "sentence\tlabel\na gripping , funny film \t1\ndull and overlong \t0\n"
+    t["mrpc"] = ("\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
+                 "1\t11\t12\tThe board met today.\tThe board held a meeting today.\n"
+                 "0\t13\t14\tPrices rose 3%.\tThe team lost again.\n")
+    t["stsb"] = ("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+                 "0\tmain-captions\tMSRvid\t2012test\t0001\tnone\tnone\tA man plays a flute.\tA man is playing a flute.\t4.800\n"
+                 "1\tmain-news\tMSRpar\t2012test\t0002\tnone\tnone\tIt rained.\tStocks fell.\t0.000\n")
+    t["qqp"] = ("id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
+                "0\t1\t2\tHow do I cook rice?\tWhat is the way to cook rice?\t1\n"
+                "1\t3\t4\tWhy is the sky blue?\tWho won the cup?\t0\n")
+    head = ("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\t"
+            "sentence1_parse\tsentence2_parse\tsentence1\tsentence2\tlabel1\tgold_label\n")
+    t["mnli"] = (head +
+                 "0\t1\t1e\tfiction\t( a )\t( b )\t(ROOT a)\t(ROOT b)\tA dog ran.\tAn animal moved.\tentailment\tentailment\n"
+                 "1\t2\t2c\tslate\t( c )\t( d )\t(ROOT c)\t(ROOT d)\tIt is hot.\tIt is cold.\tcontradiction\n")
+    t["qnli"] = ("index\tquestion\tsentence\tlabel\n"
+                 "0\tWhere is Paris?\tParis is in France.\tentailment\n"
+                 "1\tWho wrote it?\tThe river is long.\tnot_entailment\n")
+    t["rte"] = ("index\tsentence1\tsentence2\tlabel\n"
+                "0\tThe vote passed on Monday.\tThe vote passed.\tentailment\r\n"
+                "1\tShe sold the car.\tShe bought a house.\tnot_entailment\r\n")
+    t["wnli"] = ("index\tsentence1\tsentence2\tlabel\n"
+                 "0\tThe cup fell because it was full.\tThe cup was full.\t1\n")
+    return t
+
+
+def gen_tsv():
+    k = "tsv"
+    rows = tsv_rows()
+    for i, task in enumerate(TASKS):
+        text = rows[task].encode()
+        put(k, "%s_plain" % task, bytes([i]) + text)
+        put(k, "%s_gz_here" % task, bytes([i + 9]) + text)
+        put(k, "%s_max2" % task, bytes([i + 18]) + text)
+    # Input already gzip (two members), read through magic-byte detection.
+    mnli = rows["mnli"].encode()
+    half = mnli.index(b"\n") + 1
+    put(k, "mnli_gz_members", bytes([5]) + gzip.compress(mnli[:half], mtime=0) +
+        gzip.compress(mnli[half:], mtime=0))
+    put(k, "sst2_gz_cut", bytes([1]) + gzip.compress(rows["sst2"].encode(), mtime=0)[:-6])
+    put(k, "qnli_bad_label", bytes([6]) + b"index\tquestion\tsentence\tlabel\n0\tq\ts\tmaybe\n")
+    put(k, "cola_short_row", bytes([0]) + b"gj04\t1\n")
+    put(k, "stsb_bad_score", bytes([3]) + rows["stsb"].encode().replace(b"4.800", b"5.5e0"))
+    put(k, "rte_nul_utf8", bytes([7]) + b"index\ts1\ts2\tlabel\n0\ta\0b\t\xff\tentailment\n")
+    put(k, "sst2_header_only", bytes([1]) + b"sentence\tlabel\n\n\n")
+
+
+def main():
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    gen_safetensors()
+    gen_config()
+    gen_tokenizer_config()
+    gen_vocab()
+    gen_adapter()
+    gen_importance()
+    gen_plan()
+    gen_tsv()
+    gen_weights()
+
+
+if __name__ == "__main__":
+    main()

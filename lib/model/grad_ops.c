@@ -194,6 +194,8 @@ const float *tpa__g_packed_bwd(const tpa__grad_work *wk, const tpa_model *m, con
 }
 
 float *tpa__g_lora_x(const tpa__grad_work *wk, int32_t l, int module) {
+  if (!wk->lora_x) /* no LoRA (full fine-tuning, importance): no buffer */
+    return NULL;
   return wk->lora_x +
          ((size_t)l * TPA_LORA_MODULES + (size_t)module) * wk->tokens * wk->lora_rank_cap;
 }

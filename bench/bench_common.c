@@ -24,6 +24,20 @@ double bench_now(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+void bench_die(const char *what) {
+  fprintf(stderr, "%s: %s: %s\n", bench_prog, what, tpa_last_error());
+  exit(1);
+}
+
+void *bench_xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (!p) {
+    fprintf(stderr, "%s: out of memory\n", bench_prog);
+    exit(1);
+  }
+  return p;
+}
+
 double bench_peak_rss_mib(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

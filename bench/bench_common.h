@@ -28,6 +28,11 @@ enum {
 /* Program name used in error messages ("bench_infer"). */
 extern const char *bench_prog;
 
+/* Print "<prog>: <what>: <tpa_last_error()>" and exit(1). */
+void bench_die(const char *what);
+/* calloc that exits with a message when memory runs out (n may be 0). */
+void *bench_xcalloc(size_t n, size_t size);
+
 double bench_now(void);          /* monotonic seconds */
 double bench_peak_rss_mib(void); /* this process's peak resident set */
 

@@ -163,20 +163,6 @@ static flops flops_per_seq(const int32_t *heads, double S) {
 /* Building the models                                                 */
 /* ------------------------------------------------------------------ */
 
-static void die(const char *what) {
-  fprintf(stderr, "%s: %s: %s\n", bench_prog, what, tpa_last_error());
-  exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size) {
-  void *p = calloc(n ? n : 1, size);
-  if (!p) {
-    fprintf(stderr, "%s: out of memory\n", bench_prog);
-    exit(1);
-  }
-  return p;
-}
-
 typedef struct build_times {
   double load, prune, lora, merge; /* seconds */
 } build_times;
@@ -187,11 +173,11 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
   double t0 = bench_now();
   tpa_model *m = NULL;
   if (tpa_model_load(&m, dir, NULL) != TPA_OK)
-    die("loading the model");
+    bench_die("loading the model");
   t->load = bench_now() - t0;
   tpa_prune_plan *plan = NULL;
   if (tpa_prune_plan_load(&plan, plan_path) != TPA_OK)
-    die("loading the plan");
+    bench_die("loading the plan");
   if (tpa_prune_plan_num_pruned(plan) != PLAN_PRUNED) {
     fprintf(stderr, "%s: %s holds %d heads, not %d\n", bench_prog, plan_path,
             tpa_prune_plan_num_pruned(plan), PLAN_PRUNED);
@@ -199,7 +185,7 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
   }
   t0 = bench_now();
   if (tpa_model_prune(m, plan) != TPA_OK)
-    die("tpa_model_prune");
+    bench_die("tpa_model_prune");
   t->prune = bench_now() - t0;
   tpa_prune_plan_free(plan);
   /* The model must now keep exactly the heads the table does not list. */
@@ -207,7 +193,7 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
     int32_t kept[HEADS];
     size_t n = 0;
     if (tpa_model_layer_heads(m, l, kept, HEADS, &n) != TPA_OK)
-      die("tpa_model_layer_heads");
+      bench_die("tpa_model_layer_heads");
     size_t j = 0;
     for (int32_t h = 0, p = 0; h < HEADS; h++) {
       if (p < plan_count(l) && plan_heads[l][p] == h) {
@@ -236,7 +222,7 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
   t0 = bench_now();
   tpa_lora_set *set = NULL;
   if (tpa_lora_set_create(&set, m, &lp) != TPA_OK)
-    die("tpa_lora_set_create");
+    bench_die("tpa_lora_set_create");
   /* PEFT starts B at zero; a trained B is not, and the merge must really
    * change the weights it writes. */
   for (int32_t l = 0; l < L; l++)
@@ -248,7 +234,7 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
   t->lora = bench_now() - t0;
   t0 = bench_now();
   if (tpa_lora_set_merge(set, m) != TPA_OK)
-    die("tpa_lora_set_merge");
+    bench_die("tpa_lora_set_merge");
   t->merge = bench_now() - t0;
   tpa_lora_set_free(set);
   return m;
@@ -264,7 +250,7 @@ static uint64_t model_params(const tpa_model *m) {
   memset(&pc, 0, sizeof pc);
   pc.size = sizeof pc;
   if (tpa_model_param_counts(m, &pc) != TPA_OK)
-    die("tpa_model_param_counts");
+    bench_die("tpa_model_param_counts");
   return pc.total;
 }
 
@@ -279,9 +265,9 @@ static void inputs_make(inputs *in, int32_t batch, int32_t seq) {
   const size_t tokens = (size_t)batch * (size_t)seq;
   in->batch = batch;
   in->seq = seq;
-  in->ids = xcalloc(tokens, sizeof *in->ids);
-  in->types = xcalloc(tokens, sizeof *in->types);
-  in->logits = xcalloc((size_t)batch * LABELS, sizeof *in->logits);
+  in->ids = bench_xcalloc(tokens, sizeof *in->ids);
+  in->types = bench_xcalloc(tokens, sizeof *in->types);
+  in->logits = bench_xcalloc((size_t)batch * LABELS, sizeof *in->logits);
   for (size_t i = 0; i < tokens; i++) {
     in->ids[i] = (i % (size_t)seq) == 0 ? 2 : 5 + (int32_t)(bench_uniform() * (BENCH_VOCAB - 5));
     in->types[i] = (int32_t)(i % (size_t)seq) >= seq / 2;
@@ -297,7 +283,7 @@ static void inputs_free(inputs *in) {
 static double timed_forward(const tpa_model *m, inputs *in) {
   double t0 = bench_now();
   if (tpa_model_forward(m, in->ids, in->types, NULL, in->batch, in->seq, in->logits) != TPA_OK)
-    die("tpa_model_forward");
+    bench_die("tpa_model_forward");
   return bench_now() - t0;
 }
 
@@ -334,7 +320,7 @@ static void child_main(const child_job *job, child_result *r) {
     build_times bt;
     tpa_model *m = build_pruned(job->dir, job->plan, &bt);
     if (tpa_model_save(m, job->export_dir) != TPA_OK)
-      die("tpa_model_save");
+      bench_die("tpa_model_save");
     r->params = model_params(m);
     tpa_model_free(m);
     r->ok = 1;
@@ -343,7 +329,7 @@ static void child_main(const child_job *job, child_result *r) {
   double t0 = bench_now();
   tpa_model *m = NULL;
   if (tpa_model_load(&m, job->dir, NULL) != TPA_OK)
-    die("loading the model");
+    bench_die("loading the model");
   r->load_s = bench_now() - t0;
   r->rss_load = bench_peak_rss_mib();
   r->weights_mib = file_mib(job->dir);
@@ -433,7 +419,7 @@ static void width_table(const tpa_model *dense, const int32_t *heads, int32_t se
   const int64_t M = (int64_t)rows * seq;
   tpa__nn_ctx *ctx = NULL;
   if (tpa__nn_ctx_create(&ctx, dense->infer->cache) != TPA_OK)
-    die("oneDNN context");
+    bench_die("oneDNN context");
   printf("\n  single f32 matmuls at the attention widths (M = %lld tokens, one pass; %d runs "
          "after one warm-up):\n",
          (long long)M, reps);
@@ -530,7 +516,7 @@ int main(int argc, char **argv) {
   double t0 = bench_now();
   tpa_model *dense = NULL;
   if (tpa_model_load(&dense, dir, NULL) != TPA_OK)
-    die("loading the model");
+    bench_die("loading the model");
   const double dense_load = bench_now() - t0;
   build_times bt;
   tpa_model *pruned = build_pruned(dir, plan_path, &bt);
@@ -548,8 +534,9 @@ int main(int argc, char **argv) {
   }
   /* The two models alternate, the order flipping every pair, so a drift
    * in the machine's speed hits both alike. */
-  double *td = xcalloc((size_t)reps, sizeof *td), *tp = xcalloc((size_t)reps, sizeof *tp);
-  double *ratio = xcalloc((size_t)reps, sizeof *ratio);
+  double *td = bench_xcalloc((size_t)reps, sizeof *td),
+         *tp = bench_xcalloc((size_t)reps, sizeof *tp);
+  double *ratio = bench_xcalloc((size_t)reps, sizeof *ratio);
   double sum_d = 0, sum_p = 0, best_d = 1e30, best_p = 1e30;
   for (int r = 0; r < reps; r++) {
     if (r % 2 == 0) {

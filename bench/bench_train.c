@@ -137,20 +137,6 @@ typedef struct opts {
   int reps, batch, seq, rank;
 } opts;
 
-static void die(const char *what) {
-  fprintf(stderr, "%s: %s: %s\n", bench_prog, what, tpa_last_error());
-  exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size) {
-  void *p = calloc(n ? n : 1, size);
-  if (!p) {
-    fprintf(stderr, "%s: out of memory\n", bench_prog);
-    exit(1);
-  }
-  return p;
-}
-
 /* What the training loop does after the gradients: clipping to norm 1
  * and one AdamW update of every trainable tensor, at the rate of step
  * @p t of a 1000-step linear schedule with 6% warmup. */
@@ -170,14 +156,14 @@ static void optimizer_step(tpa__trainable *tr, int64_t t, double peak_lr) {
 static void run_mode(const char *dir, bool full, const opts *o, mode_result *r) {
   tpa_model *m = NULL;
   if (tpa_model_load(&m, dir, NULL) != TPA_OK)
-    die("loading the model");
+    bench_die("loading the model");
   r->rss_load = bench_peak_rss_mib();
 
   /* Random ids (not [PAD]), [CLS] first, two segments, no padding. */
   const size_t tokens = (size_t)o->batch * (size_t)o->seq;
-  int32_t *ids = xcalloc(tokens, sizeof *ids), *types = xcalloc(tokens, sizeof *types);
-  int32_t *mask = xcalloc(tokens, sizeof *mask);
-  float *labels = xcalloc((size_t)o->batch, sizeof *labels);
+  int32_t *ids = bench_xcalloc(tokens, sizeof *ids), *types = bench_xcalloc(tokens, sizeof *types);
+  int32_t *mask = bench_xcalloc(tokens, sizeof *mask);
+  float *labels = bench_xcalloc((size_t)o->batch, sizeof *labels);
   for (size_t i = 0; i < tokens; i++) {
     ids[i] = (i % (size_t)o->seq) == 0 ? 2 : 5 + (int32_t)(bench_uniform() * (BENCH_VOCAB - 5));
     types[i] = (int32_t)(i % (size_t)o->seq) >= o->seq / 2;
@@ -196,17 +182,17 @@ static void run_mode(const char *dir, bool full, const opts *o, mode_result *r) 
     tpa_lora_params_init(&lp, sizeof lp);
     lp.rank = o->rank;
     if (tpa_lora_set_create(&set, m, &lp) != TPA_OK)
-      die("LoRA set");
+      bench_die("LoRA set");
   }
   if ((full ? tpa__trainable_full(&tr, m, false) : tpa__trainable_lora(&tr, m, set, false)) !=
       TPA_OK)
-    die("trainable tensors");
+    bench_die("trainable tensors");
   for (size_t i = 0; i < tr.n; i++)
     r->trainable += tr.refs[i].count;
 
   tpa__grad_work *work = NULL;
   if (tpa__grad_work_create(&work, m, o->batch, o->seq) != TPA_OK)
-    die("gradient work memory");
+    bench_die("gradient work memory");
   tpa__grad_opts go = {(float)m->cfg.hidden_dropout, (float)m->cfg.attn_dropout, 42, NULL};
   const double lr = full ? 2e-5 : 5e-4;
 
@@ -216,14 +202,14 @@ static void run_mode(const char *dir, bool full, const opts *o, mode_result *r) 
   double loss = 0;
   go.dropout_seed = tpa__mix64(42, (uint64_t)t);
   if (tpa__loss_and_grads(work, m, &tr.w, tr.lora, &b, &go, &loss, NULL, &tr.gout) != TPA_OK)
-    die("training step");
+    bench_die("training step");
   optimizer_step(&tr, t, lr);
   r->first_loss = loss;
   r->rss_step = bench_peak_rss_mib();
 
   tpa__nn_ctx *ctx = NULL;
   if (tpa__nn_ctx_create(&ctx, m->infer->cache) != TPA_OK)
-    die("oneDNN context");
+    bench_die("oneDNN context");
   const int64_t M = (int64_t)tokens;
   bench_mm mm[N_MM] = {{.m = M, .k = H, .n = INTER, .best = 1e30},
                        {.m = M, .k = INTER, .n = H, .best = 1e30},
@@ -240,7 +226,7 @@ static void run_mode(const char *dir, bool full, const opts *o, mode_result *r) 
     go.dropout_seed = tpa__mix64(42, (uint64_t)t);
     double t0 = bench_now();
     if (tpa__loss_and_grads(work, m, &tr.w, tr.lora, &b, &go, &loss, NULL, &tr.gout) != TPA_OK)
-      die("training step");
+      bench_die("training step");
     optimizer_step(&tr, t, lr);
     double dt = bench_now() - t0;
     total += dt;

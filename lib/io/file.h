@@ -35,11 +35,13 @@ bool tpa__file_exists(const char *path);
 /* "dir/name" in a new string (free with free()), NULL when out of memory. */
 char *tpa__path_join(const char *dir, const char *name);
 
-/* An atomic writer: bytes go to a temporary file in the destination's
- * directory; commit() flushes it to disk, renames it over the destination
- * and syncs the directory, so readers see either the old file or the
- * complete new one, never a half-written file. abort() (or any failed
- * write/commit) removes the temporary file. */
+/* An atomic writer: bytes go to a temporary file "<path>.tmp.XXXXXX" in
+ * the destination's directory; commit() flushes it to disk, renames it
+ * over the destination and syncs the directory, so readers see either the
+ * old file or the complete new one, never a half-written file. abort() (or
+ * any failed write/commit) removes the temporary file. The writer holds a
+ * flock() on its temporary file; open() first removes the unlocked
+ * temporaries of the same destination that a killed process left. */
 typedef struct tpa__atomic_file {
   int fd;     /* -1 when closed */
   char *path; /* destination */
@@ -65,5 +67,36 @@ tpa_status tpa__atomic_write_file(const char *dir, const char *name, const void 
 /* mkdir -p: create every missing component of @p dir (mode 0755); an
  * existing non-directory component is an error naming it. */
 tpa_status tpa__make_dirs(const char *dir);
+
+/* A directory writer: the files of a directory output (a model, an
+ * adapter) go into a staging directory "<dir>.tmp.XXXXXX" next to @p dir;
+ * commit() then swaps it for @p dir in one rename (renameat2 with
+ * RENAME_EXCHANGE when @p dir exists, plain rename when it does not),
+ * syncs the parent and removes the old tree. Entries of an existing @p dir
+ * that the new output does not write are carried over as hard links
+ * before the swap, so nothing foreign is lost. Readers, and a run killed
+ * at any point, see either the whole old directory or the whole new one.
+ * When the parent is not writable (or @p dir is "." or "/"), the files
+ * are written in place instead, each atomically (in_place is then true).
+ * A staging directory left by a killed process is removed by the next
+ * writer of the same @p dir (a live writer holds a lock on its own). */
+typedef struct tpa__dir_writer {
+  char *dir;     /* destination, without trailing slashes */
+  char *stage;   /* where to write the files (== dir when in place) */
+  int lock_fd;   /* flock()ed staging directory, -1 when none */
+  bool in_place; /* no staging: files replace @p dir's one by one */
+} tpa__dir_writer;
+
+/* Start writing directory @p dir (its parents are created). On failure
+ * nothing is left on disk and *w is safe to abort. */
+tpa_status tpa__dir_begin(tpa__dir_writer *w, const char *dir);
+
+/* Make the staged files the content of the destination (see above). On
+ * failure the staging directory is removed and the destination is as it
+ * was. */
+tpa_status tpa__dir_commit(tpa__dir_writer *w);
+
+/* Remove the staging directory if still there; safe after commit/failure. */
+void tpa__dir_abort(tpa__dir_writer *w);
 
 #endif

@@ -79,7 +79,8 @@ static tpa_status take_tensor(loader *L, const tpa__st_tensor *t, int32_t ndim,
     ok = t->shape[i] == dims[i];
   if (!ok) {
     char have[128], want[128];
-    return tpa__error(TPA_ERR_TENSOR_SHAPE, "file %s: tensor \"%s\" has shape %s, expected %s",
+    return tpa__error(TPA_ERR_TENSOR_SHAPE,
+                      "file %s: tensor \"%s\" has shape %s, expected %s from config.json",
                       L->st.path, t->name, shape_str(have, sizeof have, t->ndim, t->shape),
                       shape_str(want, sizeof want, ndim, dims));
   }

@@ -275,10 +275,16 @@ static tpa_status dense_weights(const tpa_model *m, tpa__weights *w, tpa__layer 
 
 /* Write the four files with the weights of @p w. */
 static tpa_status save_dir(const tpa_model *m, const tpa__weights *w, const char *dir, bool dense) {
-  tpa_status st;
-  if ((st = tpa__make_dirs(dir)) || (st = write_weights(&m->cfg, w, dir)) ||
-      (st = write_vocab(m, dir)) || (st = write_tokenizer_config(m, dir)) ||
-      (st = write_config(m, dir, dense)))
+  /* Staged next to @p dir and swapped in whole (io/file.h): after a crash
+   * @p dir is the old model or the new one, never a mix. */
+  tpa__dir_writer dw;
+  tpa_status st = tpa__dir_begin(&dw, dir);
+  if (st == TPA_OK &&
+      !((st = write_weights(&m->cfg, w, dw.stage)) || (st = write_vocab(m, dw.stage)) ||
+        (st = write_tokenizer_config(m, dw.stage)) || (st = write_config(m, dw.stage, dense))))
+    st = tpa__dir_commit(&dw);
+  tpa__dir_abort(&dw);
+  if (st != TPA_OK)
     return tpa__error_prefix(st, "saving the model to %s", dir);
   return TPA_OK;
 }

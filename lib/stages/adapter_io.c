@@ -245,10 +245,15 @@ TPA_API tpa_status tpa_lora_set_save(const tpa_lora_set *set, const char *dir) {
   tpa__error_clear();
   if (!set || !dir || !*dir)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_save: NULL set or empty dir");
-  tpa_status st;
-  /* Weights first: a crash between the two leaves no config that
-   * describes weights which are not there yet. */
-  if ((st = tpa__make_dirs(dir)) || (st = save_weights(set, dir)) || (st = save_config(set, dir)))
+  /* Staged next to @p dir and swapped in whole (io/file.h); in place
+   * (read-only parent) weights go first, so a crash between the two
+   * leaves no config that describes weights which are not there yet. */
+  tpa__dir_writer dw;
+  tpa_status st = tpa__dir_begin(&dw, dir);
+  if (st == TPA_OK && !((st = save_weights(set, dw.stage)) || (st = save_config(set, dw.stage))))
+    st = tpa__dir_commit(&dw);
+  tpa__dir_abort(&dw);
+  if (st != TPA_OK)
     return tpa__error_prefix(st, "saving the adapter to %s", dir);
   return TPA_OK;
 }
@@ -263,6 +268,35 @@ typedef struct peft_config {
   const json_t *rank_pattern, *alpha_pattern; /* borrowed, may be NULL */
 } peft_config;
 
+/* Limits on a pattern key from a file. glibc's regcomp copies the
+ * operand of a counted repetition ("{m,n}") once per count, so nested
+ * ones take minutes and gigabytes, and backreferences make regexec
+ * backtrack; enough nested stars also blow up. Module names need none of
+ * that (PEFT keys are suffixes such as "layer.1.attention.self.value"),
+ * so keys with "{", a backreference or more than a few repetition
+ * operators are refused before regcomp sees them (found by fuzzing). */
+#define PATTERN_MAX_LEN 256
+#define PATTERN_MAX_REPEATS 8
+
+static tpa_status pattern_check(const peft_config *c, const char *what, const char *key) {
+  size_t len = strlen(key), repeats = 0;
+  const char *why = NULL;
+  for (size_t i = 0; i < len && !why; i++) {
+    if (key[i] == '{' || key[i] == '}')
+      why = "counted repetitions {m,n} are not accepted";
+    else if (key[i] == '\\' && key[i + 1] >= '1' && key[i + 1] <= '9')
+      why = "backreferences are not accepted";
+    else if ((key[i] == '*' || key[i] == '+' || key[i] == '?') && ++repeats > PATTERN_MAX_REPEATS)
+      why = "more than 8 repetition operators";
+  }
+  if (!why && len > PATTERN_MAX_LEN)
+    why = "longer than 256 bytes";
+  if (why)
+    return tpa__error(TPA_ERR_CONFIG, "file %s: %s key \"%.64s%s\" is not a usable pattern: %s",
+                      c->path, what, key, len > 64 ? "..." : "", why);
+  return TPA_OK;
+}
+
 /* The value of the first key of @p patterns (in file order) that PEFT's
  * get_pattern_key would pick for module @p name; *value NULL if none. */
 static tpa_status pattern_lookup(const peft_config *c, const json_t *patterns, const char *what,
@@ -273,6 +307,9 @@ static tpa_status pattern_lookup(const peft_config *c, const json_t *patterns, c
   const char *key;
   json_t *v;
   json_object_foreach((json_t *)patterns, key, v) {
+    tpa_status st = pattern_check(c, what, key);
+    if (st != TPA_OK)
+      return st;
     size_t n = strlen(key) + 16;
     char *re_text = malloc(n);
     if (!re_text)
@@ -368,6 +405,48 @@ static tpa_status check_base(const json_t *root, const char *path, const tpa_mod
   return TPA_OK;
 }
 
+/* Does PEFT's list rule (name equal to @p t or ending in "." t) pick some
+ * module libtpa adapts in @p m? */
+static bool target_matches(const char *t, const tpa_model *m) {
+  size_t tn = strlen(t);
+  for (int32_t l = 0; l < m->cfg.layers; l++)
+    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
+      char name[96];
+      int n = snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, module_path[k]);
+      if (n < 0 || (size_t)n >= sizeof name)
+        continue;
+      if (strcmp(name, t) == 0 ||
+          ((size_t)n > tn && name[(size_t)n - tn - 1] == '.' && strcmp(name + n - tn, t) == 0))
+        return true;
+    }
+  return false;
+}
+
+/* target_modules: a string (a regular expression in PEFT, not checked
+ * here: the tensors present decide) or a list whose every entry must name
+ * a module libtpa can adapt; anything else would be silently ignored. */
+static tpa_status check_targets(const json_t *root, const char *path, const tpa_model *m) {
+  const json_t *v = json_object_get(root, "target_modules");
+  if (!v || json_is_null(v) || json_is_string(v))
+    return TPA_OK;
+  if (!json_is_array(v))
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: key \"target_modules\" must be a string or an array of strings",
+                      path);
+  for (size_t i = 0; i < json_array_size(v); i++) {
+    const json_t *e = json_array_get(v, i);
+    if (!json_is_string(e))
+      return tpa__error(TPA_ERR_CONFIG, "file %s: key \"target_modules\"[%zu] is not a string",
+                        path, i);
+    if (!target_matches(json_string_value(e), m))
+      return tpa__error(TPA_ERR_UNSUPPORTED,
+                        "file %s: target_modules entry \"%.80s\" names no query, key, value or "
+                        "attention.output.dense module of this model (only those take LoRA)",
+                        path, json_string_value(e));
+  }
+  return TPA_OK;
+}
+
 static tpa_status read_config(const char *path, const tpa_model *m, json_t **root_out,
                               peft_config *c) {
   json_t *root = NULL;
@@ -397,7 +476,8 @@ static tpa_status read_config(const char *path, const tpa_model *m, json_t **roo
       (st = tpa__json_get_typed(root, "rank_pattern", path, TPA_ERR_CONFIG, JSON_OBJECT,
                                 &c->rank_pattern, NULL)) ||
       (st = tpa__json_get_typed(root, "alpha_pattern", path, TPA_ERR_CONFIG, JSON_OBJECT,
-                                &c->alpha_pattern, NULL)))
+                                &c->alpha_pattern, NULL)) ||
+      (st = check_targets(root, path, m)))
     return st;
   return check_base(root, path, m);
 }

@@ -2,6 +2,7 @@
 /* Shared pieces of the `tpa` command (see cli.h). */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +306,37 @@ static void watch_signals(char *tmp) {
   sigaction(SIGHUP, &sa, NULL);
 }
 
+/* Remove the ".BASE.tmp.XXXXXX" files in directory @p dir (@p dirlen
+ * bytes of @p path, 0 for ".") that a killed run left: ours (same user),
+ * regular, and not flock()ed by a live writer. Best effort. */
+static void remove_stale_temps(const char *path, size_t dirlen, const char *base) {
+  char *dir = dirlen > 0 ? strndup(path, dirlen) : strdup(".");
+  size_t plen = strlen(base) + sizeof "..tmp.";
+  char *prefix = malloc(plen);
+  DIR *d = dir != NULL && prefix != NULL ? opendir(dir) : NULL;
+  if (d != NULL) {
+    snprintf(prefix, plen, ".%s.tmp.", base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      const char *rest = e->d_name + strlen(prefix);
+      if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || strlen(rest) != 6 ||
+          strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 6)
+        continue;
+      int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      struct stat st;
+      if (fd < 0)
+        continue;
+      if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+          flock(fd, LOCK_EX | LOCK_NB) == 0)
+        (void)unlinkat(dirfd(d), e->d_name, 0);
+      close(fd);
+    }
+    closedir(d);
+  }
+  free(prefix);
+  free(dir);
+}
+
 bool cli_output_open(cli_output *o, const char *path) {
   *o = (cli_output){0};
   if (path == NULL || strcmp(path, "-") == 0) {
@@ -340,7 +373,8 @@ bool cli_output_open(cli_output *o, const char *path) {
   memcpy(o->tmp + dirlen + 1, base, len - dirlen);
   memcpy(o->tmp + len + 1, suffix, sizeof suffix);
 
-  int fd = mkstemp(o->tmp);
+  remove_stale_temps(path, dirlen, base);
+  int fd = mkostemp(o->tmp, O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     free(o->tmp);
@@ -349,6 +383,8 @@ bool cli_output_open(cli_output *o, const char *path) {
     cli_fail("--out %s: cannot create a file in its directory: %s", path, strerror(err));
     return false;
   }
+  /* The lock tells remove_stale_temps() in another run that we are alive. */
+  (void)flock(fd, LOCK_EX | LOCK_NB);
   watch_signals(o->tmp);
   /* mkstemp makes the file 0600; give it the mode a plain fopen() would. */
   mode_t mask = umask(0);
@@ -393,22 +429,25 @@ bool cli_output_commit(cli_output *o) {
     cli_output_abort(o);
     return false;
   }
-  /* Make the rename itself durable: fsync the directory (best effort). */
+  /* Make the rename itself durable: fsync the directory. The new file is
+   * in place already; a failure here is still reported, as the file may
+   * not survive a power loss. */
+  watch_signals(NULL);
   const char *slash = strrchr(o->path, '/');
   char *dir = slash != NULL ? strndup(o->path, (size_t)(slash - o->path) + 1) : strdup(".");
-  if (dir != NULL) {
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-      (void)fsync(dfd);
-      close(dfd);
-    }
-    free(dir);
-  }
-  watch_signals(NULL);
+  int dfd = dir != NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL && errno != EROFS))
+    err = dir == NULL ? ENOMEM : errno;
+  if (dfd >= 0)
+    close(dfd);
+  if (err != 0)
+    cli_fail("writing %s: syncing directory %s: %s", o->path, dir != NULL ? dir : ".",
+             strerror(err));
+  free(dir);
   free(o->tmp);
   free(o->path);
   o->tmp = o->path = NULL;
-  return true;
+  return err == 0;
 }
 
 void cli_output_abort(cli_output *o) {
@@ -526,6 +565,16 @@ bool cli_load_model_and_data(cli_run_opts *o, tpa_model **model, tpa_dataset **d
   if (!o->max_seq_length_set && tpa_model_get_config(*model, &cfg) == TPA_OK &&
       cfg.max_position_embeddings > 0 && cfg.max_position_embeddings < o->max_seq_length)
     o->max_seq_length = cfg.max_position_embeddings;
+  /* tokenize never reaches the model: refuse a length the model could
+   * not run here, for every command alike. */
+  if (o->max_seq_length_set && tpa_model_get_config(*model, &cfg) == TPA_OK &&
+      o->max_seq_length > cfg.max_position_embeddings) {
+    cli_fail("--max-seq-length: max_seq_length %d must be in 3..%d (max_position_embeddings of %s)",
+             (int)o->max_seq_length, (int)cfg.max_position_embeddings, o->model);
+    tpa_model_free(*model);
+    *model = NULL;
+    return false;
+  }
   tpa_dataset_params dp;
   tpa_dataset_params_init(&dp, sizeof dp);
   dp.max_rows = o->limit;

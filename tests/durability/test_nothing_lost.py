@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Nothing lost: `tpa train` and `tpa run` killed with SIGKILL at seeded
+random points, and the `tpa` command's outputs on a full disk or a
+read-only directory.
+
+usage: test_nothing_lost.py PATH/TO/tpa SOURCE_ROOT SHARED_DATA
+
+Kill cases: one uninterrupted run gives the reference and its duration
+T. Then the same command runs in a fresh OUT and is killed after seeded
+random delays that add up to less than 0.8 T (KILLS kills; each restart is
+the same command with --resume; if a process ends before its kill, the
+chain starts over in a new OUT with a shorter T), and finally resumed to
+the end. After
+each kill every file present in OUT must be complete and valid, checked
+here independently of libtpa: JSON parses, safetensors headers parse and
+their offsets tile the data exactly, PNG chunks have valid CRCs, a model
+or adapter directory is either absent or complete and self-consistent
+(config.json against the tensor shapes; `tpa info` loads the model).
+Temporary files ("*.tmp.*") may be left by a kill; after the final run
+none may remain. The final outputs must equal the uninterrupted run's
+byte for byte (training resumes bit for bit, docs/durability.md), and
+metrics.json must agree on every number but times and memory.
+
+Prints one line per case, then "N passed, N failed".
+"""
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import zlib
+
+TPA = os.path.abspath(sys.argv[1])
+ROOT = os.path.abspath(sys.argv[2])
+SHARED = os.path.abspath(sys.argv[3])
+TINY = os.path.join(ROOT, 'tests', 'fixtures', 'tiny')
+TMP = tempfile.mkdtemp(prefix='tpa-lost-test-')
+SEED = int(os.environ.get('TPA_KILL_SEED', '20261130'))
+KILLS = 5
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def run(args, timeout=300, **kw):
+    p = subprocess.run([TPA] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, **kw)
+    return p.returncode, p.stdout.decode(), p.stderr.decode('utf-8', 'replace')
+
+
+def expect_ok(args, **kw):
+    rc, out, err = run(args, **kw)
+    expect(rc == 0, 'tpa %s: exit %d: %s' % (' '.join(args), rc, err.strip()[-1500:]))
+    return out, err
+
+
+# ---- independent validators ----
+
+DTYPE_SIZE = {'F64': 8, 'F32': 4, 'F16': 2, 'BF16': 2, 'I64': 8, 'I32': 4, 'I16': 2,
+              'I8': 1, 'U8': 1, 'BOOL': 1}
+
+
+def safetensors_header(path):
+    """The header of a complete safetensors file; raises if truncated or
+    inconsistent (offsets must tile the data section exactly)."""
+    with open(path, 'rb') as f:
+        blob = f.read()
+    expect(len(blob) >= 8, '%s: %d bytes' % (path, len(blob)))
+    (n,) = struct.unpack('<Q', blob[:8])
+    expect(8 + n <= len(blob), '%s: header of %d bytes in a %d-byte file' % (path, n, len(blob)))
+    hdr = json.loads(blob[8:8 + n].decode('utf-8'))
+    data = len(blob) - 8 - n
+    spans = []
+    for name, t in hdr.items():
+        if name == '__metadata__':
+            continue
+        b, e = t['data_offsets']
+        count = 1
+        for d in t['shape']:
+            count *= d
+        expect(e - b == count * DTYPE_SIZE[t['dtype']], '%s: %s size' % (path, name))
+        spans.append((b, e))
+    spans.sort()
+    at = 0
+    for b, e in spans:
+        expect(b == at, '%s: gap or overlap at %d' % (path, b))
+        at = e
+    expect(at == data, '%s: tensors end at %d, data is %d bytes' % (path, at, data))
+    return hdr
+
+
+def check_png(path):
+    with open(path, 'rb') as f:
+        blob = f.read()
+    expect(blob[:8] == b'\x89PNG\r\n\x1a\n', '%s: not a PNG' % path)
+    at, last = 8, None
+    while at < len(blob):
+        (n,) = struct.unpack('>I', blob[at:at + 4])
+        kind, body = blob[at + 4:at + 8], blob[at + 8:at + 8 + n]
+        (crc,) = struct.unpack('>I', blob[at + 8 + n:at + 12 + n])
+        expect(zlib.crc32(kind + body) & 0xffffffff == crc, '%s: bad CRC' % path)
+        last, at = kind, at + 12 + n
+    expect(last == b'IEND' and at == len(blob), '%s: truncated' % path)
+
+
+def check_model_dir(d):
+    names = set(os.listdir(d))
+    for f in ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json']:
+        expect(f in names, '%s: incomplete, no %s (has %s)' % (d, f, sorted(names)))
+    cfg = json.load(open(os.path.join(d, 'config.json')))
+    hdr = safetensors_header(os.path.join(d, 'model.safetensors'))
+    H, heads = cfg['hidden_size'], cfg['num_attention_heads']
+    dh = H // heads
+    pruned = {int(k): len(v) for k, v in cfg.get('pruned_heads', {}).items()}
+    for l in range(cfg['num_hidden_layers']):
+        q = hdr['bert.encoder.layer.%d.attention.self.query.weight' % l]['shape']
+        expect(q == [(heads - pruned.get(l, 0)) * dh, H],
+               '%s: layer %d query %s does not match config.json' % (d, l, q))
+    expect(hdr['classifier.weight']['shape'] == [cfg['num_labels'] if 'num_labels' in cfg
+                                                 else len(cfg['id2label']), H],
+           '%s: classifier shape' % d)
+    with open(os.path.join(d, 'vocab.txt'), 'rb') as f:
+        vocab = f.read()
+    expect(vocab.endswith(b'\n') and vocab.count(b'\n') == cfg['vocab_size'],
+           '%s: vocab.txt has %d lines, config %d' % (d, vocab.count(b'\n'), cfg['vocab_size']))
+    json.load(open(os.path.join(d, 'tokenizer_config.json')))
+    expect_ok(['info', d])  # and libtpa loads it
+
+
+def check_adapter_dir(d):
+    names = set(os.listdir(d))
+    for f in ['adapter_config.json', 'adapter_model.safetensors']:
+        expect(f in names, '%s: incomplete, no %s (has %s)' % (d, f, sorted(names)))
+    cfg = json.load(open(os.path.join(d, 'adapter_config.json')))
+    hdr = safetensors_header(os.path.join(d, 'adapter_model.safetensors'))
+    ranks = cfg.get('rank_pattern') or {}
+    n = 0
+    for name, t in hdr.items():
+        if not name.endswith('lora_A.weight'):
+            continue
+        module = name.split('base_model.model.')[-1].rsplit('.lora_A', 1)[0]
+        module = module[len('bert.'):] if module.startswith('bert.') else module
+        want = ranks.get(module, cfg['r'])
+        expect(t['shape'][0] == want, '%s: %s rank %d, config %d' % (d, name, t['shape'][0], want))
+        n += 1
+    expect(n > 0, '%s: no LoRA tensors' % d)
+
+
+def check_out(out):
+    """Every file in OUT is complete and valid; returns the temporaries."""
+    temps = []
+    for top, dirs, files in os.walk(out):
+        for sub in list(dirs):
+            if '.tmp.' in sub:
+                temps.append(os.path.join(top, sub))
+                dirs.remove(sub)  # a staging directory: not an output
+        for f in files:
+            p = os.path.join(top, f)
+            if '.tmp.' in f:
+                temps.append(p)
+            elif f.endswith('.json'):
+                json.load(open(p))
+            elif f.endswith('.safetensors'):
+                hdr = safetensors_header(p)
+                if f == 'state.safetensors':
+                    expect(hdr['__metadata__']['format'] == 'libtpa-train-state', p)
+            elif f.endswith('.png'):
+                check_png(p)
+            elif f.endswith('.md') or f.endswith('.txt'):
+                with open(p, 'rb') as fh:
+                    expect(fh.read().endswith(b'\n'), '%s: no final newline' % p)
+    for d, check in [('model', check_model_dir), ('model-dense', check_model_dir),
+                     ('adapter', check_adapter_dir)]:
+        if os.path.isdir(os.path.join(out, d)):
+            check(os.path.join(out, d))
+    return temps
+
+
+def same_bytes(a, b, rel):
+    with open(os.path.join(a, rel), 'rb') as f:
+        x = f.read()
+    with open(os.path.join(b, rel), 'rb') as f:
+        y = f.read()
+    expect(x == y, '%s differs from the uninterrupted run' % rel)
+
+
+VARIABLE = {'seconds', 'train_seconds', 'wall_seconds', 'peak_rss_mb', 'train_peak_rss_mb',
+            'importance_seconds', 'epoch_seconds_mean', 'train_tokens_per_second', 'output',
+            'inference_original', 'inference_final', 'speedup', 'importance_reused',
+            'plan_reused',
+            # what this process did, not the run: a resumed process counts less
+            'examples_processed', 'tokens_processed', 'train_tokens'}
+
+
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in VARIABLE}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+
+
+def killed_then_resumed(args, out_flag_at, compare, rng):
+    """Reference run, then KILLS kills at random points and a final resume.
+
+    The kill times are fractions of the reference run's duration T. When
+    the machine is busier during the reference run than later, a process
+    may finish before its kill time: the chain then starts over in a new
+    OUT with T scaled down (the points stay seeded)."""
+    ref = os.path.join(TMP, 'ref-%s' % args[0])
+    argv = args[:out_flag_at] + [ref] + args[out_flag_at:]
+    t0 = time.time()
+    expect_ok(argv)
+    T = T0 = time.time() - t0
+    temps_seen = 0
+    for attempt in range(4):
+        out = os.path.join(TMP, 'killed-%s-%d' % (args[0], attempt))
+        # Up to 0.8 T in all: each restart reloads and redoes the steps
+        # since the last checkpoint.
+        fracs = sorted(rng.uniform(0.05, 0.8) for _ in range(KILLS))
+        delays = [b - a for a, b in zip([0.0] + fracs[:-1], fracs)]
+        kills = 0
+        for i, delay in enumerate(delays):
+            argv = args[:out_flag_at] + [out] + args[out_flag_at:] + (['--resume'] if i else [])
+            p = subprocess.Popen([TPA] + argv, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            deadline = time.time() + max(delay * T, 0.02)
+            while p.poll() is None and time.time() < deadline:
+                time.sleep(0.005)
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            rc = p.wait()
+            temps_seen += len(check_out(out))
+            if rc >= 0:
+                expect(rc == 0, 'tpa %s exited %d before the kill' % (' '.join(argv), rc))
+                break  # finished before its kill time: too slow a T
+            kills += 1
+        if kills == KILLS:
+            break
+        T *= 0.6
+    expect(kills == KILLS, 'only %d of %d kills hit a running process' % (kills, KILLS))
+    _, err = expect_ok(args[:out_flag_at] + [out] + args[out_flag_at:] + ['--resume'])
+    temps = check_out(out)
+    expect(not temps, 'temporaries left after the final run: %s' % temps)
+    compare(ref, out)
+    return 'T=%.1fs, %d kills (attempt %d, T scaled to %.1fs), %d temporaries seen after kills' % (
+        T0, kills, attempt + 1, T, temps_seen)
+
+
+def train_data():
+    d = os.path.join(TMP, 'sst2')
+    if not os.path.isdir(d):
+        os.makedirs(d)
+        for name, rows in [('train.tsv', 120), ('dev.tsv', 48)]:
+            with open(os.path.join(SHARED, 'glue', 'SST-2', name)) as f:
+                lines = f.readlines()[:rows + 1]
+            with open(os.path.join(d, name), 'w') as f:
+                f.writelines(lines)
+    return d
+
+
+@case
+def train_killed_at_random_points_resumes_bitwise():
+    args = ['train', '--model', TINY, '--task', 'sst2', '--data', train_data(), '--out',
+            '--epochs', '3', '--batch-size', '8', '--save-every', '2', '--lr', '2e-3', '-q']
+
+    def compare(ref, out):
+        same_bytes(ref, out, 'adapter/adapter_model.safetensors')
+        same_bytes(ref, out, 'adapter/adapter_config.json')
+        a = json.load(open(os.path.join(ref, 'metrics.json')))
+        b = json.load(open(os.path.join(out, 'metrics.json')))
+        expect(strip(a) == strip(b), 'metrics.json differs:\n%s\n%s' % (strip(a), strip(b)))
+
+    return killed_then_resumed(args, args.index('--out') + 1, compare, random.Random(SEED))
+
+
+@case
+def run_killed_at_random_points_resumes_bitwise():
+    args = ['run', '--out', '--epochs', '3', '--save-every', '5', '-q']
+
+    def compare(ref, out):
+        for rel in ['model/model.safetensors', 'model/config.json', 'model/vocab.txt',
+                    'adapter/adapter_model.safetensors', 'importance.json', 'plan.json']:
+            same_bytes(ref, out, rel)
+        a = json.load(open(os.path.join(ref, 'metrics.json')))
+        b = json.load(open(os.path.join(out, 'metrics.json')))
+        expect(strip(a) == strip(b), 'metrics.json differs:\n%s\n%s' % (strip(a), strip(b)))
+
+    return killed_then_resumed(args, 2, compare, random.Random(SEED + 1))
+
+
+# ---- the command's own output files ----
+
+def limit_fsize(nbytes):
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return pre
+
+
+def predict_data():
+    """1000 SST-2 rows: about 28 KB of predictions."""
+    path = os.path.join(TMP, 'predict.tsv')
+    if not os.path.exists(path):
+        with open(os.path.join(SHARED, 'glue', 'SST-2', 'train.tsv')) as f:
+            lines = f.readlines()[:1001]
+        with open(path, 'w') as f:
+            f.writelines(lines)
+    return path
+
+
+def predict_args(out):
+    return ['predict', '--model', TINY, '--task', 'sst2', '--data', predict_data(),
+            '--out', out, '-q']
+
+
+def leftovers(d):
+    return [f for f in os.listdir(d) if '.tmp.' in f]
+
+
+@case
+def predict_on_a_full_disk_keeps_the_old_file():
+    d = os.path.join(TMP, 'full')
+    os.makedirs(d)
+    out = os.path.join(d, 'pred.tsv')
+    with open(out, 'w') as f:
+        f.write('old\n')
+    # 16 KiB: above what the OpenMP runtime itself writes at start (LLVM's
+    # libomp sizes a 1 KiB shared-memory file), below the predictions.
+    rc, _, err = run(predict_args(out), preexec_fn=limit_fsize(16 * 1024))
+    expect(rc == 1, 'exit %d, stderr %s' % (rc, err))
+    expect(out in err and os.strerror(27) in err, 'stderr lacks path or EFBIG text: %s' % err)
+    expect(open(out).read() == 'old\n', 'the old file changed')
+    expect(not leftovers(d), 'temporaries left: %s' % leftovers(d))
+    # A library writer through the command: `tpa train --mode full` whose
+    # checkpoint cannot be written; OUT's existing files stay as they were.
+    o = os.path.join(d, 'train')
+    os.makedirs(os.path.join(o, 'checkpoint'))
+    with open(os.path.join(o, 'checkpoint', 'state.safetensors'), 'wb') as f:
+        f.write(b'old state')
+    rc, _, err = run(['train', '--model', TINY, '--task', 'sst2', '--data', train_data(),
+                      '--out', o, '--mode', 'full', '--max-steps', '2', '--save-every', '1',
+                      '-q'], preexec_fn=limit_fsize(64 * 1024))
+    expect(rc == 1, 'exit %d, stderr %s' % (rc, err))
+    expect(os.path.join(o, 'checkpoint') in err and os.strerror(27) in err,
+           'stderr lacks path or EFBIG text: %s' % err)
+    expect(open(os.path.join(o, 'checkpoint', 'state.safetensors'), 'rb').read() == b'old state',
+           'the old checkpoint changed')
+    expect(not leftovers(os.path.join(o, 'checkpoint')) and not leftovers(o), 'temporaries left')
+    return 'EFBIG reported with the path'
+
+
+@case
+def predict_into_a_read_only_directory_is_refused():
+    d = os.path.join(TMP, 'ro')
+    os.makedirs(d)
+    out = os.path.join(d, 'pred.tsv')
+    with open(out, 'w') as f:
+        f.write('old\n')
+    os.chmod(TMP, 0o755)
+    if os.geteuid() == 0:
+        def pre():
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+    else:
+        os.chmod(d, 0o555)
+        if os.access(d, os.W_OK):
+            return 'SKIPPED: not root and read-only directories are writable here'
+        pre = None
+    rc, _, err = run(predict_args(out), preexec_fn=pre)
+    os.chmod(d, 0o755)
+    expect(rc == 1, 'exit %d, stderr %s' % (rc, err))
+    expect(out in err and os.strerror(13) in err, 'stderr lacks path or EACCES text: %s' % err)
+    expect(open(out).read() == 'old\n', 'the old file changed')
+    expect(not leftovers(d), 'temporaries left: %s' % leftovers(d))
+    return 'EACCES reported with the path'
+
+
+def main():
+    passed = failed = 0
+    only = os.environ.get('TPA_TEST_ONLY')
+    for fn in CASES:
+        if only and only not in fn.__name__:
+            continue
+        t0 = time.time()
+        try:
+            note = fn()
+            passed += 1
+            print('PASS %s (%.1f s)%s' % (fn.__name__, time.time() - t0,
+                                         ': ' + note if note else ''), flush=True)
+        except Exception:
+            failed += 1
+            print('FAIL %s (%.1f s)' % (fn.__name__, time.time() - t0), flush=True)
+            traceback.print_exc()
+    print('%d passed, %d failed' % (passed, failed))
+    if failed == 0:
+        shutil.rmtree(TMP, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -31,15 +31,17 @@ typedef struct tpa_importance tpa_importance;
 typedef struct tpa_prune_plan tpa_prune_plan;
 /** LoRA adapters plus the other trainable modules of LoRA training (tpa/lora.h). */
 typedef struct tpa_lora_set tpa_lora_set;
+/** An MPI communicator for data parallelism (tpa/dist.h). @since 0.2.0 */
+typedef struct tpa_dist tpa_dist;
 
 /** Compile-time major version of the headers (see tpa_version() for run time). */
 #define TPA_VERSION_MAJOR 0
 /** Minor version of the headers. */
-#define TPA_VERSION_MINOR 1
+#define TPA_VERSION_MINOR 2
 /** Patch version of the headers. */
 #define TPA_VERSION_PATCH 0
 /** Version of the headers as a string, "major.minor.patch". */
-#define TPA_VERSION_STRING "0.1.0"
+#define TPA_VERSION_STRING "0.2.0"
 /** Single number for comparisons: major*10000 + minor*100 + patch. */
 #define TPA_VERSION_NUMBER (TPA_VERSION_MAJOR * 10000 + TPA_VERSION_MINOR * 100 + TPA_VERSION_PATCH)
 
@@ -106,7 +108,7 @@ TPA_API const char *tpa_status_str(tpa_status status);
  */
 TPA_API const char *tpa_last_error(void);
 
-/** Run-time library version, "0.1.0". @since 0.1.0 */
+/** Run-time library version, "0.2.0". @since 0.1.0 */
 TPA_API const char *tpa_version(void);
 /** Run-time version number as TPA_VERSION_NUMBER. @since 0.1.0 */
 TPA_API uint32_t tpa_version_number(void);

@@ -29,6 +29,10 @@ typedef struct tpa_importance_params {
   int32_t max_seq_length;   /**< 0 = min(128, max_position_embeddings) (0) */
   tpa_progress_fn progress; /**< per batch: ("importance", examples done, total) */
   void *user;               /**< passed to @ref progress */
+  /** Data parallelism (tpa/dist.h): every rank of @p dist calls with the
+   *  same arguments and gets the same table; NULL = single process (NULL).
+   *  Borrowed for the call. @since 0.2.0 */
+  const tpa_dist *dist;
 } tpa_importance_params;
 
 /** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */

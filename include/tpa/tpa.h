@@ -15,5 +15,6 @@
 #include "tpa/train.h"
 #include "tpa/importance.h"
 #include "tpa/prune.h"
+#include "tpa/dist.h"
 
 #endif /* TPA_TPA_H */

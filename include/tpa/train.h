@@ -9,8 +9,10 @@
  * checkpoints that --resume continues from (METHOD.md sections 7 and 8).
  * The same seed and thread count give the same numbers.
  *
- * Thread safety: a training call uses the handles it is given exclusively
- * (the model only for reading in LoRA mode).
+ * Thread safety: a training call needs what it modifies to itself (the
+ * LoRA set in tpa_train_lora(), the model in tpa_train_full()); what it
+ * only reads (the model in LoRA mode, the datasets) may be shared with
+ * other readers meanwhile. See docs/threads.md.
  */
 #ifndef TPA_TRAIN_H
 #define TPA_TRAIN_H
@@ -78,6 +80,10 @@ typedef struct tpa_train_params {
   tpa_log_fn log;           /**< log sink */
   void *user;               /**< passed to the callbacks */
   tpa_step_fn on_step;      /**< per optimizer step, after the update (NULL) */
+  /** Data parallelism (tpa/dist.h): every rank of @p dist calls with the
+   *  same arguments; NULL = single process (NULL). Borrowed for the call.
+   *  @since 0.2.0 */
+  const tpa_dist *dist;
 } tpa_train_params;
 
 /** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */

@@ -175,6 +175,11 @@ void tpa__grad_work_set_micro_tokens(tpa__grad_work *wk, size_t tokens) {
   wk->micro = tokens == 0 || tokens > wk->tokens ? wk->tokens : tokens;
 }
 
+void tpa__grad_work_set_shard(tpa__grad_work *wk, int64_t row0, int32_t global_batch) {
+  wk->shard_row0 = row0 > 0 ? row0 : 0;
+  wk->shard_batch = global_batch > 0 ? global_batch : 0;
+}
+
 /* LoRA scratch [tokens, max rank] for this call's set. */
 static tpa_status ensure_lora(tpa__grad_work *wk, const tpa_lora_set *lora) {
   size_t rmax = 0;
@@ -384,7 +389,7 @@ static tpa_status run(tpa__grad_work *wk, const tpa_model *m, const tpa__weights
   r.lora = lora;
   r.o = o;
   r.g = g;
-  r.batch_rows = b->batch;
+  r.batch_rows = train && wk->shard_batch > 0 ? wk->shard_batch : b->batch;
   r.seq = b->seq;
   r.train = train;
   int32_t rows = (int32_t)(wk->micro / (size_t)b->seq);
@@ -392,8 +397,10 @@ static tpa_status run(tpa__grad_work *wk, const tpa_model *m, const tpa__weights
     rows = 1;
   double total = 0;
   const int32_t nl = m->cfg.num_labels;
+  const int32_t mean_over = r.batch_rows;
   for (int32_t b0 = 0; s == TPA_OK && b0 < b->batch; b0 += rows) {
     r.b0 = b0;
+    r.drop_row0 = (uint64_t)wk->shard_row0 + (uint64_t)b0;
     r.rows = b0 + rows <= b->batch ? rows : b->batch - b0;
     const size_t off = (size_t)b0 * (size_t)b->seq;
     r.ids = b->ids + off;
@@ -406,12 +413,12 @@ static tpa_status run(tpa__grad_work *wk, const tpa_model *m, const tpa__weights
     if (logits)
       memcpy(logits + (size_t)b0 * nl, wk->logits, (size_t)r.rows * nl * sizeof *logits);
     if (r.labels)
-      total += loss_rows(m, wk, r.labels, r.rows, b->batch);
+      total += loss_rows(m, wk, r.labels, r.rows, mean_over);
     if (g)
       s = tpa__grad_backward(&r);
   }
   if (s == TPA_OK && loss)
-    *loss = total / b->batch;
+    *loss = total / mean_over;
   return s;
 }
 

@@ -66,6 +66,13 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
                                  int32_t max_seq);
 void tpa__grad_work_free(tpa__grad_work *w);
 
+/* Data parallelism: the next calls' batches are rows [row0, row0 + batch)
+ * of a global batch of @p global_batch rows (padded to the global batch's
+ * length), so dropout masks are those of the global rows and the loss and
+ * gradients are those of the GLOBAL batch mean (summing the shards' gives
+ * the single-process values). (0, 0) restores whole-batch calls. */
+void tpa__grad_work_set_shard(tpa__grad_work *wk, int64_t row0, int32_t global_batch);
+
 /* Loss (mean over the batch: cross-entropy, or MSE for regression) and
  * the requested gradients. @p g may be NULL (loss only). @p logits, if
  * not NULL, receives [batch, num_labels]. */

@@ -146,7 +146,7 @@ static tpa_status attention_backward(tpa__grad_run *r, int32_t l) {
   if (s != TPA_OK)
     return s;
   /* Through dropout, then softmax (in place in dp). */
-  drop_back(r, l, TPA__DROP_ATTN, r->o->attn_dropout, (uint64_t)r->b0 * (uint64_t)(np / rows),
+  drop_back(r, l, TPA__DROP_ATTN, r->o->attn_dropout, r->drop_row0 * (uint64_t)(np / rows),
             (size_t)np, wk->dp, wk->dp);
   snprintf(what, sizeof what, "layer %d softmax backward", l);
   s = tpa__nn_softmax_backward(wk->nn, &probs, 3, A->p, wk->dp, wk->dp, what);
@@ -178,7 +178,7 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   tpa_lora_set *gl = r->g ? r->g->lora : NULL;
   const int64_t h = wk->hidden, inter = wk->inter, hq = (int64_t)W->n_heads * r->m->cfg.head_dim;
   const int64_t tokens = (int64_t)r->rows * r->seq;
-  const uint64_t first = (uint64_t)r->b0 * (uint64_t)r->seq * (uint64_t)h;
+  const uint64_t first = r->drop_row0 * (uint64_t)r->seq * (uint64_t)h;
   const size_t nth = (size_t)(tokens * h);
   const float hp = r->o->hidden_dropout;
   char what[64];
@@ -302,7 +302,7 @@ static tpa_status head_backward(tpa__grad_run *r) {
                        "classifier backward");
   if (s != TPA_OK)
     return s;
-  drop_back(r, -1, TPA__DROP_POOLED, r->o->hidden_dropout, (uint64_t)r->b0 * (uint64_t)h,
+  drop_back(r, -1, TPA__DROP_POOLED, r->o->hidden_dropout, r->drop_row0 * (uint64_t)h,
             (size_t)(rows * h), wk->dpool, wk->dpool);
   /* tanh' = 1 - tanh^2, from the stored output. */
   for (int64_t i = 0; i < rows * h; i++)
@@ -347,7 +347,7 @@ static tpa_status embed_backward(tpa__grad_run *r) {
   if (!(gw && (gw->emb_ln_g || gw->emb_ln_b || gw->word_emb || gw->pos_emb || gw->type_emb)) &&
       !(gl && (gl->emb_ln_g || gl->emb_ln_b)))
     return TPA_OK;
-  drop_back(r, -1, TPA__DROP_EMB, r->o->hidden_dropout, (uint64_t)r->b0 * (uint64_t)seq * h,
+  drop_back(r, -1, TPA__DROP_EMB, r->o->hidden_dropout, r->drop_row0 * (uint64_t)seq * h,
             (size_t)(tokens * h), wk->bx, wk->b2);
   tpa_status s =
       ln_backward(r, tokens, wk->e_pre, wk->e_mean, wk->e_var, r->w->emb_ln_g, r->w->emb_ln_b,

@@ -38,7 +38,7 @@ static tpa_status embed(tpa__grad_run *r) {
                                x, wk->e_mean, wk->e_var, "embeddings LayerNorm");
   if (s == TPA_OK && r->train && drop_on(r->o->hidden_dropout))
     tpa__dropout(r->o->dropout_seed, -1, TPA__DROP_EMB, r->o->hidden_dropout,
-                 (uint64_t)r->b0 * (uint64_t)seq * (uint64_t)h, (size_t)(tokens * h), x, NULL, x);
+                 r->drop_row0 * (uint64_t)seq * (uint64_t)h, (size_t)(tokens * h), x, NULL, x);
   return s;
 }
 
@@ -55,7 +55,7 @@ const float *tpa__g_probs_used(tpa__grad_run *r, int32_t l, int64_t n) {
   if (!r->train || !drop_on(p))
     return wk->acts[l].p;
   const uint64_t per_row = n / (uint64_t)r->rows;
-  tpa__dropout(r->o->dropout_seed, l, TPA__DROP_ATTN, p, (uint64_t)r->b0 * per_row, (size_t)n,
+  tpa__dropout(r->o->dropout_seed, l, TPA__DROP_ATTN, p, r->drop_row0 * per_row, (size_t)n,
                wk->acts[l].p, NULL, wk->pd);
   return wk->pd;
 }
@@ -135,7 +135,7 @@ static tpa_status block(tpa__grad_run *r, int32_t l) {
   const float eps = (float)r->m->cfg.ln_eps;
   const tpa__nn_tensor th = tpa__nn_dense2(tokens, h);
   const bool hdrop = r->train && drop_on(r->o->hidden_dropout);
-  const uint64_t first = (uint64_t)r->b0 * (uint64_t)r->seq * (uint64_t)h;
+  const uint64_t first = r->drop_row0 * (uint64_t)r->seq * (uint64_t)h;
   float *next = l + 1 < wk->layers ? wk->acts[l + 1].xin : wk->x_out;
   char what[64];
   tpa_status s;
@@ -214,7 +214,7 @@ static tpa_status head(tpa__grad_run *r) {
   const float *pd = wk->pooled;
   if (r->train && drop_on(r->o->hidden_dropout)) {
     tpa__dropout(r->o->dropout_seed, -1, TPA__DROP_POOLED, r->o->hidden_dropout,
-                 (uint64_t)r->b0 * (uint64_t)h, (size_t)(rows * h), wk->pooled, NULL, wk->pooled_d);
+                 r->drop_row0 * (uint64_t)h, (size_t)(rows * h), wk->pooled, NULL, wk->pooled_d);
     pd = wk->pooled_d;
   } else {
     memcpy(wk->pooled_d, wk->pooled, (size_t)(rows * h) * sizeof *pd);

@@ -85,6 +85,11 @@ struct tpa__grad_work {
   float *f_copy;
   size_t f_copy_bytes; /* per layer */
   bool f_copy_valid;   /* filled for the current call */
+  /* Data-parallel shard (tpa__grad_work_set_shard): the global row of
+   * this call's first row, and the global batch the loss is a mean over
+   * (0: this call's batch). */
+  int64_t shard_row0;
+  int32_t shard_batch;
 };
 
 /* Everything one call needs, passed between its phases. */
@@ -99,6 +104,7 @@ typedef struct tpa__grad_run {
   int32_t seq;
   /* This micro-batch. */
   int32_t b0, rows;
+  uint64_t drop_row0; /* global row of b0: dropout masks are keyed by it */
   const int32_t *ids, *types, *mask;
   const float *labels;
   bool train; /* keep what the backward needs, apply dropout */

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/params.h"
+#include "dist/dist.h"
 #include "model/encode.h"
 #include "model/grad.h"
 #include "stages/importance.h"
@@ -179,7 +180,7 @@ static tpa_status run_bufs_alloc(run_bufs *r, const tpa_model *m, size_t bs, int
   r->mask = tpa__malloc_array(tok, sizeof *r->mask);
   r->labels = tpa__malloc_array(bs, sizeof *r->labels);
   r->per = tpa__malloc_array(per, sizeof *r->per);
-  r->sum = tpa__calloc(cells, sizeof *r->sum);
+  r->sum = tpa__calloc(cells + 1, sizeof *r->sum); /* + this rank's token count */
   if (!r->ids || !r->types || !r->mask || !r->labels || !r->per || !r->sum)
     return TPA__NO_MEMORY("importance: batch");
   return TPA_OK;
@@ -246,8 +247,18 @@ static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dat
     bs = pass_rows > 0 ? pass_rows : 1;
   s = run_bufs_alloc(r, m, bs, max_seq);
   const tpa__grad_opts opts = {.hidden_dropout = 0, .attn_dropout = 0, .head_mask = NULL};
-  for (size_t b0 = 0; s == TPA_OK && b0 < n; b0 += bs) {
+  /* Data parallelism: batch k is rank k % size's (batches run longest
+   * first, so the ranks get similar work); the sums are reduced by the
+   * caller. */
+  const size_t ranks = (size_t)tpa__dist_size(p->dist), me = (size_t)tpa__dist_rank(p->dist);
+  const size_t cells = (size_t)m->cfg.layers * (size_t)m->cfg.heads;
+  size_t k = 0;
+  for (size_t b0 = 0; s == TPA_OK && b0 < n; b0 += bs, k++) {
     const size_t rows = b0 + bs <= n ? bs : n - b0;
+    if (k % ranks != me)
+      continue;
+    for (size_t i = 0; i < rows; i++)
+      r->sum[cells] += (double)r->e.len[r->order[b0 + i]];
     const int32_t seq = padded_length(r->e.len[r->order[b0]], max_pos);
     tpa__encoded_fill(&r->e, r->order + b0, rows, seq, r->ids, r->types, r->mask, r->labels);
     const tpa__batch b = {.batch = (int32_t)rows,
@@ -264,8 +275,6 @@ static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dat
       s = tpa__progress(p->progress, p->user, "importance", b0 + rows, n);
     }
   }
-  if (s == TPA_OK)
-    finish(imp, m, r->sum);
   return s;
 }
 
@@ -305,6 +314,14 @@ tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
   run_bufs r;
   memset(&r, 0, sizeof r);
   s = compute(imp, model, ds, &p, n, max_len, &r);
+  /* Every rank's sums and token counts added up (one MPI_Allreduce, in
+   * double; a no-op in one process), so every rank gets the same table. */
+  const size_t cells = (size_t)model->cfg.layers * (size_t)model->cfg.heads;
+  s = tpa__dist_sum_agree_f64(p.dist, s, r.sum, cells + 1, "importance sums");
+  if (s == TPA_OK && tpa__dist_active(p.dist))
+    imp->tokens = (uint64_t)r.sum[cells];
+  if (s == TPA_OK)
+    finish(imp, model, r.sum);
   run_bufs_free(&r);
   if (s != TPA_OK) {
     tpa_importance_free(imp);

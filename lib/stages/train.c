@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/params.h"
 #include "stages/checkpoint.h"
+#include "stages/train_dist.h"
 #include "stages/train_internal.h"
 #include "tpa/train.h"
 
@@ -66,6 +67,7 @@ typedef struct run {
   size_t *perm;
   int32_t *ids, *types, *mask;
   float *labels, *dev_logits;
+  float *dist_buf; /* data parallelism: the step's all-reduce buffer */
   char settings[1024];
   float hidden_dropout, attn_dropout;
   int32_t max_len;
@@ -86,6 +88,7 @@ static void run_free(run *r) {
   free(r->mask);
   free(r->labels);
   free(r->dev_logits);
+  free(r->dist_buf);
 }
 
 static tpa_status check_params(const run *r, const tpa_dataset *train) {
@@ -204,13 +207,34 @@ static tpa_status prepare(run *r, const tpa_dataset *train, const tpa_dataset *d
   return tpa__grad_work_create(&r->work, m, (int32_t)rows, r->max_len);
 }
 
+/* The first trainable tensor holding an Inf or NaN, NULL if none. x * 0
+ * is 0 for every finite x and NaN otherwise, so one vectorizable sum per
+ * tensor decides (a plain sum could overflow on finite values). */
+static const tpa__tensor_ref *nonfinite_param(const run *r) {
+  for (size_t i = 0; i < r->t.n; i++) {
+    const tpa__tensor_ref *ref = &r->t.refs[i];
+    const float *x = ref->data;
+    float z = 0.0f;
+#pragma omp simd reduction(+ : z)
+    for (size_t k = 0; k < ref->count; k++)
+      z += x[k] * 0.0f;
+    if (z != 0.0f)
+      return ref;
+  }
+  return NULL;
+}
+
 /* One optimizer step on the batch perm[b0 .. b0 + rows). */
 static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, double *loss_out,
                              tpa_step_report *rep) {
   const size_t *idx = r->perm + b0;
   const int32_t seq = tpa__encoded_longest(&r->train, idx, rows);
-  tpa__encoded_fill(&r->train, idx, rows, seq, r->ids, r->types, r->mask, r->labels);
-  const tpa__batch b = {.batch = (int32_t)rows,
+  /* Data parallelism (train_dist.c): this rank's rows [s0, s1) of the
+   * batch, padded to the whole batch's length; [0, rows) in one process. */
+  size_t s0 = 0, s1 = rows;
+  tpa__train_dist_shard(r->p.dist, r->work, rows, &s0, &s1);
+  tpa__encoded_fill(&r->train, idx + s0, s1 - s0, seq, r->ids, r->types, r->mask, r->labels);
+  const tpa__batch b = {.batch = (int32_t)(s1 - s0),
                         .seq = seq,
                         .ids = r->ids,
                         .type_ids = r->types,
@@ -220,8 +244,10 @@ static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, doubl
                             .attn_dropout = r->attn_dropout,
                             .dropout_seed = tpa__mix64(r->p.seed, (uint64_t)step)};
   double loss = 0;
-  tpa_status s =
-      tpa__loss_and_grads(r->work, r->m, &r->t.w, r->t.lora, &b, &o, &loss, NULL, &r->t.gout);
+  tpa_status s = s1 > s0 ? tpa__loss_and_grads(r->work, r->m, &r->t.w, r->t.lora, &b, &o, &loss,
+                                               NULL, &r->t.gout)
+                         : TPA_OK;
+  s = tpa__train_dist_reduce(r->p.dist, &r->t, s1 > s0, s, &loss, &r->dist_buf, r->fn);
   if (s != TPA_OK)
     return s;
   if (!isfinite(loss))
@@ -231,6 +257,16 @@ static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, doubl
                       r->fn, step + 1, loss, r->p.checkpoint_dir ? " in " : "",
                       r->p.checkpoint_dir ? r->p.checkpoint_dir : "");
   const double norm = tpa__clip_grad_norm(r->t.grads, r->t.n, r->p.max_grad_norm);
+  /* A finite loss can still have non-finite gradients (an overflow in the
+   * backward pass); the norm is their sum of squares in double, so it is
+   * finite exactly when every gradient is. Nothing is updated then. */
+  if (!isfinite(norm))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "%s: training diverged at step %" PRId64 ": the gradient norm is not "
+                      "finite (%g) with a finite loss %g (try a lower learning rate); the last "
+                      "checkpoint%s%s is intact",
+                      r->fn, step + 1, norm, loss, r->p.checkpoint_dir ? " in " : "",
+                      r->p.checkpoint_dir ? r->p.checkpoint_dir : "");
   const double lr = tpa__linear_lr(r->p.learning_rate, step, r->warmup, r->total_steps);
   const tpa__adamw opt = {0.9, 0.999, 1e-8, r->p.weight_decay};
   size_t off = 0;
@@ -240,6 +276,16 @@ static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, doubl
                       r->t.v + off, ref->count);
     off += ref->count;
   }
+  /* The update itself can overflow (a huge learning rate): stop before
+   * the state is used or checkpointed. */
+  const tpa__tensor_ref *bad = nonfinite_param(r);
+  if (bad)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "%s: training diverged at step %" PRId64 ": parameter \"%s\" is not finite "
+                      "after the update (learning rate %g; try a lower one); the last "
+                      "checkpoint%s%s is intact",
+                      r->fn, step + 1, bad->name, lr, r->p.checkpoint_dir ? " in " : "",
+                      r->p.checkpoint_dir ? r->p.checkpoint_dir : "");
   *loss_out = loss;
   *rep = (tpa_step_report){.size = sizeof *rep,
                            .step = step + 1,
@@ -256,7 +302,11 @@ static tpa_status save_state(run *r, const tpa__train_state *st) {
     return TPA_OK;
   const tpa__ckpt_tensors ct = {r->t.refs, r->t.n, r->t.m, r->t.v,
                                 r->p.keep_best && st->best_epoch > 0 ? r->t.best : NULL};
-  return tpa__ckpt_save(r->p.checkpoint_dir, r->settings, st, &ct);
+  /* Data parallelism: only rank 0 writes; the others wait for its status. */
+  tpa_status s = tpa__dist_rank(r->p.dist) == 0
+                     ? tpa__ckpt_save(r->p.checkpoint_dir, r->settings, st, &ct)
+                     : TPA_OK;
+  return tpa__dist_agree(r->p.dist, s, "writing the checkpoint");
 }
 
 static tpa_status evaluate(run *r, tpa_metrics *dev) {
@@ -264,7 +314,8 @@ static tpa_status evaluate(run *r, tpa_metrics *dev) {
   dev->size = sizeof *dev;
   if (r->dev.n == 0)
     return TPA_OK;
-  tpa_status s = tpa__train_eval_logits(r->work, r->m, &r->t, &r->dev, r->work_rows, r->dev_logits);
+  tpa_status s =
+      tpa__train_dist_eval(r->p.dist, r->work, r->m, &r->t, &r->dev, r->work_rows, r->dev_logits);
   if (s == TPA_OK)
     s = tpa_metrics_compute(r->task, r->dev_logits, r->dev.labels, r->dev.n, dev);
   return s;
@@ -368,6 +419,7 @@ static tpa_status train_loop(run *r, tpa__train_state *st, tpa_train_result *res
         r->p.on_step(r->p.user, &rep);
       s = tpa__progress(r->p.progress, r->p.user, "train", (uint64_t)st->step,
                         (uint64_t)r->total_steps);
+      s = tpa__dist_agree(r->p.dist, s, "the progress callback");
       const bool epoch_end = st->epoch_batch == r->steps_per_epoch || st->step == r->total_steps;
       if (s == TPA_OK && !epoch_end && r->p.save_every > 0 && st->step % r->p.save_every == 0)
         s = save_state(r, st);
@@ -403,8 +455,13 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
     return TPA__NO_MEMORY("training state");
   st->rng_epoch = tpa__mix64(r->p.seed, 0x53485546464c45ull); /* "SHUFFLE" */
   tpa_train_result res = {.size = sizeof res};
-  if (r->p.resume)
+  /* Data parallelism: rank 0 resumes and every rank takes its state. */
+  const bool lead = tpa__dist_rank(r->p.dist) == 0;
+  if (r->p.resume && lead)
     s = resume(r, st);
+  s = tpa__train_dist_sync(r->p.dist, &r->t, st, s, &r->dist_buf, r->fn);
+  for (int32_t i = 0; s == TPA_OK && !lead && r->p.on_epoch && i < st->n_history; i++)
+    r->p.on_epoch(r->p.user, &st->history[i]);
   if (s == TPA_OK)
     s = train_loop(r, st, &res);
   if (s == TPA_OK && r->p.keep_best && r->t.best && st->best_epoch > 0)

@@ -34,6 +34,20 @@ extern const cli_command cli_cmd_run;
 extern const cli_command cli_cmd_importance;
 extern const cli_command cli_cmd_prune;
 
+/* --- data parallelism (cli_dist.c, docs/distributed.md) ------------------- */
+
+/* Under mpirun (and built with MPI): initialise MPI and create the
+ * communicator; ranks other than 0 get stdout silenced. Without mpirun:
+ * nothing. Prints why and returns false on failure. */
+bool cli_dist_setup(void);
+/* The communicator for the library (NULL: single process). */
+const tpa_dist *cli_dist(void);
+/* True on rank 0 or in a single process: the rank that prints and writes. */
+bool cli_dist_lead(void);
+/* End MPI if cli_dist_setup started it (MPI_Abort of the whole job when
+ * @p rc is a failure, so no rank waits forever); returns @p rc. */
+int cli_dist_finish(int rc);
+
 /* --- errors ------------------------------------------------------------ */
 
 /* Print "tpa CMD: <message>" and a hint to use --help on stderr; returns

@@ -170,6 +170,9 @@ static int importance_run(int argc, char **argv) {
     return rc;
   if (!cli_apply_threads(o.run.threads, cli_argv_full))
     return CLI_EXIT_FAILURE;
+  if (!cli_dist_setup()) /* under mpirun: examples split, rank 0 prints and writes */
+    return CLI_EXIT_FAILURE;
+  o.run.quiet = o.run.quiet || !cli_dist_lead();
 
   /* Only the sample is read from the file (the library also stops there). */
   o.run.limit = o.samples;
@@ -186,10 +189,17 @@ static int importance_run(int argc, char **argv) {
   p.max_seq_length = o.run.max_seq_length_set ? o.run.max_seq_length : 0;
   p.progress = cli_progress_cb;
   p.user = &prog;
+  p.dist = cli_dist();
   tpa_importance *imp = NULL;
   tpa_status st = tpa_importance_compute(&imp, model, ds, &p);
   cli_progress_end(&prog);
   rc = st == TPA_OK ? CLI_EXIT_OK : cli_fail_lib(st);
+  if (rc == CLI_EXIT_OK && !cli_dist_lead()) { /* rank 0 writes the table */
+    tpa_importance_free(imp);
+    tpa_dataset_free(ds);
+    tpa_model_free(model);
+    return rc;
+  }
   if (rc == CLI_EXIT_OK && o.heatmap &&
       (st = tpa_importance_write_heatmap(imp, o.heatmap)) != TPA_OK)
     rc = cli_fail_lib(st);

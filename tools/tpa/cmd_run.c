@@ -338,11 +338,12 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
     ip.max_seq_length = o->t.tp.max_seq_length;
     ip.progress = on_progress;
     ip.user = c;
+    ip.dist = cli_dist();
     const double t0 = run_now();
     st = tpa_importance_compute(imp, model, train, &ip);
     cli_progress_end(&c->prog);
     c->f->importance_seconds = run_now() - t0;
-    if (st == TPA_OK)
+    if (st == TPA_OK && cli_dist_lead()) /* under mpirun rank 0 writes */
       st = tpa_importance_save(*imp, json);
     if (st != TPA_OK) {
       cli_fail_lib(st);
@@ -350,7 +351,7 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
     }
     note(c, "%s (%.1f s)", json, c->f->importance_seconds);
   }
-  st = tpa_importance_write_heatmap(*imp, png);
+  st = cli_dist_lead() ? tpa_importance_write_heatmap(*imp, png) : TPA_OK;
   if (st != TPA_OK) {
     cli_fail_lib(st);
     goto done;
@@ -384,7 +385,7 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
     pp.use_threshold = o->use_threshold;
     pp.threshold = o->threshold;
     st = tpa_prune_plan_create(&plan, imp, &pp);
-    if (st == TPA_OK)
+    if (st == TPA_OK && cli_dist_lead())
       st = tpa_prune_plan_save(plan, path);
     if (st != TPA_OK) {
       cli_fail_lib(st);
@@ -489,6 +490,7 @@ static bool train_stage(run_ctx *c, run_state *s) {
   tp.on_epoch = on_epoch;
   tp.log = o->t.quiet ? NULL : run_log_stderr; /* e.g. "resuming from ... at step N" */
   tp.user = c;
+  tp.dist = cli_dist();
   f->train.size = sizeof f->train;
   st = o->mode == RUN_FULL ? tpa_train_full(s->model, s->train, s->dev, &tp, &f->train)
                            : tpa_train_lora(s->model, s->set, s->train, s->dev, &tp, &f->train);
@@ -614,7 +616,13 @@ static int run_pipeline(const run_opts *o, const char *default_dir) {
     cli_fail_lib(TPA_ERR_INTERNAL);
     goto done;
   }
-  if (!train_stage(&c, &s) || !export_stage(&c, &s) || !measure_stage(&c, &s, o->t.model))
+  if (!train_stage(&c, &s))
+    goto done;
+  if (!cli_dist_lead()) { /* under mpirun rank 0 merges, exports, measures, reports */
+    rc = CLI_EXIT_OK;
+    goto done;
+  }
+  if (!export_stage(&c, &s) || !measure_stage(&c, &s, o->t.model))
     goto done;
 
   stage(&c, "report", s.report);
@@ -642,6 +650,10 @@ static int run_run(int argc, char **argv) {
   int rc = train_opts_apply(parse_args(argc, argv, &o), &o.t);
   if (rc != CLI_PARSED)
     return rc;
+  /* Under mpirun: every rank runs importance and training, rank 0 the rest. */
+  if (!cli_dist_setup())
+    return CLI_EXIT_FAILURE;
+  o.t.quiet = o.t.quiet || !cli_dist_lead();
   char *def = NULL, *model = NULL, *data = NULL;
   if (o.use_default) {
     def = run_default_dir();

@@ -276,7 +276,11 @@ static int train_main(train_cmd_opts *o) {
   tpa_train_result res = {.size = sizeof res};
   tpa_status st;
 
-  if (!epochs || !make_dir(o->t.out))
+  if (!cli_dist_setup()) /* under mpirun: data-parallel, rank 0 prints and writes */
+    goto done;
+  o->t.tp.dist = cli_dist();
+  prog.quiet = o->t.quiet = o->t.quiet || !cli_dist_lead();
+  if (!epochs)
     goto done;
   ckpt = join(o->t.out, "checkpoint");
   outdir = join(o->t.out, o->full ? "model" : "adapter");
@@ -308,6 +312,10 @@ static int train_main(train_cmd_opts *o) {
       goto done;
     }
   }
+  /* OUT is made only once every input has loaded: a refused input
+   * leaves nothing behind, not even an empty directory. */
+  if (!make_dir(o->t.out))
+    goto done;
   o->t.tp.checkpoint_dir = ckpt;
   o->t.tp.on_step = on_step_elog;
   o->t.tp.on_epoch = on_epoch;
@@ -320,6 +328,10 @@ static int train_main(train_cmd_opts *o) {
     fputc('\n', stderr);
   if (st != TPA_OK) {
     cli_fail_lib(st);
+    goto done;
+  }
+  if (!cli_dist_lead()) { /* rank 0 writes the results */
+    rc = CLI_EXIT_OK;
     goto done;
   }
   st = o->full ? tpa_model_save(model, outdir) : tpa_lora_set_save(set, outdir);

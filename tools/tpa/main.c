@@ -78,5 +78,5 @@ int main(int argc, char **argv) {
   const cli_command *cmd = find_command(name);
   if (cmd == NULL)
     return usage_error("unknown command '%s'", name);
-  return cmd->run(argc - 1, argv + 1);
+  return cli_dist_finish(cmd->run(argc - 1, argv + 1));
 }

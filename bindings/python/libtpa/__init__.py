@@ -65,7 +65,7 @@ def _numpy():
 
 
 def version():
-    """The run-time library version string, e.g. '0.1.0'."""
+    """The run-time library version string, e.g. '0.2.0'."""
     return _lib.tpa_version().decode()
 
 

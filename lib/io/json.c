@@ -123,3 +123,35 @@ tpa_status tpa__json_save(const char *dir, const char *name, const json_t *root,
   free(buf);
   return st;
 }
+
+json_t *tpa__json_pruned_heads(int32_t layers, int32_t heads, tpa__kept_heads_fn kept,
+                               const void *ctx) {
+  json_t *map = json_object();
+  bool ok = map != NULL;
+  for (int32_t l = 0; ok && l < layers; l++) {
+    int32_t n = 0;
+    const int32_t *ids = kept(ctx, l, &n);
+    if (n == heads)
+      continue;
+    json_t *list = json_array();
+    ok = list != NULL;
+    int32_t k = 0; /* ids is ascending: walk it beside h */
+    for (int32_t h = 0; ok && h < heads; h++) {
+      if (k < n && ids[k] == h)
+        k++;
+      else
+        ok = json_array_append_new(list, json_integer(h)) == 0;
+    }
+    char key[16];
+    snprintf(key, sizeof key, "%d", l);
+    if (ok)
+      ok = json_object_set_new(map, key, list) == 0; /* owns list, success or not */
+    else
+      json_decref(list);
+  }
+  if (!ok) {
+    json_decref(map);
+    return NULL;
+  }
+  return map;
+}

@@ -47,4 +47,13 @@ tpa_status tpa__json_get_typed(const json_t *obj, const char *key, const char *f
  * whole of dir/name, atomically. */
 tpa_status tpa__json_save(const char *dir, const char *name, const json_t *root, size_t flags);
 
+/* Ascending ORIGINAL ids of the heads @p layer keeps, and their count. */
+typedef const int32_t *(*tpa__kept_heads_fn)(const void *ctx, int32_t layer, int32_t *n_kept);
+
+/* HF's pruned_heads, {"layer": [ORIGINAL ids removed]}, for the layers
+ * (of @p heads heads each) that lost any; NULL when out of memory. Shared
+ * by config.json (model/save.c) and adapter_config.json (adapter_io.c). */
+json_t *tpa__json_pruned_heads(int32_t layers, int32_t heads, tpa__kept_heads_fn kept,
+                               const void *ctx);
+
 #endif

@@ -52,36 +52,11 @@ static bool put(json_t *obj, const char *key, json_t *value) {
   return value && json_object_set_new(obj, key, value) == 0;
 }
 
-/* pruned_heads: {"layer": [ORIGINAL ids removed]} for layers that lost any. */
-static json_t *pruned_heads_json(const tpa_model *m) {
-  json_t *map = json_object();
-  bool ok = map != NULL;
-  for (int32_t l = 0; ok && l < m->cfg.layers; l++) {
-    const tpa__layer *ly = &m->w.layer[l];
-    if (ly->n_heads == m->cfg.heads)
-      continue;
-    json_t *list = json_array();
-    ok = list != NULL;
-    int32_t k = 0; /* head_ids is ascending: walk it beside h */
-    for (int32_t h = 0; ok && h < m->cfg.heads; h++) {
-      if (k < ly->n_heads && ly->head_ids[k] == h) {
-        k++;
-        continue;
-      }
-      ok = json_array_append_new(list, json_integer(h)) == 0;
-    }
-    char key[16];
-    snprintf(key, sizeof key, "%d", l);
-    if (ok)
-      ok = put(map, key, list); /* owns list, success or not */
-    else
-      json_decref(list);
-  }
-  if (!ok) {
-    json_decref(map);
-    return NULL;
-  }
-  return map;
+/* The heads a layer keeps, for config.json's pruned_heads. */
+static const int32_t *model_kept_heads(const void *ctx, int32_t layer, int32_t *n_kept) {
+  const tpa__layer *ly = &((const tpa_model *)ctx)->w.layer[layer];
+  *n_kept = ly->n_heads;
+  return ly->head_ids;
 }
 
 /* config.json; @p dense leaves pruned_heads out (the weights are full size). */
@@ -136,7 +111,8 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
   for (int32_t l = 0; !dense && l < c->layers; l++)
     pruned = pruned || m->w.layer[l].n_heads != c->heads;
   if (ok && pruned)
-    ok = put(root, "pruned_heads", pruned_heads_json(m));
+    ok = put(root, "pruned_heads",
+             tpa__json_pruned_heads(m->cfg.layers, m->cfg.heads, model_kept_heads, m));
   tpa_status st = ok ? TPA_OK : TPA__NO_MEMORY("config.json");
   const double reals[] = {c->ln_eps, c->hidden_dropout, c->attn_dropout, 0.02};
   if (st == TPA_OK)

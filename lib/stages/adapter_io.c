@@ -164,35 +164,12 @@ static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double 
   return a && b && c;
 }
 
-/* {"0": [1, 4]}: ORIGINAL heads each layer of the base lacks. */
-static json_t *pruned_json(const tpa_lora_set *s) {
-  json_t *map = json_object();
-  bool ok = map != NULL;
-  for (int32_t l = 0; ok && l < s->layers; l++) {
-    if (s->n_heads[l] == s->heads)
-      continue;
-    json_t *list = json_array();
-    ok = list != NULL;
-    const int32_t *ids = s->head_ids + (size_t)l * (size_t)s->heads;
-    int32_t k = 0;
-    for (int32_t h = 0; ok && h < s->heads; h++) {
-      if (k < s->n_heads[l] && ids[k] == h)
-        k++;
-      else
-        ok = json_array_append_new(list, json_integer(h)) == 0;
-    }
-    char key[16];
-    snprintf(key, sizeof key, "%d", l);
-    if (ok)
-      ok = put(map, key, list); /* owns list, success or not */
-    else
-      json_decref(list);
-  }
-  if (!ok) {
-    json_decref(map);
-    return NULL;
-  }
-  return map;
+/* The heads a layer of the set's base keeps, for its pruned_heads
+ * ({"0": [1, 4]}: ORIGINAL heads each layer of the base lacks). */
+static const int32_t *set_kept_heads(const void *ctx, int32_t layer, int32_t *n_kept) {
+  const tpa_lora_set *s = ctx;
+  *n_kept = s->n_heads[layer];
+  return s->head_ids + (size_t)layer * (size_t)s->heads;
 }
 
 /* What PEFT does not describe: the base's shape, so that a loader can
@@ -204,7 +181,7 @@ static json_t *libtpa_json(const tpa_lora_set *s) {
             put(o, "hidden_size", json_integer(s->hidden)) &&
             put(o, "num_attention_heads", json_integer(s->heads)) &&
             put(o, "num_labels", json_integer(s->num_labels)) &&
-            put(o, "pruned_heads", pruned_json(s));
+            put(o, "pruned_heads", tpa__json_pruned_heads(s->layers, s->heads, set_kept_heads, s));
   if (!ok) {
     json_decref(o);
     return NULL;

@@ -38,6 +38,45 @@ void *bench_xcalloc(size_t n, size_t size) {
   return p;
 }
 
+bool bench_in_child(void (*fn)(const void *ctx, void *out), const void *ctx, void *out,
+                    size_t out_size) {
+  int fd[2];
+  memset(out, 0, out_size);
+  if (pipe(fd) != 0) {
+    perror("pipe");
+    return false;
+  }
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    close(fd[0]);
+    close(fd[1]);
+    return false;
+  }
+  if (pid == 0) {
+    close(fd[0]);
+    fn(ctx, out);
+    ssize_t w = write(fd[1], out, out_size);
+    fflush(NULL); /* _exit skips stdio: keep what the child (or oneDNN's verbose mode) printed */
+    _exit(w == (ssize_t)out_size ? 0 : 1);
+  }
+  close(fd[1]);
+  size_t got = 0;
+  while (got < out_size) {
+    ssize_t k = read(fd[0], (char *)out + got, out_size - got);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break;
+    got += (size_t)k;
+  }
+  close(fd[0]);
+  int status = 0;
+  return waitpid(pid, &status, 0) == pid && got == out_size && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
 double bench_peak_rss_mib(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -33,6 +33,13 @@ void bench_die(const char *what);
 /* calloc that exits with a message when memory runs out (n may be 0). */
 void *bench_xcalloc(size_t n, size_t size);
 
+/* Run fn(ctx, out) in a forked child (fresh peak RSS, no shared state)
+ * and copy its @p out_size bytes of @p out back through a pipe. Fork
+ * before this process starts oneDNN or OpenMP. True when the child exited
+ * 0 and sent everything. */
+bool bench_in_child(void (*fn)(const void *ctx, void *out), const void *ctx, void *out,
+                    size_t out_size);
+
 double bench_now(void);          /* monotonic seconds */
 double bench_peak_rss_mib(void); /* this process's peak resident set */
 

@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -343,43 +342,13 @@ static void child_main(const child_job *job, child_result *r) {
   r->ok = 1;
 }
 
-/* Run child_main in a child; its result comes back through a pipe. */
+static void child_entry(const void *job, void *r) {
+  child_main(job, r);
+}
+
+/* Run child_main in a child (bench_in_child). */
 static void run_child(const child_job *job, child_result *r) {
-  int fd[2];
-  memset(r, 0, sizeof *r);
-  if (pipe(fd) != 0) {
-    perror("pipe");
-    exit(1);
-  }
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) {
-    perror("fork");
-    exit(1);
-  }
-  if (pid == 0) {
-    close(fd[0]);
-    child_result mine;
-    memset(&mine, 0, sizeof mine);
-    child_main(job, &mine);
-    ssize_t w = write(fd[1], &mine, sizeof mine);
-    fflush(NULL);
-    _exit(w == (ssize_t)sizeof mine ? 0 : 1);
-  }
-  close(fd[1]);
-  ssize_t got = 0;
-  while (got < (ssize_t)sizeof *r) {
-    ssize_t k = read(fd[0], (char *)r + got, sizeof *r - (size_t)got);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0)
-      break;
-    got += k;
-  }
-  close(fd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (got != (ssize_t)sizeof *r || !r->ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!bench_in_child(child_entry, job, r, sizeof *r) || !r->ok) {
     fprintf(stderr, "%s: the child for %s failed\n", bench_prog, job->dir);
     exit(1);
   }

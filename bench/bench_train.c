@@ -26,12 +26,10 @@
  *               [--openblas-coretype NAME|auto|none]
  *
  * OMP_NUM_THREADS (default 2 here) sets the threads, also for PyTorch. */
-#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -256,43 +254,21 @@ static void run_mode(const char *dir, bool full, const opts *o, mode_result *r) 
   free(labels);
 }
 
-/* Run one mode in a child; its result comes back through a pipe. */
+typedef struct mode_job {
+  const char *dir;
+  bool full;
+  const opts *o;
+} mode_job;
+
+static void mode_entry(const void *ctx, void *r) {
+  const mode_job *j = ctx;
+  run_mode(j->dir, j->full, j->o, r);
+}
+
+/* Run one mode in a child (bench_in_child). */
 static int run_child(const char *dir, bool full, const opts *o, mode_result *r) {
-  int fd[2];
-  memset(r, 0, sizeof *r);
-  if (pipe(fd) != 0) {
-    perror("pipe");
-    return -1;
-  }
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) {
-    perror("fork");
-    return -1;
-  }
-  if (pid == 0) {
-    close(fd[0]);
-    mode_result mine;
-    memset(&mine, 0, sizeof mine);
-    run_mode(dir, full, o, &mine);
-    ssize_t w = write(fd[1], &mine, sizeof mine);
-    fflush(NULL); /* _exit skips stdio: keep what oneDNN's verbose mode printed */
-    _exit(w == (ssize_t)sizeof mine ? 0 : 1);
-  }
-  close(fd[1]);
-  ssize_t got = 0;
-  while (got < (ssize_t)sizeof *r) {
-    ssize_t k = read(fd[0], (char *)r + got, sizeof *r - (size_t)got);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0)
-      break;
-    got += k;
-  }
-  close(fd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (got != (ssize_t)sizeof *r || !r->ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  const mode_job job = {dir, full, o};
+  if (!bench_in_child(mode_entry, &job, r, sizeof *r) || !r->ok) {
     fprintf(stderr, "%s: the %s step failed\n", bench_prog, full ? "full" : "LoRA");
     return -1;
   }

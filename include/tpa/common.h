@@ -97,20 +97,39 @@ typedef enum tpa_status {
   TPA_ERR_INTERNAL = 19          /**< a bug in libtpa; please report */
 } tpa_status;
 
-/** Static English name of a status ("TPA_ERR_JSON: invalid JSON"); never NULL. @since 0.1.0 */
+/**
+ * Static English name of a status ("TPA_ERR_JSON: invalid JSON"); never NULL.
+ * @param status any value; one that is not a tpa_status gives
+ *        "TPA_ERR_UNKNOWN: unknown status".
+ * @return a static string owned by the library, valid for the life of the
+ *         program; never NULL.
+ * @since 0.1.0
+ */
 TPA_API const char *tpa_status_str(tpa_status status);
 
 /**
  * Detailed message of the calling thread's most recent failure, naming the
  * file, tensor, line or argument involved. Never NULL ("" when none). The
  * string is owned by the library and valid until the thread's next libtpa
- * call. @since 0.1.0
+ * call.
+ * @return the calling thread's message (owned by the library); never NULL,
+ *         "" when there is none.
+ * @since 0.1.0
  */
 TPA_API const char *tpa_last_error(void);
 
-/** Run-time library version, "0.2.0". @since 0.1.0 */
+/**
+ * Run-time library version, "0.2.0".
+ * @return the static string TPA_VERSION_STRING of the library as built
+ *         (owned by the library); never NULL.
+ * @since 0.1.0
+ */
 TPA_API const char *tpa_version(void);
-/** Run-time version number as TPA_VERSION_NUMBER. @since 0.1.0 */
+/**
+ * Run-time version number as TPA_VERSION_NUMBER.
+ * @return major*10000 + minor*100 + patch of the library as built.
+ * @since 0.1.0
+ */
 TPA_API uint32_t tpa_version_number(void);
 
 /** Severity of a log message. @since 0.1.0 */

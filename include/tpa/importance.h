@@ -35,55 +35,160 @@ typedef struct tpa_importance_params {
   const tpa_dist *dist;
 } tpa_importance_params;
 
-/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.1.0
+ */
 TPA_API void tpa_importance_params_init(tpa_importance_params *p, size_t size);
 
 /**
  * Score every head of @p model on the labelled examples of @p ds. Only the
  * head-mask gradient is computed (no weight gradients; the model is only
- * read; memory stays close to inference). @since 0.1.0
+ * read; memory stays close to inference).
+ * @param out receives the new table, owned by the caller and freed with
+ *        tpa_importance_free(); set to NULL on failure; must not be NULL.
+ * @param model the model to score (borrowed, only read); not NULL.
+ * @param ds labelled examples (borrowed, only read) of a task with the
+ *        model's label count; not NULL. With params->samples, only its
+ *        first examples are used.
+ * @param params options (borrowed for the call), or NULL for defaults.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p out, @p model or
+ *         @p ds, a bad params->size, batch_size <= 0, max_seq_length
+ *         outside 3..max_position_embeddings, a task whose label count is
+ *         not the model's, no examples to score, an example without a
+ *         label or one that does not tokenize; TPA_ERR_VOCAB if a token id
+ *         is past the model's vocab_size; TPA_ERR_CANCELLED if the
+ *         progress callback returned false; TPA_ERR_NO_MEMORY;
+ *         TPA_ERR_BACKEND.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_compute(tpa_importance **out,
                                                         const tpa_model *model,
                                                         const tpa_dataset *ds,
                                                         const tpa_importance_params *params);
 
-/** Free a table; NULL is allowed. @since 0.1.0 */
+/**
+ * Free a table; NULL is allowed.
+ * @param imp the table (ownership passes to the call), or NULL (nothing
+ *        happens).
+ * @since 0.1.0
+ */
 TPA_API void tpa_importance_free(tpa_importance *imp);
 
-/** Number of layers. @since 0.1.0 */
+/**
+ * Number of layers.
+ * @param imp the table (borrowed), or NULL.
+ * @return the layer count; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API int32_t tpa_importance_num_layers(const tpa_importance *imp);
-/** Heads per layer before any pruning (the ORIGINAL index range). @since 0.1.0 */
+/**
+ * Heads per layer before any pruning (the ORIGINAL index range).
+ * @param imp the table (borrowed), or NULL.
+ * @return the original head count per layer; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API int32_t tpa_importance_num_heads(const tpa_importance *imp);
-/** Examples scored. @since 0.1.0 */
+/**
+ * Examples scored.
+ * @param imp the table (borrowed), or NULL.
+ * @return the number of examples; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API uint64_t tpa_importance_examples(const tpa_importance *imp);
-/** Non-pad tokens of those examples (T). @since 0.1.0 */
+/**
+ * Non-pad tokens of those examples (T).
+ * @param imp the table (borrowed), or NULL.
+ * @return the token count; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API uint64_t tpa_importance_tokens(const tpa_importance *imp);
-/** Whether head @p head (ORIGINAL index) of @p layer was scored (false if pruned or out of range).
- * @since 0.1.0 */
+/**
+ * Whether head @p head (ORIGINAL index) of @p layer was scored (false if pruned or out of range).
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param head ORIGINAL 0-based head index.
+ * @return true if the head has a score; false if it was pruned, for a NULL
+ *         @p imp, or out of range.
+ * @since 0.1.0
+ */
 TPA_API bool tpa_importance_has_head(const tpa_importance *imp, int32_t layer, int32_t head);
-/** raw[layer][head]; NaN if the head has no score. @since 0.1.0 */
+/**
+ * raw[layer][head]; NaN if the head has no score.
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param head ORIGINAL 0-based head index.
+ * @return the raw score; NaN if the head has no score, for a NULL @p imp,
+ *         or out of range.
+ * @since 0.1.0
+ */
 TPA_API double tpa_importance_raw(const tpa_importance *imp, int32_t layer, int32_t head);
-/** norm[layer][head]; NaN if the head has no score. @since 0.1.0 */
+/**
+ * norm[layer][head]; NaN if the head has no score.
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param head ORIGINAL 0-based head index.
+ * @return the normalised score; NaN if the head has no score, for a NULL
+ *         @p imp, or out of range.
+ * @since 0.1.0
+ */
 TPA_API double tpa_importance_normalized(const tpa_importance *imp, int32_t layer, int32_t head);
-/** Block importance of @p layer (sum of its raw scores); NaN if out of range. @since 0.1.0 */
+/**
+ * Block importance of @p layer (sum of its raw scores); NaN if out of range.
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @return the block importance; NaN for a NULL @p imp or @p layer out of
+ *         range.
+ * @since 0.1.0
+ */
 TPA_API double tpa_importance_block(const tpa_importance *imp, int32_t layer);
 
 /**
  * Write the table as JSON: {"layers":L,"heads":A,"examples":E,"tokens":T,
  * "raw":[[...]],"normalized":[[...]],"blocks":[...]}, rows by layer,
  * columns by ORIGINAL head, null for heads without a score. Atomic.
+ * @param imp the table (borrowed, only read); not NULL.
+ * @param path output file, NUL-terminated (borrowed for the call); not
+ *        NULL or empty. Its directory must exist; on failure an existing
+ *        file is left as it was.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p imp or a NULL or
+ *         empty @p path; TPA_ERR_NOT_FOUND if the directory of @p path
+ *         does not exist; TPA_ERR_IO if writing fails; TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_save(const tpa_importance *imp, const char *path);
 
-/** Read a table written by tpa_importance_save(). @since 0.1.0 */
+/**
+ * Read a table written by tpa_importance_save().
+ * @param out receives the new table, owned by the caller and freed with
+ *        tpa_importance_free(); set to NULL on failure; must not be NULL.
+ * @param path the JSON file, NUL-terminated (borrowed for the call); not
+ *        NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
+ *         TPA_ERR_NOT_FOUND if the file does not exist; TPA_ERR_IO if it
+ *         cannot be read; TPA_ERR_JSON if it is not valid JSON or not a
+ *         valid table; TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_load(tpa_importance **out, const char *path);
 
 /**
  * Write a layers x heads heatmap of the normalised scores as a PNG (the
  * paper's Figure 1): one cell per head, darker = more important, pruned
- * heads marked. Atomic. @since 0.1.0
+ * heads marked. Atomic.
+ * @param imp the table (borrowed, only read); not NULL.
+ * @param png_path output file, NUL-terminated (borrowed for the call); not
+ *        NULL or empty. Its directory must exist; on failure an existing
+ *        file is left as it was.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p imp or a NULL or
+ *         empty @p png_path; TPA_ERR_NOT_FOUND if the directory of
+ *         @p png_path does not exist; TPA_ERR_IO if writing fails;
+ *         TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_write_heatmap(const tpa_importance *imp,
                                                               const char *png_path);

@@ -47,7 +47,14 @@ typedef struct tpa_lora_params {
   uint64_t seed; /**< seed of the Kaiming-uniform A initialisation (42) */
 } tpa_lora_params;
 
-/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.1.0
+ */
 TPA_API void tpa_lora_params_init(tpa_lora_params *p, size_t size);
 
 /**
@@ -55,22 +62,57 @@ TPA_API void tpa_lora_params_init(tpa_lora_params *p, size_t size);
  * initialised as PEFT does: A Kaiming-uniform (a = sqrt(5)), B zero, and
  * the LayerNorm and classifier copies equal to the model's, so that the
  * set starts as an exact no-op. Copies what it needs from @p model; the
- * model must outlive nothing. @since 0.1.0
+ * model must outlive nothing.
+ * @param out receives the new set, owned by the caller and freed with
+ *        tpa_lora_set_free(); set to NULL on failure; must not be NULL.
+ * @param model the model whose shape the set takes (borrowed for the call,
+ *        only read); not NULL.
+ * @param params options (borrowed for the call), or NULL for defaults.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p out or @p model, a
+ *         bad params->size, params->rank outside 1..1024, a params->ranks
+ *         entry outside 0..1024, or a negative or non-finite alpha;
+ *         TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *model,
                                                      const tpa_lora_params *params);
 
-/** Free a set; NULL is allowed. @since 0.1.0 */
+/**
+ * Free a set; NULL is allowed.
+ * @param set the set (ownership passes to the call), or NULL (nothing
+ *        happens).
+ * @since 0.1.0
+ */
 TPA_API void tpa_lora_set_free(tpa_lora_set *set);
 
-/** Rank of module @p module of block @p layer (0 if not adapted, -1 if out of range). @since 0.1.0
+/**
+ * Rank of module @p module of block @p layer (0 if not adapted, -1 if out of range).
+ * @param set the set (borrowed), or NULL.
+ * @param layer 0-based block index.
+ * @param module the module within the block.
+ * @return the rank; 0 if the module has no LoRA; -1 for a NULL @p set or
+ *         @p layer or @p module out of range.
+ * @since 0.1.0
  */
 TPA_API int32_t tpa_lora_set_rank(const tpa_lora_set *set, int32_t layer, tpa_lora_module module);
 
-/** Alpha of that module (0 if not adapted or out of range). @since 0.1.0 */
+/**
+ * Alpha of that module (0 if not adapted or out of range).
+ * @param set the set (borrowed), or NULL.
+ * @param layer 0-based block index.
+ * @param module the module within the block.
+ * @return the module's lora_alpha (the update is scaled by alpha / rank);
+ *         0 if it has no LoRA, for a NULL @p set, or out of range.
+ * @since 0.1.0
+ */
 TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lora_module module);
 
-/** Number of trainable parameters: LoRA A and B, LayerNorms, classifier. @since 0.1.0 */
+/**
+ * Number of trainable parameters: LoRA A and B, LayerNorms, classifier.
+ * @param set the set (borrowed), or NULL.
+ * @return the parameter count; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API uint64_t tpa_lora_set_num_params(const tpa_lora_set *set);
 
 /**
@@ -78,7 +120,18 @@ TPA_API uint64_t tpa_lora_set_num_params(const tpa_lora_set *set);
  * task_type SEQ_CLS, target_modules, r, lora_alpha, rank_pattern,
  * alpha_pattern, modules_to_save, bias "none") and
  * @p dir/adapter_model.safetensors with PEFT's key names. Files are
- * written atomically; @p dir is created if missing. @since 0.1.0
+ * written atomically; @p dir is created if missing.
+ *
+ * As with tpa_model_save(), the two files are staged in a new directory
+ * that replaces @p dir in one rename (other files of an existing @p dir
+ * are kept), or, when that is impossible, written in place one by one.
+ * @param set the set (borrowed, only read); not NULL.
+ * @param dir output directory, NUL-terminated (borrowed for the call); not
+ *        NULL or empty.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p set or a NULL or
+ *         empty @p dir; TPA_ERR_IO if writing fails (when staged, @p dir
+ *         is then as it was); TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_lora_set_save(const tpa_lora_set *set, const char *dir);
 
@@ -86,6 +139,22 @@ TPA_API TPA_NODISCARD tpa_status tpa_lora_set_save(const tpa_lora_set *set, cons
  * Load a PEFT LoRA adapter directory for @p model. Shapes must match the
  * model's projections; modules absent from the file get no LoRA, and
  * LayerNorm/classifier tensors absent from it start as the model's.
+ * @param out receives the new set, owned by the caller and freed with
+ *        tpa_lora_set_free(); set to NULL on failure; must not be NULL.
+ * @param model the model the adapter is for (borrowed for the call, only
+ *        read); not NULL.
+ * @param dir adapter directory with adapter_config.json and
+ *        adapter_model.safetensors, NUL-terminated (borrowed for the
+ *        call); not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
+ *         TPA_ERR_NOT_FOUND for a missing file; TPA_ERR_IO;
+ *         TPA_ERR_JSON; TPA_ERR_CONFIG for invalid adapter_config.json
+ *         values; TPA_ERR_UNSUPPORTED for valid PEFT settings this version
+ *         cannot handle; TPA_ERR_TRUNCATED, TPA_ERR_HEADER,
+ *         TPA_ERR_TENSOR_OFFSETS or TPA_ERR_TENSOR_DTYPE for a malformed
+ *         safetensors file; TPA_ERR_TENSOR_SHAPE when tensors do not fit
+ *         the model; TPA_ERR_TENSOR_MISSING when only one of a module's A
+ *         and B is present; TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_lora_set_load(tpa_lora_set **out, const tpa_model *model,
@@ -99,6 +168,13 @@ TPA_API TPA_NODISCARD tpa_status tpa_lora_set_load(tpa_lora_set **out, const tpa
  * float rounding). The set must have been made for this model's shape.
  * The model is modified: no other thread may use it during the call.
  * Merging the same set twice adds it twice.
+ * @param set the set (borrowed, only read; it stays valid and unchanged);
+ *        not NULL.
+ * @param model the model to modify in place; not NULL. On failure it is
+ *        left unchanged.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument or a set
+ *         made for another model shape (layers, hidden size, labels or
+ *         kept heads); TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model);

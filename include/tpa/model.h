@@ -26,7 +26,14 @@ typedef struct tpa_model_load_params {
   void *user;         /**< passed to @ref log */
 } tpa_model_load_params;
 
-/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.1.0
+ */
 TPA_API void tpa_model_load_params_init(tpa_model_load_params *p, size_t size);
 
 /**
@@ -42,14 +49,31 @@ TPA_API void tpa_model_load_params_init(tpa_model_load_params *p, size_t size);
  * partial model exists, and tpa_last_error() names the file and tensor.
  *
  * @param out    receives the new model, freed with tpa_model_free()
- * @param dir    checkpoint directory (borrowed for the call only)
- * @param params NULL for defaults
+ *               (NULL on failure); must not be NULL
+ * @param dir    checkpoint directory (borrowed for the call only); not NULL
+ * @param params NULL for defaults (borrowed for the call; the log callback
+ *               is only called during it)
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p out or @p dir, a
+ *         bad params->size or a negative params->num_labels;
+ *         TPA_ERR_NOT_FOUND for a missing file; TPA_ERR_IO;
+ *         TPA_ERR_TRUNCATED; TPA_ERR_JSON; TPA_ERR_CONFIG for invalid
+ *         config.json values; TPA_ERR_UNSUPPORTED for valid settings this
+ *         version cannot handle (e.g. another problem_type); TPA_ERR_HEADER,
+ *         TPA_ERR_TENSOR_OFFSETS, TPA_ERR_TENSOR_DTYPE, TPA_ERR_TENSOR_SHAPE
+ *         or TPA_ERR_TENSOR_MISSING for model.safetensors; TPA_ERR_VOCAB
+ *         for vocab.txt; TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_load(tpa_model **out, const char *dir,
                                                 const tpa_model_load_params *params);
 
-/** Free a model; NULL is allowed. @since 0.1.0 */
+/**
+ * Free a model; NULL is allowed.
+ * @param model the model (ownership passes to the call), or NULL (nothing
+ *        happens). Its tokenizer (tpa_model_tokenizer()) and label names
+ *        become invalid.
+ * @since 0.1.0
+ */
 TPA_API void tpa_model_free(tpa_model *model);
 
 /** Architecture values from config.json. @since 0.1.0 */
@@ -73,18 +97,43 @@ typedef struct tpa_model_config {
 
 /**
  * Copy the configuration into @p cfg; set cfg->size = sizeof *cfg first.
- * Only the first cfg->size bytes are written. @since 0.1.0
+ * Only the first cfg->size bytes are written.
+ * @param model the model (borrowed); not NULL.
+ * @param cfg receives the configuration; cfg->size must be set first and is
+ *        left as it is. Nothing is written on failure; not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument or a
+ *         cfg->size below sizeof(size_t).
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_get_config(const tpa_model *model,
                                                       tpa_model_config *cfg);
 
-/** Number of heads layer @p layer keeps (after pruning); -1 if out of range. @since 0.1.0 */
+/**
+ * Number of heads layer @p layer keeps (after pruning); -1 if out of range.
+ * @param model the model (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @return the head count, or -1 for a NULL @p model or @p layer out of
+ *         range.
+ * @since 0.1.0
+ */
 TPA_API int32_t tpa_model_layer_num_heads(const tpa_model *model, int32_t layer);
 
 /**
  * ORIGINAL indices of the heads layer @p layer keeps, ascending. Writes at
  * most @p cap values to @p heads and the count to *n; a NULL @p heads with
- * cap 0 queries the count. @since 0.1.0
+ * cap 0 queries the count.
+ * @param model the model (borrowed); not NULL.
+ * @param layer 0-based layer index.
+ * @param heads buffer of @p cap values, or NULL when @p cap is 0. On
+ *        TPA_ERR_BUFFER_TOO_SMALL its @p cap values are the first heads.
+ * @param cap length of @p heads, in values.
+ * @param n receives the number of heads the layer keeps (also on
+ *        TPA_ERR_BUFFER_TOO_SMALL; untouched on other errors); not NULL.
+ * @return TPA_OK; TPA_ERR_BUFFER_TOO_SMALL when @p heads is not NULL and
+ *         the count exceeds @p cap; TPA_ERR_INVALID_ARGUMENT for a NULL
+ *         @p model or @p n, a NULL @p heads with @p cap > 0, or @p layer
+ *         out of range.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_layer_heads(const tpa_model *model, int32_t layer,
                                                        int32_t *heads, size_t cap, size_t *n);
@@ -100,19 +149,47 @@ typedef struct tpa_param_counts {
   uint64_t classifier; /**< classification layer */
 } tpa_param_counts;
 
-/** Fill @p counts (counts->size set by the caller). @since 0.1.0 */
+/**
+ * Fill @p counts (counts->size set by the caller).
+ * @param model the model (borrowed); not NULL.
+ * @param counts receives the counts (its first counts->size bytes;
+ *        counts->size is left as it is). Nothing is written on failure;
+ *        not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument or a
+ *         counts->size below sizeof(size_t); TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
 TPA_API TPA_NODISCARD tpa_status tpa_model_param_counts(const tpa_model *model,
                                                         tpa_param_counts *counts);
 
-/** Label name of class @p id (config.json id2label, or "LABEL_<id>"); NULL if out of range. @since
- * 0.1.0 */
+/**
+ * Label name of class @p id (config.json id2label, or "LABEL_<id>"); NULL if out of range.
+ * @param model the model (borrowed), or NULL.
+ * @param id class id, 0-based.
+ * @return a string owned by the model, valid as long as it; NULL for a
+ *         NULL @p model or @p id out of range.
+ * @since 0.1.0
+ */
 TPA_API const char *tpa_model_label_name(const tpa_model *model, int32_t id);
 
 /**
  * Write the model as an HF directory: config.json, model.safetensors (F32),
  * vocab.txt and tokenizer_config.json, loadable by HF transformers 4.x and
  * by tpa_model_load(). Each file is written atomically (temporary name,
- * fsync, rename); @p dir is created if missing. @since 0.1.0
+ * fsync, rename); @p dir is created if missing.
+ *
+ * In fact the files are staged in a new directory next to @p dir that
+ * then replaces it in one rename, so readers see the whole old directory
+ * or the whole new one (files of an existing @p dir that are not written
+ * are kept); only when that is impossible (e.g. the parent is not
+ * writable) is each file replaced atomically in place.
+ * @param model the model (borrowed, only read); not NULL.
+ * @param dir output directory, NUL-terminated (borrowed for the call); not
+ *        NULL or empty.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p model or a NULL or
+ *         empty @p dir; TPA_ERR_IO if writing fails (when staged, @p dir
+ *         is then as it was); TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_save(const tpa_model *model, const char *dir);
 
@@ -120,11 +197,21 @@ TPA_API TPA_NODISCARD tpa_status tpa_model_save(const tpa_model *model, const ch
  * Like tpa_model_save() but dense: original shapes, the weights of pruned
  * heads written as zeros and no `pruned_heads` in config.json, for tools
  * that ignore pruned_heads. Gives the same logits as the compact model.
+ * @param model the model (borrowed, only read); not NULL.
+ * @param dir output directory, NUL-terminated (borrowed for the call); not
+ *        NULL or empty.
+ * @return as tpa_model_save().
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir);
 
-/** The model's tokenizer, borrowed: valid as long as the model. @since 0.1.0 */
+/**
+ * The model's tokenizer, borrowed: valid as long as the model.
+ * @param model the model (borrowed), or NULL.
+ * @return the tokenizer owned by the model (never pass it to
+ *         tpa_tokenizer_free()); NULL for a NULL @p model.
+ * @since 0.1.0
+ */
 TPA_API const tpa_tokenizer *tpa_model_tokenizer(const tpa_model *model);
 
 #ifdef __cplusplus

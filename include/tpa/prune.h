@@ -35,43 +35,111 @@ typedef struct tpa_prune_params {
   bool allow_empty_layers; /**< allow removing a layer's last head (false) */
 } tpa_prune_params;
 
-/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.1.0
+ */
 TPA_API void tpa_prune_params_init(tpa_prune_params *p, size_t size);
 
 /**
  * Choose the heads to remove from an importance table. Ties break toward
  * the lower (layer, head). Unless allowed, the most important scored head
  * of every layer is kept. Heads without a score (already pruned) are not
- * part of the plan. @since 0.1.0
+ * part of the plan.
+ * @param out receives the new plan, owned by the caller and freed with
+ *        tpa_prune_plan_free(); set to NULL on failure; must not be NULL.
+ * @param imp the importance table (borrowed, only read); not NULL.
+ * @param params options (borrowed for the call), or NULL for defaults.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p out or @p imp, a
+ *         bad params->size, num_heads outside -1..layers*heads, a
+ *         non-finite threshold (with use_threshold), a table of impossible
+ *         size, or a scored head whose normalised score is not finite;
+ *         TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_create(tpa_prune_plan **out,
                                                        const tpa_importance *imp,
                                                        const tpa_prune_params *params);
 
-/** Free a plan; NULL is allowed. @since 0.1.0 */
+/**
+ * Free a plan; NULL is allowed.
+ * @param plan the plan (ownership passes to the call), or NULL (nothing
+ *        happens).
+ * @since 0.1.0
+ */
 TPA_API void tpa_prune_plan_free(tpa_prune_plan *plan);
 
-/** Number of layers the plan covers. @since 0.1.0 */
+/**
+ * Number of layers the plan covers.
+ * @param plan the plan (borrowed), or NULL.
+ * @return the layer count; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API int32_t tpa_prune_plan_num_layers(const tpa_prune_plan *plan);
-/** Heads the plan removes in all. @since 0.1.0 */
+/**
+ * Heads the plan removes in all.
+ * @param plan the plan (borrowed), or NULL.
+ * @return the number of heads removed over all layers; 0 for NULL.
+ * @since 0.1.0
+ */
 TPA_API int32_t tpa_prune_plan_num_pruned(const tpa_prune_plan *plan);
-/** Whether the plan removes head @p head (ORIGINAL index) of @p layer. @since 0.1.0 */
+/**
+ * Whether the plan removes head @p head (ORIGINAL index) of @p layer.
+ * @param plan the plan (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param head ORIGINAL 0-based head index.
+ * @return true if it does; false otherwise, for a NULL @p plan, or out of
+ *         range.
+ * @since 0.1.0
+ */
 TPA_API bool tpa_prune_plan_removes(const tpa_prune_plan *plan, int32_t layer, int32_t head);
 
 /**
  * Write the plan as JSON: {"layers":L,"heads":A,"pruned_heads":{"3":[0,7]}}
  * with ORIGINAL indices (the shape of config.json's pruned_heads). Atomic.
+ * @param plan the plan (borrowed, only read); not NULL.
+ * @param path output file, NUL-terminated (borrowed for the call); not
+ *        NULL or empty. Its directory must exist; on failure an existing
+ *        file is left as it was.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p plan or a NULL or
+ *         empty @p path; TPA_ERR_NOT_FOUND if the directory of @p path
+ *         does not exist; TPA_ERR_IO if writing fails; TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_save(const tpa_prune_plan *plan, const char *path);
 
-/** Read a plan written by tpa_prune_plan_save(). @since 0.1.0 */
+/**
+ * Read a plan written by tpa_prune_plan_save().
+ * @param out receives the new plan, owned by the caller and freed with
+ *        tpa_prune_plan_free(); set to NULL on failure; must not be NULL.
+ * @param path the JSON file, NUL-terminated (borrowed for the call); not
+ *        NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
+ *         TPA_ERR_NOT_FOUND if the file does not exist; TPA_ERR_IO if it
+ *         cannot be read; TPA_ERR_JSON if it is not valid JSON (duplicate
+ *         keys included); TPA_ERR_CONFIG if it is JSON but not a valid plan
+ *         (missing key, layer or head out of range, a head listed twice);
+ *         TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
 TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_load(tpa_prune_plan **out, const char *path);
 
 /**
  * Remove the plan's heads from @p model structurally, in place; heads the
  * model already lacks are skipped, so pruning twice composes. The plan's
- * shape must match the model's (layers, original heads). @since 0.1.0
+ * shape must match the model's (layers, original heads).
+ * @param model the model to modify in place (exclusively: no other thread
+ *        may use it during the call); not NULL. On failure it is left
+ *        unchanged.
+ * @param plan the plan (borrowed, only read); not NULL.
+ * @return TPA_OK (also when the model already lacks every head of the
+ *         plan); TPA_ERR_INVALID_ARGUMENT for a NULL argument or a plan of
+ *         another shape; TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_prune(tpa_model *model, const tpa_prune_plan *plan);
 
@@ -83,7 +151,14 @@ typedef struct tpa_rank_schedule_params {
   int32_t r_low;  /**< rank of the others (4) */
 } tpa_rank_schedule_params;
 
-/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.1.0
+ */
 TPA_API void tpa_rank_schedule_params_init(tpa_rank_schedule_params *p, size_t size);
 
 /**
@@ -91,7 +166,18 @@ TPA_API void tpa_rank_schedule_params_init(tpa_rank_schedule_params *p, size_t s
  * importance get r_high on all four adapted modules, the others r_low
  * (ties toward the lower layer). Writes layers * TPA_LORA_MODULES ranks to
  * @p ranks (block-major, tpa_lora_module order), ready for
- * tpa_lora_params.ranks; @p cap is the length of @p ranks. @since 0.1.0
+ * tpa_lora_params.ranks; @p cap is the length of @p ranks.
+ * @param imp the importance table (borrowed, only read); not NULL.
+ * @param params options (borrowed for the call), or NULL for defaults.
+ * @param ranks receives layers * TPA_LORA_MODULES ranks; not NULL. Nothing
+ *        is written on failure.
+ * @param cap length of @p ranks, in values.
+ * @return TPA_OK; TPA_ERR_BUFFER_TOO_SMALL if @p cap is below
+ *         layers * TPA_LORA_MODULES; TPA_ERR_INVALID_ARGUMENT for a NULL
+ *         @p imp or @p ranks, a bad params->size, a table without layers,
+ *         top_k outside 0..layers, r_high or r_low outside 0..1024, or a
+ *         block importance that is not finite; TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_rank_schedule(const tpa_importance *imp,
                                                    const tpa_rank_schedule_params *params,

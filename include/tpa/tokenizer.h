@@ -18,29 +18,75 @@ extern "C" {
 /**
  * Load a vocab.txt (one token per line, id = line number). It must hold
  * [CLS], [SEP], [UNK] and [PAD] (else TPA_ERR_VOCAB). @p lower_case selects
- * uncased behaviour (lowercase and strip accents). @since 0.1.0
+ * uncased behaviour (lowercase and strip accents).
+ * @param out receives the new tokenizer, owned by the caller and freed with
+ *        tpa_tokenizer_free(); set to NULL on failure; must not be NULL.
+ * @param vocab_path path of vocab.txt, NUL-terminated (borrowed for the
+ *        call; the file is read whole); not NULL.
+ * @param lower_case true for uncased models (do_lower_case).
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
+ *         TPA_ERR_NOT_FOUND if the file does not exist; TPA_ERR_IO if it
+ *         cannot be read; TPA_ERR_VOCAB for an invalid vocabulary (missing
+ *         special token, a NUL byte or invalid UTF-8 in a line, too large);
+ *         TPA_ERR_NO_MEMORY.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_load(tpa_tokenizer **out, const char *vocab_path,
                                                     bool lower_case);
 
 /** Free a tokenizer from tpa_tokenizer_load(); NULL is allowed. Never
- *  pass the one borrowed from tpa_model_tokenizer(). @since 0.1.0 */
+ *  pass the one borrowed from tpa_model_tokenizer().
+ *  @param tok the tokenizer (ownership passes to the call), or NULL
+ *         (nothing happens). Token strings returned for it become invalid.
+ *  @since 0.1.0 */
 TPA_API void tpa_tokenizer_free(tpa_tokenizer *tok);
 
-/** Number of tokens in the vocabulary. @since 0.1.0 */
+/**
+ * Number of tokens in the vocabulary.
+ * @param tok the tokenizer (borrowed), or NULL.
+ * @return the number of lines of vocab.txt (ids are 0 to this - 1); 0 for
+ *         NULL.
+ * @since 0.1.0
+ */
 TPA_API size_t tpa_tokenizer_vocab_size(const tpa_tokenizer *tok);
 
-/** Id of @p token, or -1 if absent. @since 0.1.0 */
+/**
+ * Id of @p token, or -1 if absent.
+ * @param tok the tokenizer (borrowed), or NULL.
+ * @param token exact token text, NUL-terminated (e.g. "[CLS]", "##ing");
+ *        borrowed for the call; NULL gives -1.
+ * @return the id, or -1 if the token is not in the vocabulary or an
+ *         argument is NULL.
+ * @since 0.1.0
+ */
 TPA_API int32_t tpa_tokenizer_token_id(const tpa_tokenizer *tok, const char *token);
 
-/** Text of token @p id (owned by the tokenizer), NULL if out of range. @since 0.1.0 */
+/**
+ * Text of token @p id (owned by the tokenizer), NULL if out of range.
+ * @param tok the tokenizer (borrowed), or NULL.
+ * @param id token id, 0-based.
+ * @return a string valid as long as the tokenizer; NULL for a NULL @p tok
+ *         or @p id out of range.
+ * @since 0.1.0
+ */
 TPA_API const char *tpa_tokenizer_token(const tpa_tokenizer *tok, int32_t id);
 
 /**
  * WordPiece ids of one UTF-8 text, without special tokens or truncation.
  * Writes min(count, cap) ids and the full count to *n; returns
  * TPA_ERR_BUFFER_TOO_SMALL if count > cap. Invalid UTF-8 gives
- * TPA_ERR_INVALID_ARGUMENT. @since 0.1.0
+ * TPA_ERR_INVALID_ARGUMENT.
+ * @param tok the tokenizer (borrowed); not NULL.
+ * @param text UTF-8 text, NUL-terminated (borrowed for the call); not NULL.
+ * @param ids buffer of @p cap ids, or NULL when @p cap is 0 (a size query,
+ *        which returns TPA_ERR_BUFFER_TOO_SMALL if there is any token).
+ * @param cap length of @p ids, in values.
+ * @param n receives the full count; set to 0 on any failure other than
+ *        TPA_ERR_BUFFER_TOO_SMALL; not NULL.
+ * @return TPA_OK; TPA_ERR_BUFFER_TOO_SMALL if count > cap;
+ *         TPA_ERR_INVALID_ARGUMENT for invalid UTF-8, a NULL @p tok,
+ *         @p text or @p n, or a NULL @p ids with @p cap > 0.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *text,
                                                         int32_t *ids, size_t cap, size_t *n);
@@ -49,7 +95,24 @@ TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok
  * Model input for one example: [CLS] a [SEP] (b [SEP]), token types 0 then
  * 1, truncated `longest_first` to @p max_len exactly as HF's fast tokenizer
  * (METHOD.md section 2). @p text_b may be NULL. @p ids and @p type_ids
- * must hold @p max_len values; *n receives the length. @since 0.1.0
+ * must hold @p max_len values; *n receives the length.
+ * @param tok the tokenizer (borrowed); not NULL.
+ * @param text_a first text, UTF-8, NUL-terminated (borrowed for the call);
+ *        not NULL.
+ * @param text_b second text, likewise, or NULL for a single segment.
+ * @param max_len longest output in tokens, special tokens included; at
+ *        least 2 (3 with @p text_b).
+ * @param ids receives the token ids; @p max_len values, not NULL.
+ *        Contents are unspecified on failure.
+ * @param type_ids receives the token types (0 then 1); @p max_len values,
+ *        not NULL; also used as scratch, so contents are unspecified on
+ *        failure.
+ * @param n receives the number of tokens written (at most @p max_len);
+ *        set to 0 on failure; not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p tok, @p text_a,
+ *         @p ids, @p type_ids or @p n, a @p max_len too small for the
+ *         special tokens, or a text that is not valid UTF-8.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_encode(const tpa_tokenizer *tok, const char *text_a,
                                                       const char *text_b, int32_t max_len,

@@ -86,7 +86,14 @@ typedef struct tpa_train_params {
   const tpa_dist *dist;
 } tpa_train_params;
 
-/** Fill @p p with defaults; @p size is sizeof *p. @since 0.1.0 */
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.1.0
+ */
 TPA_API void tpa_train_params_init(tpa_train_params *p, size_t size);
 
 /** Summary of a training run. @since 0.1.0 */
@@ -106,7 +113,33 @@ typedef struct tpa_train_result {
 /**
  * Train @p set (LoRA A/B, LayerNorms, classifier) on @p train with the
  * model frozen; evaluate on @p dev (may be NULL) after each epoch.
- * @p result may be NULL. The model is only read. @since 0.1.0
+ * @p result may be NULL. The model is only read.
+ * @param model the frozen base model (borrowed, only read); not NULL.
+ * @param set the set to train in place; not NULL; must have been made for
+ *        @p model's shape. On failure it holds the weights of the last
+ *        completed step (the best-epoch restore of keep_best only happens
+ *        on success).
+ * @param train training examples (borrowed, only read); not NULL, not
+ *        empty, of a task with the model's label count.
+ * @param dev dev examples of the same task (borrowed, only read), or NULL
+ *        for no evaluation.
+ * @param params options (borrowed for the call, callbacks called only
+ *        during it), or NULL for defaults.
+ * @param result receives the summary, or NULL; result->size must be set
+ *        and at least sizeof(size_t) (else TPA_ERR_INVALID_ARGUMENT,
+ *        before any work). Written only on success.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p model, @p set or
+ *         @p train, a bad params->size or option value, an empty training
+ *         set, a dataset or set that does not fit the model, a dev set of
+ *         another task, resume without checkpoint_dir, or a checkpoint
+ *         written with other settings; TPA_ERR_DATA for an example without
+ *         a label; TPA_ERR_VOCAB if a token id is past the model's
+ *         vocab_size; TPA_ERR_CANCELLED if the progress callback returned
+ *         false; TPA_ERR_NOT_FOUND, TPA_ERR_IO, TPA_ERR_HEADER,
+ *         TPA_ERR_TENSOR_SHAPE, TPA_ERR_TENSOR_MISSING or
+ *         TPA_ERR_UNSUPPORTED from reading or writing checkpoint_dir;
+ *         TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_train_lora(const tpa_model *model, tpa_lora_set *set,
                                                 const tpa_dataset *train, const tpa_dataset *dev,
@@ -115,8 +148,23 @@ TPA_API TPA_NODISCARD tpa_status tpa_train_lora(const tpa_model *model, tpa_lora
 
 /**
  * Fine-tune every parameter of @p model in place (the baseline the method
- * is judged against). On failure the model keeps its last consistent
- * weights. @since 0.1.0
+ * is judged against). On failure the model keeps its weights from
+ * before the call.
+ * @param model the model to train in place (exclusively: no other thread
+ *        may use it during the call); not NULL. Training works on a copy
+ *        that replaces the weights only at the end, so on failure the model
+ *        has its weights from before the call.
+ * @param train training examples (borrowed, only read); not NULL, not
+ *        empty, of a task with the model's label count.
+ * @param dev dev examples of the same task (borrowed, only read), or NULL
+ *        for no evaluation.
+ * @param params options (borrowed for the call, callbacks called only
+ *        during it), or NULL for defaults.
+ * @param result receives the summary, or NULL; result->size must be set
+ *        and at least sizeof(size_t) (else TPA_ERR_INVALID_ARGUMENT,
+ *        before any work). Written only on success.
+ * @return as tpa_train_lora() (without the LoRA set cases).
+ * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_train_full(tpa_model *model, const tpa_dataset *train,
                                                 const tpa_dataset *dev,

@@ -438,6 +438,10 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
   const double t0 = now_seconds();
   if (!tpa__params_read(&r->p, sizeof r->p, params, &train_defaults))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: params->size is invalid", r->fn);
+  /* Checked before any work: a bad result struct must not cost a run
+   * (nor, in full fine-tuning, change the model and then fail). */
+  if (result && result->size < sizeof(size_t))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: result->size is not set", r->fn);
   if (r->p.learning_rate == 0)
     r->p.learning_rate = full_model ? 2e-5 : 5e-4;
   tpa_status s = check_params(r, train);
@@ -477,11 +481,9 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
     res.seconds = now_seconds() - t0;
     res.trainable_params = r->t.total;
     /* Only the first size bytes the caller declared are written. */
-    size_t size = result->size;
-    if (size < sizeof(size_t))
-      s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: result->size is not set", r->fn);
-    else
-      memcpy(result, &res, size < sizeof res ? size : sizeof res), result->size = size;
+    const size_t size = result->size;
+    memcpy(result, &res, size < sizeof res ? size : sizeof res);
+    result->size = size;
   }
   free(st);
   return s;

@@ -378,6 +378,21 @@ START_TEST(bad_arguments_are_refused) {
   p = base_params();
   ck_assert_int_eq(tpa_train_lora(m, set, stsb, NULL, &p, NULL), TPA_ERR_INVALID_ARGUMENT);
   tpa_dataset_free(stsb);
+  /* An unset result->size is refused before any step: no step callback
+   * runs, and full fine-tuning leaves the model's outputs as they were. */
+  int steps = 0;
+  p = base_params();
+  p.on_step = count_step;
+  p.user = &steps;
+  tpa_train_result res = {.size = 0};
+  ck_assert_int_eq(tpa_train_lora(m, set, train, NULL, &p, &res), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "result->size"));
+  float before[16], after[16];
+  ck_assert_int_eq(tpa_model_predict(m, train, NULL, before, 16), TPA_OK);
+  ck_assert_int_eq(tpa_train_full(m, train, NULL, &p, &res), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(steps, 0);
+  ck_assert_int_eq(tpa_model_predict(m, train, NULL, after, 16), TPA_OK);
+  ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
   tpa_lora_set_free(set);
   tpa_dataset_free(train);
   tpa_model_free(m);

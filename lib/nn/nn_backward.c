@@ -43,15 +43,6 @@ static op_key make_key(uint32_t kind, int32_t axis, float eps, const tpa__nn_ten
   return k;
 }
 
-#define TRY(call)                                                                                  \
-  do {                                                                                             \
-    dnnl_status_t st_ = (call);                                                                    \
-    if (st_ != dnnl_success) {                                                                     \
-      status = st_;                                                                                \
-      goto out;                                                                                    \
-    }                                                                                              \
-  } while (0)
-
 static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
   dnnl_status_t st = dnnl_primitive_attr_create(attr);
   if (st == dnnl_success)
@@ -59,55 +50,65 @@ static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
   return st;
 }
 
+/* The primitive descriptor of @p desc with a user-managed scratchpad (the
+ * context supplies it); @p hint is the forward of a backward, or NULL. */
+static dnnl_status_t scratch_pd(dnnl_engine_t engine, const_dnnl_op_desc_t desc,
+                                const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd) {
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_status_t st = user_scratch_attr(&attr);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return st;
+}
+
+/* A backward primitive descriptor: @p bwd built with the hint of its
+ * forward-training descriptor @p fwd, which is dropped again. */
+static dnnl_status_t backward_pd(dnnl_engine_t engine, const_dnnl_op_desc_t fwd,
+                                 const_dnnl_op_desc_t bwd, dnnl_primitive_desc_t *pd) {
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_status_t st = dnnl_primitive_desc_create(&hint, fwd, NULL, engine, NULL);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, bwd, hint, pd);
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  return st;
+}
+
 /* ---------------------------------------------------------- layer norm */
 
 static const unsigned LN_FLAGS = dnnl_use_scale | dnnl_use_shift;
 
-static dnnl_status_t ln_forward_pd(dnnl_engine_t engine, const op_key *k,
-                                   dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
-  dnnl_memory_desc_t md;
-  dnnl_layer_normalization_desc_t ld;
-  dnnl_status_t st = tpa__nn_md(&md, &k->t);
-  if (st == dnnl_success)
-    st = dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_training, &md, NULL, k->eps,
-                                                    LN_FLAGS);
-  if (st == dnnl_success)
-    st = dnnl_primitive_desc_create(pd, &ld, attr, engine, NULL);
-  return st;
-}
-
 static dnnl_status_t build_ln_train(dnnl_engine_t engine, const void *p,
                                     dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  TRY(user_scratch_attr(&attr));
-  TRY(ln_forward_pd(engine, p, attr, pd));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  const op_key *k = p;
+  dnnl_memory_desc_t md;
+  dnnl_layer_normalization_desc_t fd;
+  dnnl_status_t st = tpa__nn_md(&md, &k->t);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_forward_desc_init(&fd, dnnl_forward_training, &md, NULL, k->eps,
+                                                    LN_FLAGS);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, &fd, NULL, pd);
+  return st;
 }
 
 static dnnl_status_t build_ln_backward(dnnl_engine_t engine, const void *p,
                                        dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t hint = NULL;
   dnnl_memory_desc_t md;
-  dnnl_layer_normalization_desc_t ld;
-  TRY(ln_forward_pd(engine, k, NULL, &hint));
-  TRY(tpa__nn_md(&md, &k->t));
-  TRY(dnnl_layer_normalization_backward_desc_init(&ld, dnnl_backward, &md, &md, NULL, k->eps,
-                                                  LN_FLAGS));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_primitive_desc_create(pd, &ld, attr, engine, hint));
-out:
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  dnnl_layer_normalization_desc_t fd, bd;
+  dnnl_status_t st = tpa__nn_md(&md, &k->t);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_forward_desc_init(&fd, dnnl_forward_training, &md, NULL, k->eps,
+                                                    LN_FLAGS);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, NULL, k->eps,
+                                                     LN_FLAGS);
+  if (st == dnnl_success)
+    st = backward_pd(engine, &fd, &bd, pd);
+  return st;
 }
 
 tpa_status tpa__nn_layer_norm_train(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
@@ -155,24 +156,17 @@ tpa_status tpa__nn_layer_norm_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t
 static dnnl_status_t build_softmax_backward(dnnl_engine_t engine, const void *p,
                                             dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t hint = NULL;
   dnnl_memory_desc_t md;
-  dnnl_softmax_v2_desc_t sd;
-  TRY(tpa__nn_md(&md, &k->t));
-  TRY(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_training, dnnl_softmax_accurate, &md, &md,
-                                        k->axis));
-  TRY(dnnl_primitive_desc_create(&hint, &sd, NULL, engine, NULL));
-  TRY(dnnl_softmax_v2_backward_desc_init(&sd, dnnl_softmax_accurate, &md, &md, &md, k->axis));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_primitive_desc_create(pd, &sd, attr, engine, hint));
-out:
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  dnnl_softmax_v2_desc_t fd, bd;
+  dnnl_status_t st = tpa__nn_md(&md, &k->t);
+  if (st == dnnl_success)
+    st = dnnl_softmax_v2_forward_desc_init(&fd, dnnl_forward_training, dnnl_softmax_accurate, &md,
+                                           &md, k->axis);
+  if (st == dnnl_success)
+    st = dnnl_softmax_v2_backward_desc_init(&bd, dnnl_softmax_accurate, &md, &md, &md, k->axis);
+  if (st == dnnl_success)
+    st = backward_pd(engine, &fd, &bd, pd);
+  return st;
 }
 
 tpa_status tpa__nn_softmax_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t axis,
@@ -195,49 +189,38 @@ static dnnl_alg_kind_t eltwise_alg(int32_t act) {
   return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
 }
 
-static dnnl_status_t eltwise_forward_pd(dnnl_engine_t engine, const op_key *k,
-                                        dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
+/* The forward-training descriptor, for the forward itself and as the
+ * backward's hint. */
+static dnnl_status_t eltwise_forward_desc(const op_key *k, dnnl_eltwise_desc_t *fd) {
   dnnl_memory_desc_t md;
-  dnnl_eltwise_desc_t ed;
   dnnl_status_t st = tpa__nn_md(&md, &k->t);
   if (st == dnnl_success)
-    st = dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, eltwise_alg(k->axis), &md, 0.0f,
+    st = dnnl_eltwise_forward_desc_init(fd, dnnl_forward_training, eltwise_alg(k->axis), &md, 0.0f,
                                         0.0f);
-  if (st == dnnl_success)
-    st = dnnl_primitive_desc_create(pd, &ed, attr, engine, NULL);
   return st;
 }
 
 static dnnl_status_t build_eltwise(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  TRY(user_scratch_attr(&attr));
-  TRY(eltwise_forward_pd(engine, p, attr, pd));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  dnnl_eltwise_desc_t fd;
+  dnnl_status_t st = eltwise_forward_desc(p, &fd);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, &fd, NULL, pd);
+  return st;
 }
 
 static dnnl_status_t build_eltwise_backward(dnnl_engine_t engine, const void *p,
                                             dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t hint = NULL;
   dnnl_memory_desc_t md;
-  dnnl_eltwise_desc_t ed;
-  TRY(eltwise_forward_pd(engine, k, NULL, &hint));
-  TRY(tpa__nn_md(&md, &k->t));
-  TRY(dnnl_eltwise_backward_desc_init(&ed, eltwise_alg(k->axis), &md, &md, 0.0f, 0.0f));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_primitive_desc_create(pd, &ed, attr, engine, hint));
-out:
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  dnnl_eltwise_desc_t fd, bd;
+  dnnl_status_t st = eltwise_forward_desc(k, &fd);
+  if (st == dnnl_success)
+    st = tpa__nn_md(&md, &k->t);
+  if (st == dnnl_success)
+    st = dnnl_eltwise_backward_desc_init(&bd, eltwise_alg(k->axis), &md, &md, 0.0f, 0.0f);
+  if (st == dnnl_success)
+    st = backward_pd(engine, &fd, &bd, pd);
+  return st;
 }
 
 static tpa_status check_act(int32_t act, const char *what) {

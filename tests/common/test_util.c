@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,70 @@ char *read_all(const char *path, size_t *len) {
   if (len)
     *len = (size_t)n;
   return buf;
+}
+
+static int32_t *ints(const json_t *a, size_t want) {
+  ck_assert_uint_eq(json_array_size(a), want);
+  int32_t *v = malloc(want * sizeof *v);
+  ck_assert_ptr_nonnull(v);
+  for (size_t i = 0; i < want; i++)
+    v[i] = (int32_t)json_integer_value(json_array_get(a, i));
+  return v;
+}
+
+float *reference_batch_logits(const tpa_model *m, const json_t *ref, size_t i, size_t *n) {
+  const json_t *b = json_array_get(json_object_get(ref, "batches"), i);
+  ck_assert_ptr_nonnull(b);
+  int32_t batch = (int32_t)json_integer_value(json_object_get(b, "batch"));
+  int32_t seq = (int32_t)json_integer_value(json_object_get(b, "seq"));
+  size_t cells = (size_t)batch * (size_t)seq;
+  int32_t *ids = ints(json_object_get(b, "ids"), cells);
+  int32_t *types = ints(json_object_get(b, "type_ids"), cells);
+  int32_t *mask = ints(json_object_get(b, "mask"), cells);
+  tpa_model_config cfg = {.size = sizeof cfg};
+  ck_assert_int_eq(tpa_model_get_config(m, &cfg), TPA_OK);
+  *n = (size_t)batch * (size_t)cfg.num_labels;
+  float *out = calloc(*n, sizeof *out);
+  ck_assert_ptr_nonnull(out);
+  tpa_status s = tpa_model_forward(m, ids, types, mask, batch, seq, out);
+  ck_assert_msg(s == TPA_OK, "forward: %s", tpa_last_error());
+  free(ids);
+  free(types);
+  free(mask);
+  return out;
+}
+
+float *reference_logits(const tpa_model *m, const char *rel, size_t *n_out, double *vs_ref) {
+  char *path = fixture(rel);
+  json_error_t err;
+  json_t *ref = json_load_file(path, 0, &err);
+  ck_assert_msg(ref != NULL, "%s: %s", path, err.text);
+  free(path);
+  const json_t *batches = json_object_get(ref, "batches");
+  size_t total = 0;
+  for (size_t i = 0; i < json_array_size(batches); i++)
+    total += json_array_size(json_object_get(json_array_get(batches, i), "logits"));
+  ck_assert_uint_gt(total, 0);
+  float *out = calloc(total, sizeof *out);
+  ck_assert_ptr_nonnull(out);
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < json_array_size(batches); i++) {
+    size_t n;
+    float *got = reference_batch_logits(m, ref, i, &n);
+    const json_t *want = json_object_get(json_array_get(batches, i), "logits");
+    ck_assert_uint_eq(json_array_size(want), n);
+    for (size_t k = 0; k < n; k++) {
+      ck_assert(isfinite(got[k]));
+      worst = fmax(worst, fabs((double)got[k] - json_number_value(json_array_get(want, k))));
+    }
+    memcpy(out + at, got, n * sizeof *out);
+    at += n;
+    free(got);
+  }
+  json_decref(ref);
+  if (vs_ref)
+    *vs_ref = worst;
+  *n_out = total;
+  return out;
 }

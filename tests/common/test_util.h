@@ -5,6 +5,7 @@
 #define TPA_TEST_COMMON_UTIL_H
 
 #include <check.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "tpa/tpa.h"
@@ -21,5 +22,13 @@ char *temp_dir(void);
 void remove_tree(const char *dir);
 /* Whole file, malloc'ed and NUL-terminated; *len its size (len may be NULL). */
 char *read_all(const char *path, size_t *len);
+
+/* Logits of batch @p i of a PyTorch reference.json (its "batches": batch,
+ * seq, ids, type_ids, mask) under @p m; malloc'ed, n values in *n. */
+float *reference_batch_logits(const tpa_model *m, const json_t *ref, size_t i, size_t *n);
+/* The logits of every batch of the reference file $TPA_FIXTURES/rel under
+ * @p m, concatenated (malloc'ed, *n values, all finite), and in *vs_ref
+ * (may be NULL) their max |difference| from the file's logits. */
+float *reference_logits(const tpa_model *m, const char *rel, size_t *n, double *vs_ref);
 
 #endif

@@ -13,53 +13,6 @@
 #include "model/tensors.h"
 #include "util.h"
 
-/* Logits of every reference batch of @p variant under @p m. */
-static float *reference_logits(const tpa_model *m, const char *variant, size_t *n_out,
-                               double *max_ref_diff) {
-  char rel[128];
-  snprintf(rel, sizeof rel, "%s/reference.json", variant);
-  char *path = fixture(rel);
-  json_error_t err;
-  json_t *ref = json_load_file(path, 0, &err);
-  ck_assert_msg(ref != NULL, "%s: %s", path, err.text);
-  free(path);
-  const json_t *batches = json_object_get(ref, "batches");
-  size_t total = 0, at = 0;
-  for (size_t i = 0; i < json_array_size(batches); i++)
-    total += json_array_size(json_object_get(json_array_get(batches, i), "logits"));
-  ck_assert_uint_gt(total, 0);
-  float *out = calloc(total, sizeof *out);
-  ck_assert_ptr_nonnull(out);
-  *max_ref_diff = 0;
-  for (size_t i = 0; i < json_array_size(batches); i++) {
-    const json_t *b = json_array_get(batches, i);
-    int32_t B = (int32_t)json_integer_value(json_object_get(b, "batch"));
-    int32_t S = (int32_t)json_integer_value(json_object_get(b, "seq"));
-    size_t n = (size_t)B * (size_t)S;
-    int32_t *ids = calloc(n, sizeof *ids), *types = calloc(n, sizeof *types),
-            *mask = calloc(n, sizeof *mask);
-    ck_assert(ids && types && mask);
-    for (size_t k = 0; k < n; k++) {
-      ids[k] = (int32_t)json_integer_value(json_array_get(json_object_get(b, "ids"), k));
-      types[k] = (int32_t)json_integer_value(json_array_get(json_object_get(b, "type_ids"), k));
-      mask[k] = (int32_t)json_integer_value(json_array_get(json_object_get(b, "mask"), k));
-    }
-    const json_t *want = json_object_get(b, "logits");
-    ck_assert_msg(tpa_model_forward(m, ids, types, mask, B, S, out + at) == TPA_OK, "%s",
-                  tpa_last_error());
-    for (size_t k = 0; k < json_array_size(want); k++)
-      *max_ref_diff = fmax(*max_ref_diff,
-                           fabs((double)out[at + k] - json_number_value(json_array_get(want, k))));
-    at += json_array_size(want);
-    free(ids);
-    free(types);
-    free(mask);
-  }
-  json_decref(ref);
-  *n_out = total;
-  return out;
-}
-
 static void check_roundtrip(const char *variant) {
   tpa_model *a = load_fixture(variant), *b = NULL;
   char *d = temp_dir();
@@ -93,7 +46,9 @@ static void check_roundtrip(const char *variant) {
 
   size_t n1, n2;
   double d1, d2;
-  float *l1 = reference_logits(a, variant, &n1, &d1), *l2 = reference_logits(b, variant, &n2, &d2);
+  char rel[128];
+  snprintf(rel, sizeof rel, "%s/reference.json", variant);
+  float *l1 = reference_logits(a, rel, &n1, &d1), *l2 = reference_logits(b, rel, &n2, &d2);
   ck_assert_uint_eq(n1, n2);
   ck_assert_msg(memcmp(l1, l2, n1 * sizeof *l1) == 0, "%s: logits changed by save/load", variant);
   ck_assert_msg(d2 <= 1e-4, "%s: reloaded logits %g from PyTorch's", variant, d2);

@@ -12,11 +12,6 @@
 #include "../lora/util.h"
 #include "tpa/tpa.h"
 
-/* Logits of @p m on every batch of the reference file $TPA_FIXTURES/@p rel
- * (the layout of tiny/reference.json), concatenated; *n their count; when
- * @p vs_ref is not NULL it receives max |ours - the file's logits|. */
-float *batch_logits(const tpa_model *m, const char *rel, size_t *n, double *vs_ref);
-
 /* tpa_model_predict over the first @p rows examples of the SST-2 dev
  * file, with @p adapter (or none); *n gets the number of logits. */
 float *dev_logits(const tpa_model *m, const tpa_lora_set *adapter, size_t rows, size_t *n);

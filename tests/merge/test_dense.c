@@ -54,14 +54,14 @@ START_TEST(dense_reload_logits) {
   free(cfg_path);
   size_t n0, n1;
   double ref0, ref1;
-  float *a = batch_logits(m, "tiny-pruned/reference.json", &n0, &ref0);
-  float *b = batch_logits(r, "tiny-pruned/reference.json", &n1, &ref1);
+  float *a = reference_logits(m, "tiny-pruned/reference.json", &n0, &ref0);
+  float *b = reference_logits(r, "tiny-pruned/reference.json", &n1, &ref1);
   ck_assert_uint_eq(n0, n1);
   double d = max_diff(a, b, n0);
   ck_assert_msg(d <= TOL_DENSE, "dense vs compact: %g", d);
   ck_assert_msg(ref1 <= TOL_REF, "dense: %g from PyTorch's logits", ref1);
   /* The pruned heads matter: the unpruned model's logits are elsewhere. */
-  float *c = batch_logits(full, "tiny-pruned/reference.json", &n1, NULL);
+  float *c = reference_logits(full, "tiny-pruned/reference.json", &n1, NULL);
   ck_assert_msg(max_diff(a, c, n0) > 1e-3, "pruning changed nothing: a vacuous test");
   remove_dir(dir);
   free(dir);
@@ -166,8 +166,8 @@ START_TEST(dense_after_merge) {
   tpa_model *r = dense_roundtrip(m, &dir);
   size_t n0, n1;
   double ref1;
-  float *a = batch_logits(m, "lora/reference.json", &n0, NULL);
-  float *b = batch_logits(r, "lora/reference.json", &n1, &ref1);
+  float *a = reference_logits(m, "lora/reference.json", &n0, NULL);
+  float *b = reference_logits(r, "lora/reference.json", &n1, &ref1);
   ck_assert_uint_eq(n0, n1);
   double d = max_diff(a, b, n0);
   ck_assert_msg(d <= TOL_DENSE, "merged dense vs merged compact: %g", d);

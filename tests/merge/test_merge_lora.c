@@ -106,10 +106,10 @@ START_TEST(peft_adapter_pruned) {
   ck_assert_msg(tpa_lora_set_load(&s, m, dir) == TPA_OK, "%s", tpa_last_error());
   size_t n0, n1;
   double before, after;
-  float *plain = batch_logits(m, "lora/reference.json", &n0, &before);
+  float *plain = reference_logits(m, "lora/reference.json", &n0, &before);
   ck_assert_msg(before > 0.1, "the fixture adapter should move the logits (by %g)", before);
   check_equivalence(m, s);
-  float *merged = batch_logits(m, "lora/reference.json", &n1, &after);
+  float *merged = reference_logits(m, "lora/reference.json", &n1, &after);
   ck_assert_msg(after <= TOL, "merged model: %g from PyTorch's logits", after);
   free(plain);
   free(merged);
@@ -166,13 +166,13 @@ START_TEST(other_shape_refused) {
   randomise(sf);
   randomise(sp);
   size_t n0, n1;
-  float *before = batch_logits(pruned, "tiny-pruned/reference.json", &n0, NULL);
+  float *before = reference_logits(pruned, "tiny-pruned/reference.json", &n0, NULL);
   ck_assert_int_eq(tpa_lora_set_merge(sf, pruned), TPA_ERR_INVALID_ARGUMENT);
   ck_assert_msg(strstr(tpa_last_error(), "heads") != NULL, "message: %s", tpa_last_error());
   ck_assert_int_eq(tpa_lora_set_merge(sp, full), TPA_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(tpa_lora_set_merge(NULL, full), TPA_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(tpa_lora_set_merge(sp, NULL), TPA_ERR_INVALID_ARGUMENT);
-  float *after = batch_logits(pruned, "tiny-pruned/reference.json", &n1, NULL);
+  float *after = reference_logits(pruned, "tiny-pruned/reference.json", &n1, NULL);
   ck_assert_uint_eq(n0, n1);
   ck_assert_mem_eq(before, after, n0 * sizeof *before);
   /* A model with another label count: refused too. */
@@ -208,8 +208,8 @@ START_TEST(merged_compact_reload) {
     ck_assert_int_eq(tpa_model_layer_num_heads(r, l), tpa_model_layer_num_heads(m, l));
   size_t n0, n1;
   double vs_ref;
-  float *a = batch_logits(m, "lora/reference.json", &n0, NULL);
-  float *b = batch_logits(r, "lora/reference.json", &n1, &vs_ref);
+  float *a = reference_logits(m, "lora/reference.json", &n0, NULL);
+  float *b = reference_logits(r, "lora/reference.json", &n1, &vs_ref);
   ck_assert_uint_eq(n0, n1);
   ck_assert_mem_eq(a, b, n0 * sizeof *a);
   ck_assert_msg(vs_ref <= TOL, "reloaded merged model: %g from PyTorch's logits", vs_ref);

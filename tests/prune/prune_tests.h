@@ -34,8 +34,6 @@ const json_t *reference_case(const json_t *ref, const char *name);
 /* A plan built from a {"layer": [heads]} object, through a plan file and
  * tpa_prune_plan_load. */
 tpa_prune_plan *plan_from_object(const json_t *obj, int32_t layers, int32_t heads);
-/* Logits of reference batch @p i with @p m (malloc'ed, n values in *n). */
-float *batch_logits(const tpa_model *m, const json_t *ref, size_t i, size_t *n);
 /* max |logits of m - case logits| over every reference batch. */
 double max_case_diff(const tpa_model *m, const json_t *ref, const json_t *c);
 

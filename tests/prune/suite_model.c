@@ -98,7 +98,7 @@ START_TEST(matches_tiny_pruned_fixture) {
   double worst = 0;
   for (size_t i = 0; i < json_array_size(batches); i++) {
     size_t n;
-    float *got = batch_logits(m, ref, i, &n);
+    float *got = reference_batch_logits(m, ref, i, &n);
     const json_t *want = json_object_get(json_array_get(batches, i), "logits");
     ck_assert_uint_eq(json_array_size(want), n);
     for (size_t k = 0; k < n; k++) {
@@ -139,7 +139,7 @@ static void assert_same_weights(const tpa_model *a, const tpa_model *b) {
 static void assert_same_logits(const tpa_model *a, const tpa_model *b, const json_t *ref) {
   for (size_t i = 0; i < json_array_size(json_object_get(ref, "batches")); i++) {
     size_t n, n2;
-    float *x = batch_logits(a, ref, i, &n), *y = batch_logits(b, ref, i, &n2);
+    float *x = reference_batch_logits(a, ref, i, &n), *y = reference_batch_logits(b, ref, i, &n2);
     ck_assert_uint_eq(n, n2);
     ck_assert_msg(memcmp(x, y, n * sizeof *x) == 0, "batch %zu: logits differ", i);
     free(x);

@@ -118,37 +118,6 @@ tpa_prune_plan *plan_from_object(const json_t *obj, int32_t layers, int32_t head
   return plan;
 }
 
-static int32_t *ints(const json_t *a, size_t want) {
-  ck_assert_uint_eq(json_array_size(a), want);
-  int32_t *v = malloc(want * sizeof *v);
-  ck_assert_ptr_nonnull(v);
-  for (size_t i = 0; i < want; i++)
-    v[i] = (int32_t)json_integer_value(json_array_get(a, i));
-  return v;
-}
-
-float *batch_logits(const tpa_model *m, const json_t *ref, size_t i, size_t *n) {
-  const json_t *b = json_array_get(json_object_get(ref, "batches"), i);
-  ck_assert_ptr_nonnull(b);
-  int32_t batch = (int32_t)json_integer_value(json_object_get(b, "batch"));
-  int32_t seq = (int32_t)json_integer_value(json_object_get(b, "seq"));
-  size_t cells = (size_t)batch * (size_t)seq;
-  int32_t *ids = ints(json_object_get(b, "ids"), cells);
-  int32_t *types = ints(json_object_get(b, "type_ids"), cells);
-  int32_t *mask = ints(json_object_get(b, "mask"), cells);
-  tpa_model_config cfg = {.size = sizeof cfg};
-  ck_assert_int_eq(tpa_model_get_config(m, &cfg), TPA_OK);
-  *n = (size_t)batch * (size_t)cfg.num_labels;
-  float *out = calloc(*n, sizeof *out);
-  ck_assert_ptr_nonnull(out);
-  tpa_status s = tpa_model_forward(m, ids, types, mask, batch, seq, out);
-  ck_assert_msg(s == TPA_OK, "forward: %s", tpa_last_error());
-  free(ids);
-  free(types);
-  free(mask);
-  return out;
-}
-
 double max_case_diff(const tpa_model *m, const json_t *ref, const json_t *c) {
   const json_t *logits = json_object_get(c, "logits");
   size_t nb = json_array_size(json_object_get(ref, "batches"));
@@ -157,7 +126,7 @@ double max_case_diff(const tpa_model *m, const json_t *ref, const json_t *c) {
   double worst = 0, biggest = 0;
   for (size_t i = 0; i < nb; i++) {
     size_t n;
-    float *got = batch_logits(m, ref, i, &n);
+    float *got = reference_batch_logits(m, ref, i, &n);
     const json_t *want = json_array_get(logits, i);
     ck_assert_uint_eq(json_array_size(want), n);
     for (size_t k = 0; k < n; k++) {

@@ -12,6 +12,9 @@
 #include "../lora/util.h"
 #include "tpa/tpa.h"
 
+/* Add @p t to @p s in a TCase of its own (named @p name, 120 s timeout). */
+void merge_add_test(Suite *s, const char *name, const TTest *t);
+
 /* tpa_model_predict over the first @p rows examples of the SST-2 dev
  * file, with @p adapter (or none); *n gets the number of logits. */
 float *dev_logits(const tpa_model *m, const tpa_lora_set *adapter, size_t rows, size_t *n);

@@ -212,18 +212,11 @@ START_TEST(unpruned_same_files) {
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *t) {
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, t);
-  suite_add_tcase(s, tc);
-}
-
 Suite *dense_suite(void) {
   Suite *s = suite_create("dense");
-  add(s, "dense_reload_logits", dense_reload_logits);
-  add(s, "dense_values", dense_values);
-  add(s, "dense_after_merge", dense_after_merge);
-  add(s, "unpruned_same_files", unpruned_same_files);
+  merge_add_test(s, "dense_reload_logits", dense_reload_logits);
+  merge_add_test(s, "dense_values", dense_values);
+  merge_add_test(s, "dense_after_merge", dense_after_merge);
+  merge_add_test(s, "unpruned_same_files", unpruned_same_files);
   return s;
 }

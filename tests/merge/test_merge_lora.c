@@ -224,20 +224,13 @@ START_TEST(merged_compact_reload) {
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *t) {
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, t);
-  suite_add_tcase(s, tc);
-}
-
 Suite *merge_suite(void) {
   Suite *s = suite_create("merge");
-  add(s, "random_adapter_tiny", random_adapter_tiny);
-  add(s, "random_adapter_pruned", random_adapter_pruned);
-  add(s, "peft_adapter_pruned", peft_adapter_pruned);
-  add(s, "mmap_file_unchanged", mmap_file_unchanged);
-  add(s, "other_shape_refused", other_shape_refused);
-  add(s, "merged_compact_reload", merged_compact_reload);
+  merge_add_test(s, "random_adapter_tiny", random_adapter_tiny);
+  merge_add_test(s, "random_adapter_pruned", random_adapter_pruned);
+  merge_add_test(s, "peft_adapter_pruned", peft_adapter_pruned);
+  merge_add_test(s, "mmap_file_unchanged", mmap_file_unchanged);
+  merge_add_test(s, "other_shape_refused", other_shape_refused);
+  merge_add_test(s, "merged_compact_reload", merged_compact_reload);
   return s;
 }

@@ -35,3 +35,10 @@ double max_diff(const float *a, const float *b, size_t n) {
     worst = fmax(worst, fabs((double)a[i] - (double)b[i]));
   return worst;
 }
+
+void merge_add_test(Suite *s, const char *name, const TTest *t) {
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, t);
+  suite_add_tcase(s, tc);
+}

@@ -14,6 +14,16 @@ Suite *nn_backward_suite(void);
 Suite *fd_suite(void);
 Suite *torch_suite(void);
 
+/* One named test of a suite table. */
+typedef struct grad_case {
+  const char *name;
+  const TTest *fn;
+} grad_case;
+
+/* A suite with a 120 s TCase per case; @p report (may be NULL) runs once
+ * after the last case, to print the suite's worst deviation. */
+Suite *grad_suite(const char *name, const grad_case *cases, size_t n, void (*report)(void));
+
 /* Deterministic test randomness (xorshift), independent of the library. */
 typedef struct rng {
   uint64_t s;

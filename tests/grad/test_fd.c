@@ -503,24 +503,12 @@ static void report(void) {
 }
 
 Suite *fd_suite(void) {
-  Suite *s = suite_create("finite differences");
-  const struct {
-    const char *name;
-    const TTest *fn;
-  } cases[] = {{"LoRA classification", lora_classification},
-               {"LoRA regression", lora_regression},
-               {"LoRA with dropout", lora_dropout},
-               {"full classification", full_classification},
-               {"full regression with dropout", full_regression},
-               {"head mask per example", head_mask_classification},
-               {"head mask regression full", head_mask_regression_full}};
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, cases[i].fn);
-    if (i + 1 == sizeof cases / sizeof cases[0])
-      tcase_add_unchecked_fixture(tc, NULL, report);
-    suite_add_tcase(s, tc);
-  }
-  return s;
+  const grad_case cases[] = {{"LoRA classification", lora_classification},
+                             {"LoRA regression", lora_regression},
+                             {"LoRA with dropout", lora_dropout},
+                             {"full classification", full_classification},
+                             {"full regression with dropout", full_regression},
+                             {"head mask per example", head_mask_classification},
+                             {"head mask regression full", head_mask_regression_full}};
+  return grad_suite("finite differences", cases, sizeof cases / sizeof cases[0], report);
 }

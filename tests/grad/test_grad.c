@@ -27,6 +27,19 @@ void fill_normal(rng *r, float *p, size_t n, double mean, double std) {
     p[i] = (float)(mean + std * rng_normal(r));
 }
 
+Suite *grad_suite(const char *name, const grad_case *cases, size_t n, void (*report)(void)) {
+  Suite *s = suite_create(name);
+  for (size_t i = 0; i < n; i++) {
+    TCase *tc = tcase_create(cases[i].name);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, cases[i].fn);
+    if (report && i + 1 == n)
+      tcase_add_unchecked_fixture(tc, NULL, report);
+    suite_add_tcase(s, tc);
+  }
+  return s;
+}
+
 double worst_ratio(const float *got, const double *want, size_t n, double abs_tol, double rel_tol,
                    size_t *where) {
   double worst = 0;

@@ -430,22 +430,10 @@ static void report(void) {
 }
 
 Suite *torch_suite(void) {
-  Suite *s = suite_create("pytorch");
-  const struct {
-    const char *name;
-    const TTest *fn;
-  } cases[] = {{"LoRA gradients", lora_gradients},
-               {"LoRA micro-batches", lora_micro_batches},
-               {"full gradients", full_gradients},
-               {"head mask per example", head_mask_per_example},
-               {"dropout and micro-batches", dropout_micro_batches}};
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, cases[i].fn);
-    if (i + 1 == sizeof cases / sizeof cases[0])
-      tcase_add_unchecked_fixture(tc, NULL, report);
-    suite_add_tcase(s, tc);
-  }
-  return s;
+  const grad_case cases[] = {{"LoRA gradients", lora_gradients},
+                             {"LoRA micro-batches", lora_micro_batches},
+                             {"full gradients", full_gradients},
+                             {"head mask per example", head_mask_per_example},
+                             {"dropout and micro-batches", dropout_micro_batches}};
+  return grad_suite("pytorch", cases, sizeof cases / sizeof cases[0], report);
 }

@@ -44,10 +44,12 @@ void tpa__encoded_free(tpa__encoded *e) {
   memset(e, 0, sizeof *e);
 }
 
-tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, int32_t max_len,
-                               const char *what, tpa__encoded *e) {
+tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, size_t n, int32_t max_len,
+                               bool need_labels, const char *what, tpa__encoded *e) {
   memset(e, 0, sizeof *e);
-  const size_t n = tpa_dataset_size(ds);
+  if (n > tpa_dataset_size(ds))
+    return tpa__error(TPA_ERR_INTERNAL, "%s: %zu examples asked of %zu", what, n,
+                      tpa_dataset_size(ds));
   size_t cells;
   if (max_len <= 0 || !tpa__mul_size(n, (size_t)max_len, &cells))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: dataset too large", what);
@@ -64,6 +66,13 @@ tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, int32_
   for (size_t i = 0; i < n; i++) {
     int32_t *ids = e->ids + i * (size_t)max_len, *types = e->types + i * (size_t)max_len;
     size_t len = 0;
+    e->labels[i] = tpa_dataset_label(ds, i);
+    if (need_labels && isnan(e->labels[i])) {
+      tpa__encoded_free(e);
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "%s: example %zu has no label (a test file?); %s needs labelled examples",
+                        what, i, what);
+    }
     tpa_status s = tpa_tokenizer_encode(m->tok, tpa_dataset_text_a(ds, i),
                                         tpa_dataset_text_b(ds, i), max_len, ids, types, &len);
     if (s != TPA_OK) {
@@ -86,7 +95,6 @@ tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, int32_
         return st;
       }
     e->len[i] = (int32_t)len;
-    e->labels[i] = tpa_dataset_label(ds, i);
     e->tokens += len;
   }
   return TPA_OK;

@@ -5,6 +5,7 @@
 #ifndef TPA_MODEL_ENCODE_H
 #define TPA_MODEL_ENCODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,11 +31,13 @@ tpa_status tpa__resolve_max_seq(const tpa_model *m, int32_t requested, const cha
  * @p fn, the task and the model directory). */
 tpa_status tpa__check_task(const tpa_model *m, const tpa_dataset *ds, const char *fn);
 
-/* Tokenize every example of @p ds with @p m's tokenizer, truncated to
- * @p max_len. Ids past the embedding tables are refused (TPA_ERR_VOCAB).
+/* Tokenize the first @p n examples of @p ds (n <= its size; importance
+ * samples a prefix) with @p m's tokenizer, truncated to @p max_len. Ids
+ * past the embedding tables are refused (TPA_ERR_VOCAB); with
+ * @p need_labels, so is an unlabelled example (TPA_ERR_INVALID_ARGUMENT).
  * @p what names the caller in messages. On failure @p e is empty. */
-tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, int32_t max_len,
-                               const char *what, tpa__encoded *e);
+tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, size_t n, int32_t max_len,
+                               bool need_labels, const char *what, tpa__encoded *e);
 
 /* Free and zero @p e (a zeroed one is allowed). */
 void tpa__encoded_free(tpa__encoded *e);

@@ -120,7 +120,7 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
     return TPA_OK;
 
   tpa__encoded e;
-  s = tpa__encode_dataset(model, ds, max_len, "predict", &e);
+  s = tpa__encode_dataset(model, ds, tpa_dataset_size(ds), max_len, false, "predict", &e);
   if (s != TPA_OK)
     return s;
   size_t *order = tpa__malloc_array(n, sizeof *order);

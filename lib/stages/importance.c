@@ -72,62 +72,6 @@ void tpa_importance_free(tpa_importance *imp) {
   free(imp);
 }
 
-/* Tokenize only the first @p n examples (tpa__encode_dataset would do the
- * whole file: 393k rows of MNLI for a 2,000-row sample), with the same
- * checks, and refuse unlabelled rows: l_e needs a label. */
-static tpa_status encode_sample(const tpa_model *m, const tpa_dataset *ds, size_t n,
-                                int32_t max_len, tpa__encoded *e) {
-  memset(e, 0, sizeof *e);
-  size_t cells;
-  if (!tpa__mul_size(n, (size_t)max_len, &cells))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "importance: %zu examples are too many", n);
-  e->n = n;
-  e->max_len = max_len;
-  e->ids = tpa__malloc_array(cells, sizeof(int32_t));
-  e->types = tpa__malloc_array(cells, sizeof(int32_t));
-  e->len = tpa__malloc_array(n, sizeof(int32_t));
-  e->labels = tpa__malloc_array(n, sizeof(float));
-  if (!e->ids || !e->types || !e->len || !e->labels) {
-    tpa__encoded_free(e);
-    return TPA__NO_MEMORY("importance: tokenized sample");
-  }
-  tpa_status s = TPA_OK;
-  for (size_t i = 0; s == TPA_OK && i < n; i++) {
-    int32_t *ids = e->ids + i * (size_t)max_len, *types = e->types + i * (size_t)max_len;
-    size_t len = 0;
-    e->labels[i] = tpa_dataset_label(ds, i);
-    if (isnan(e->labels[i])) {
-      s = tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                     "importance: example %zu has no label (a test file?); importance needs "
-                     "labelled examples",
-                     i);
-      break;
-    }
-    s = tpa_tokenizer_encode(m->tok, tpa_dataset_text_a(ds, i), tpa_dataset_text_b(ds, i), max_len,
-                             ids, types, &len);
-    if (s != TPA_OK) {
-      s = tpa__error_prefix(s, "importance: example %zu", i);
-      break;
-    }
-    if (len == 0 || len > (size_t)max_len) {
-      s = tpa__error(TPA_ERR_INTERNAL, "importance: example %zu encoded to %zu tokens", i, len);
-      break;
-    }
-    /* vocab.txt may list more tokens than the embedding has rows. */
-    for (size_t t = 0; s == TPA_OK && t < len; t++)
-      if (ids[t] < 0 || ids[t] >= m->cfg.vocab || types[t] < 0 || types[t] >= m->cfg.type_vocab)
-        s = tpa__error(TPA_ERR_VOCAB,
-                       "importance: example %zu: token %d (type %d) is past vocab_size %d or "
-                       "type_vocab_size %d of %s",
-                       i, ids[t], types[t], m->cfg.vocab, m->cfg.type_vocab, m->dir ? m->dir : "?");
-    e->len[i] = (int32_t)len;
-    e->tokens += len;
-  }
-  if (s != TPA_OK)
-    tpa__encoded_free(e);
-  return s;
-}
-
 /* Activation memory one pass may keep. The gradient engine stores every
  * layer's activations of a pass, about 11 floats per token, hidden unit
  * and layer (40 KiB per token for BERT-base), so importance cuts its
@@ -224,7 +168,9 @@ static void finish(tpa_importance *imp, const tpa_model *m, const double *sum) {
 
 static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dataset *ds,
                           const tpa_importance_params *p, size_t n, int32_t max_len, run_bufs *r) {
-  tpa_status s = encode_sample(m, ds, n, max_len, &r->e);
+  /* Only the sample is tokenized (not all 393k rows of MNLI for 2,000),
+   * and l_e needs a label. */
+  tpa_status s = tpa__encode_dataset(m, ds, n, max_len, true, "importance", &r->e);
   if (s != TPA_OK)
     return s;
   imp->examples = n;

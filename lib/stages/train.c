@@ -163,9 +163,10 @@ static tpa_status prepare(run *r, const tpa_dataset *train, const tpa_dataset *d
                      tpa_task_name(tpa_dataset_task(train)));
   }
   if (s == TPA_OK)
-    s = tpa__encode_dataset(m, train, r->max_len, "training set", &r->train);
+    s = tpa__encode_dataset(m, train, tpa_dataset_size(train), r->max_len, false, "training set",
+                            &r->train);
   if (s == TPA_OK && dev)
-    s = tpa__encode_dataset(m, dev, r->max_len, "dev set", &r->dev);
+    s = tpa__encode_dataset(m, dev, tpa_dataset_size(dev), r->max_len, false, "dev set", &r->dev);
   for (size_t i = 0; s == TPA_OK && i < r->train.n; i++)
     if (!isfinite(r->train.labels[i]))
       s = tpa__error(TPA_ERR_DATA, "%s: training example %zu has no label", r->fn, i);

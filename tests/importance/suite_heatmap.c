@@ -22,7 +22,7 @@ static uint32_t be32(const unsigned char *p) {
 
 static image decode(const char *path) {
   size_t len;
-  unsigned char *png = read_all(path, &len);
+  unsigned char *png = (unsigned char *)read_all(path, &len);
   static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   ck_assert_uint_ge(len, 8);
   ck_assert_mem_eq(png, sig, 8);

@@ -8,35 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-char *join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
-  ck_assert_ptr_nonnull(p);
-  snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
-
-static char *under(const char *var, const char *rel) {
-  const char *root = getenv(var);
-  ck_assert_msg(root != NULL, "%s is not set", var);
-  return join(root, rel);
-}
-
-char *fixture(const char *rel) {
-  return under("TPA_FIXTURES", rel);
-}
-
 char *shared(const char *rel) {
-  return under("TPA_SHARED_DATA", rel);
-}
-
-tpa_model *load_fixture(const char *variant) {
-  char *dir = fixture(variant);
-  tpa_model *m = NULL;
-  tpa_status s = tpa_model_load(&m, dir, NULL);
-  ck_assert_msg(s == TPA_OK, "loading %s: %s", dir, tpa_last_error());
-  free(dir);
-  return m;
+  const char *root = getenv("TPA_SHARED_DATA");
+  ck_assert_msg(root != NULL, "TPA_SHARED_DATA is not set");
+  return join(root, rel);
 }
 
 tpa_dataset *load_data(tpa_task task, const char *rel, size_t rows) {
@@ -70,22 +45,6 @@ void write_text(const char *path, const char *text) {
   ck_assert_msg(f != NULL, "cannot create %s", path);
   ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
   ck_assert_int_eq(fclose(f), 0);
-}
-
-unsigned char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  ck_assert_int_ge(n, 0);
-  rewind(f);
-  unsigned char *buf = malloc((size_t)n + 1);
-  ck_assert_ptr_nonnull(buf);
-  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
 }
 
 static void ref_matrix(const json_t *root, const char *key, const ref_table *t, double *dst) {

@@ -11,15 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "test_util.h" /* join, fixture, load_fixture, read_all */
 #include "tpa/tpa.h"
 
-/* "dir/name", malloc'ed. */
-char *join(const char *dir, const char *name);
-/* $TPA_FIXTURES/rel and $TPA_SHARED_DATA/rel, malloc'ed. */
-char *fixture(const char *rel);
+/* $TPA_SHARED_DATA/rel, malloc'ed. */
 char *shared(const char *rel);
-/* Load a fixture model (fails the test on error). */
-tpa_model *load_fixture(const char *variant);
 /* Load the first @p rows of $TPA_SHARED_DATA/@p rel as @p task (0 = all). */
 tpa_dataset *load_data(tpa_task task, const char *rel, size_t rows);
 /* A new temporary file name under a fresh /tmp directory (malloc'ed);
@@ -28,8 +24,6 @@ char *temp_path(const char *name);
 void remove_temp(char *path);
 /* Write @p text to @p path (fails the test on error). */
 void write_text(const char *path, const char *text);
-/* Whole file, malloc'ed; *len its size. */
-unsigned char *read_all(const char *path, size_t *len);
 
 /* A reference table: layers x heads values, NaN for null. */
 typedef struct ref_table {

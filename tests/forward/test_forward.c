@@ -13,19 +13,10 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "test_util.h"
 #include "tpa/tpa.h"
 
 #define TOL 1e-4
-
-static char *fixture(const char *rel) {
-  const char *root = getenv("TPA_FIXTURES");
-  ck_assert_msg(root != NULL, "TPA_FIXTURES is not set");
-  size_t n = strlen(root) + strlen(rel) + 2;
-  char *p = malloc(n);
-  ck_assert_ptr_nonnull(p);
-  snprintf(p, n, "%s/%s", root, rel);
-  return p;
-}
 
 static char *shared_data(const char *rel) {
   const char *root = getenv("TPA_SHARED_DATA");

@@ -12,25 +12,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "model/forward.h"
-
-/* Drop the whole pages of [p, p + bytes) that lie inside the model's
- * mapping; anything else (converted or created tensors) is left alone. */
-static void release_mapped(const tpa_model *m, const void *p, size_t bytes) {
-  const uintptr_t map = (uintptr_t)m->mem.map;
-  const uintptr_t b = (uintptr_t)p, e = b + bytes;
-  if (!m->mem.map || b < map || e > map + m->mem.map_len)
-    return;
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
-  if (hi > lo)
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
-}
 
 /* One Linear layer: HF weight [out, in] -> packed [in, out]. */
 typedef struct pack_job {
@@ -92,7 +77,7 @@ tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st) {
     s = tpa__nn_pack_weights(ctx, &view, j->src, dst, what);
     if (s == TPA_OK) {
       *j->dst = dst;
-      release_mapped(m, j->src, (size_t)j->in * (size_t)j->out * sizeof(float));
+      tpa__model_release_mapped(m, j->src, (size_t)j->in * (size_t)j->out * sizeof(float));
     }
   }
   tpa__nn_ctx_free(ctx);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The model handle: ownership, free, and the read-only accessors. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -11,6 +13,17 @@
 #include "tpa/tokenizer.h"
 
 /* On failure the caller still owns @p block (and should free it). */
+void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes) {
+  const uintptr_t map = (uintptr_t)m->mem.map;
+  const uintptr_t b = (uintptr_t)p, e = b + bytes;
+  if (!m->mem.map || b < map || e > map + m->mem.map_len)
+    return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
+  if (hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
+}
+
 bool tpa__model_own(tpa_model *m, void *block) {
   tpa__model_mem *mem = &m->mem;
   if (mem->n_blocks == mem->cap_blocks) {

@@ -78,6 +78,11 @@ struct tpa_model {
 /* Take ownership of an allocation so it is freed with the model. */
 bool tpa__model_own(tpa_model *m, void *block);
 
+/* Give back to the kernel the whole pages of [p, p + bytes) that lie in
+ * the read-only mapping of model.safetensors (after packing or pruning has
+ * copied what it needs); other memory is left alone. */
+void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes);
+
 /* Prepare / release the inference state (model/forward.c). Called by the
  * loader once the weights are complete; the state may repack weights. */
 tpa_status tpa__infer_state_create(tpa_model *m);

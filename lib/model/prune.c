@@ -12,8 +12,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -112,23 +110,12 @@ static void compact_layer(const tpa_model *m, const tpa_prune_plan *plan, int32_
 
 /* The old tensors of a pruned layer are no longer read; pages of them that
  * lie in the model file's read-only mapping were faulted in by the copy and
- * can go back to the kernel (as model/forward_pack.c does after packing). */
-static void release_mapped(const tpa_model *m, const void *p, size_t bytes) {
-  const uintptr_t map = (uintptr_t)m->mem.map;
-  const uintptr_t b = (uintptr_t)p, e = b + bytes;
-  if (!m->mem.map || b < map || e > map + m->mem.map_len)
-    return;
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
-  if (hi > lo)
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
-}
-
+ * can go back to the kernel. */
 static void release_old(const tpa_model *m, const tpa__layer *old) {
   const size_t a = (size_t)old->n_heads * (size_t)m->cfg.head_dim, H = (size_t)m->cfg.hidden;
   const float *const w[] = {old->q_w, old->k_w, old->v_w, old->o_w};
   for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-    release_mapped(m, w[i], a * H * sizeof(float));
+    tpa__model_release_mapped(m, w[i], a * H * sizeof(float));
 }
 
 /* Give up the block the model was made to own last (on a failed swap). */

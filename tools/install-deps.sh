@@ -4,7 +4,7 @@
 # Skips apt entirely when everything is already there.
 set -euo pipefail
 pkgs=(gcc g++ clang clang-format meson ninja-build pkg-config binutils python3
-      libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev zlib1g-dev doxygen abigail-tools libclang-rt-14-dev libopenmpi-dev openmpi-bin)
+      libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev zlib1g-dev doxygen abigail-tools libclang-rt-14-dev libomp-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The operations training adds to the forward ones: layer normalization
  * in training mode (it returns the statistics) and backward, softmax
- * backward, and eltwise (GELU, tanh) forward and backward. oneDNN 2.x
- * builds a backward primitive from its descriptor plus a "hint": the
- * forward-training primitive descriptor it differentiates, which each
- * builder creates, uses and drops (the backward descriptor keeps what it
- * needs). Like nn_ops.c, this file owns its *_desc_init calls. */
+ * backward, and eltwise (GELU, tanh) forward and backward. Like nn_ops.c,
+ * this file keys and runs them; nn_pd.h builds them. */
 #include <string.h>
 
 #include "core/error.h"
@@ -43,72 +40,18 @@ static op_key make_key(uint32_t kind, int32_t axis, float eps, const tpa__nn_ten
   return k;
 }
 
-static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
-  dnnl_status_t st = dnnl_primitive_attr_create(attr);
-  if (st == dnnl_success)
-    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
-  return st;
-}
-
-/* The primitive descriptor of @p desc with a user-managed scratchpad (the
- * context supplies it); @p hint is the forward of a backward, or NULL. */
-static dnnl_status_t scratch_pd(dnnl_engine_t engine, const_dnnl_op_desc_t desc,
-                                const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd) {
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_status_t st = user_scratch_attr(&attr);
-  if (st == dnnl_success)
-    st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return st;
-}
-
-/* A backward primitive descriptor: @p bwd built with the hint of its
- * forward-training descriptor @p fwd, which is dropped again. */
-static dnnl_status_t backward_pd(dnnl_engine_t engine, const_dnnl_op_desc_t fwd,
-                                 const_dnnl_op_desc_t bwd, dnnl_primitive_desc_t *pd) {
-  dnnl_primitive_desc_t hint = NULL;
-  dnnl_status_t st = dnnl_primitive_desc_create(&hint, fwd, NULL, engine, NULL);
-  if (st == dnnl_success)
-    st = scratch_pd(engine, bwd, hint, pd);
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  return st;
-}
-
 /* ---------------------------------------------------------- layer norm */
-
-static const unsigned LN_FLAGS = dnnl_use_scale | dnnl_use_shift;
 
 static dnnl_status_t build_ln_train(dnnl_engine_t engine, const void *p,
                                     dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_memory_desc_t md;
-  dnnl_layer_normalization_desc_t fd;
-  dnnl_status_t st = tpa__nn_md(&md, &k->t);
-  if (st == dnnl_success)
-    st = dnnl_layer_normalization_forward_desc_init(&fd, dnnl_forward_training, &md, NULL, k->eps,
-                                                    LN_FLAGS);
-  if (st == dnnl_success)
-    st = scratch_pd(engine, &fd, NULL, pd);
-  return st;
+  return tpa__pd_layer_norm(engine, &k->t, k->eps, true, pd);
 }
 
 static dnnl_status_t build_ln_backward(dnnl_engine_t engine, const void *p,
                                        dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_memory_desc_t md;
-  dnnl_layer_normalization_desc_t fd, bd;
-  dnnl_status_t st = tpa__nn_md(&md, &k->t);
-  if (st == dnnl_success)
-    st = dnnl_layer_normalization_forward_desc_init(&fd, dnnl_forward_training, &md, NULL, k->eps,
-                                                    LN_FLAGS);
-  if (st == dnnl_success)
-    st = dnnl_layer_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, NULL, k->eps,
-                                                     LN_FLAGS);
-  if (st == dnnl_success)
-    st = backward_pd(engine, &fd, &bd, pd);
-  return st;
+  return tpa__pd_layer_norm_backward(engine, &k->t, k->eps, pd);
 }
 
 tpa_status tpa__nn_layer_norm_train(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,
@@ -138,7 +81,8 @@ tpa_status tpa__nn_layer_norm_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t
   if (s != TPA_OK)
     return s;
   /* oneDNN 2.6 reads the shift as an input of the backward too (it does
-   * not change any gradient, but the primitive asks for it). */
+   * not change any gradient, but the primitive asks for it); 3.x does not,
+   * and tpa__nn_run leaves out what a primitive does not take. */
   const tpa__nn_arg args[9] = {{DNNL_ARG_SRC, src},
                                {DNNL_ARG_MEAN, mean},
                                {DNNL_ARG_VARIANCE, var},
@@ -156,17 +100,7 @@ tpa_status tpa__nn_layer_norm_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t
 static dnnl_status_t build_softmax_backward(dnnl_engine_t engine, const void *p,
                                             dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_memory_desc_t md;
-  dnnl_softmax_v2_desc_t fd, bd;
-  dnnl_status_t st = tpa__nn_md(&md, &k->t);
-  if (st == dnnl_success)
-    st = dnnl_softmax_v2_forward_desc_init(&fd, dnnl_forward_training, dnnl_softmax_accurate, &md,
-                                           &md, k->axis);
-  if (st == dnnl_success)
-    st = dnnl_softmax_v2_backward_desc_init(&bd, dnnl_softmax_accurate, &md, &md, &md, k->axis);
-  if (st == dnnl_success)
-    st = backward_pd(engine, &fd, &bd, pd);
-  return st;
+  return tpa__pd_softmax_backward(engine, &k->t, k->axis, pd);
 }
 
 tpa_status tpa__nn_softmax_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t axis,
@@ -185,42 +119,15 @@ tpa_status tpa__nn_softmax_backward(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, i
 
 /* ------------------------------------------------------------- eltwise */
 
-static dnnl_alg_kind_t eltwise_alg(int32_t act) {
-  return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
-}
-
-/* The forward-training descriptor, for the forward itself and as the
- * backward's hint. */
-static dnnl_status_t eltwise_forward_desc(const op_key *k, dnnl_eltwise_desc_t *fd) {
-  dnnl_memory_desc_t md;
-  dnnl_status_t st = tpa__nn_md(&md, &k->t);
-  if (st == dnnl_success)
-    st = dnnl_eltwise_forward_desc_init(fd, dnnl_forward_training, eltwise_alg(k->axis), &md, 0.0f,
-                                        0.0f);
-  return st;
-}
-
 static dnnl_status_t build_eltwise(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
-  dnnl_eltwise_desc_t fd;
-  dnnl_status_t st = eltwise_forward_desc(p, &fd);
-  if (st == dnnl_success)
-    st = scratch_pd(engine, &fd, NULL, pd);
-  return st;
+  const op_key *k = p;
+  return tpa__pd_eltwise(engine, &k->t, k->axis, pd);
 }
 
 static dnnl_status_t build_eltwise_backward(dnnl_engine_t engine, const void *p,
                                             dnnl_primitive_desc_t *pd) {
   const op_key *k = p;
-  dnnl_memory_desc_t md;
-  dnnl_eltwise_desc_t fd, bd;
-  dnnl_status_t st = eltwise_forward_desc(k, &fd);
-  if (st == dnnl_success)
-    st = tpa__nn_md(&md, &k->t);
-  if (st == dnnl_success)
-    st = dnnl_eltwise_backward_desc_init(&bd, eltwise_alg(k->axis), &md, &md, 0.0f, 0.0f);
-  if (st == dnnl_success)
-    st = backward_pd(engine, &fd, &bd, pd);
-  return st;
+  return tpa__pd_eltwise_backward(engine, &k->t, k->axis, pd);
 }
 
 static tpa_status check_act(int32_t act, const char *what) {

@@ -153,7 +153,7 @@ static tpa_status build_entry(tpa__nn_cache *c, const char *prim_name, tpa__nn_b
     e->prim = NULL;
     return tpa__nn_fail(st, prim_name, "creating the primitive", what);
   }
-  const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(e->pd, dnnl_query_scratchpad_md, 0);
+  tpa__nn_mdref smd = dnnl_primitive_desc_query_md(e->pd, dnnl_query_scratchpad_md, 0);
   e->scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
   return TPA_OK;
 }
@@ -234,12 +234,21 @@ tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *ar
     s = tpa__error(TPA_ERR_INTERNAL, "oneDNN %s (%s): too many arguments", prim_name, what);
     goto done;
   }
+  const int scale_arg = tpa__pd_matmul_scale_arg();
   for (int i = 0; i < n_args; i++) {
-    const dnnl_memory_desc_t *md =
-        dnnl_primitive_desc_query_md(e->pd, dnnl_query_exec_arg_md, args[i].arg);
+    if (scale_arg && args[i].arg == scale_arg) {
+      st = tpa__pd_scale_memory(ctx->cache->engine, args[i].ptr, &ex[n].memory);
+    } else {
+      tpa__nn_mdref md = dnnl_primitive_desc_query_md(e->pd, dnnl_query_exec_arg_md, args[i].arg);
+      /* An argument this primitive does not take (oneDNN 2.6's layer
+       * normalization backward reads the shift, 3.x's does not) is left
+       * out. */
+      if (!md || dnnl_memory_desc_get_size(md) == 0)
+        continue;
+      /* oneDNN takes a non-const handle even for inputs it only reads. */
+      st = dnnl_memory_create(&ex[n].memory, md, ctx->cache->engine, (void *)args[i].ptr);
+    }
     ex[n].arg = args[i].arg;
-    /* oneDNN takes a non-const handle even for inputs it only reads. */
-    st = dnnl_memory_create(&ex[n].memory, md, ctx->cache->engine, (void *)args[i].ptr);
     if (st != dnnl_success) {
       s = tpa__nn_fail(st, prim_name, "wrapping a buffer", what);
       goto done;
@@ -250,8 +259,7 @@ tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *ar
     s = ensure_scratch(ctx, e->scratch_bytes);
     if (s != TPA_OK)
       goto done;
-    const dnnl_memory_desc_t *smd =
-        dnnl_primitive_desc_query_md(e->pd, dnnl_query_scratchpad_md, 0);
+    tpa__nn_mdref smd = dnnl_primitive_desc_query_md(e->pd, dnnl_query_scratchpad_md, 0);
     ex[n].arg = DNNL_ARG_SCRATCHPAD;
     st = dnnl_memory_create(&ex[n].memory, smd, ctx->cache->engine, ctx->scratch);
     if (st != dnnl_success) {
@@ -276,13 +284,4 @@ done:
   if (e->transient)
     entry_free(e);
   return s;
-}
-
-dnnl_status_t tpa__nn_md(dnnl_memory_desc_t *md, const tpa__nn_tensor *t) {
-  dnnl_dims_t dims, strides;
-  for (int i = 0; i < t->ndims; i++) {
-    dims[i] = t->dims[i];
-    strides[i] = t->strides[i];
-  }
-  return dnnl_memory_desc_init_by_strides(md, t->ndims, dims, dnnl_f32, strides);
 }

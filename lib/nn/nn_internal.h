@@ -4,9 +4,8 @@
 #ifndef TPA_NN_NN_INTERNAL_H
 #define TPA_NN_NN_INTERNAL_H
 
-#include <dnnl.h>
-
 #include "nn/nn.h"
+#include "nn/nn_pd.h"
 
 /* Longest cache key: an operation kind plus its description. */
 #define TPA__NN_KEY_MAX 512
@@ -41,12 +40,6 @@ tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key,
  * a transient entry. */
 tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
                        const char *prim_name, const char *what);
-
-/* oneDNN memory descriptor of a view. */
-dnnl_status_t tpa__nn_md(dnnl_memory_desc_t *md, const tpa__nn_tensor *t);
-
-/* The blocked layout of packed [k, n] weights (lib/nn/nn_pack.c). */
-dnnl_status_t tpa__nn_packed_md(dnnl_engine_t engine, int64_t k, int64_t n, dnnl_memory_desc_t *md);
 
 /* The engine behind a context. */
 dnnl_engine_t tpa__nn_engine(tpa__nn_ctx *ctx);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The forward operations: matmul with bias and post-ops, softmax, layer
  * normalization. Each turns its description into a cache key and, on a
- * miss, into a oneDNN 2.x operation descriptor (the *_desc_init calls that
- * oneDNN 3.x replaced are confined to this file). */
+ * miss, into a primitive descriptor through nn_pd.h (the part that differs
+ * between oneDNN versions). */
 #include <string.h>
 
 #include "core/error.h"
@@ -66,55 +66,8 @@ static void canon(tpa__nn_tensor *dst, const tpa__nn_tensor *src) {
   }
 }
 
-/* Returns early from a builder on a oneDNN failure. */
-#define TRY(call)                                                                                  \
-  do {                                                                                             \
-    dnnl_status_t st_ = (call);                                                                    \
-    if (st_ != dnnl_success) {                                                                     \
-      status = st_;                                                                                \
-      goto out;                                                                                    \
-    }                                                                                              \
-  } while (0)
-
 static dnnl_status_t build_matmul(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
-  const tpa__nn_matmul_desc *d = p;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_post_ops_t po = NULL;
-  dnnl_memory_desc_t src, wei, dst, bias, add;
-  TRY(tpa__nn_md(&src, &d->src));
-  if (d->wei_packed)
-    TRY(tpa__nn_packed_md(engine, d->wei.dims[0], d->wei.dims[1], &wei));
-  else
-    TRY(tpa__nn_md(&wei, &d->wei));
-  TRY(tpa__nn_md(&dst, &d->dst));
-  if (d->bias.ndims)
-    TRY(tpa__nn_md(&bias, &d->bias));
-  dnnl_matmul_desc_t md;
-  TRY(dnnl_matmul_desc_init(&md, &src, &wei, d->bias.ndims ? &bias : NULL, &dst));
-  TRY(dnnl_primitive_attr_create(&attr));
-  TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
-  if (d->scale != 0.0f && d->scale != 1.0f)
-    TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &d->scale));
-  TRY(dnnl_post_ops_create(&po));
-  if (d->accumulate)
-    TRY(dnnl_post_ops_append_sum(po, 1.0f));
-  if (d->add.ndims) {
-    TRY(tpa__nn_md(&add, &d->add));
-    TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &add));
-  }
-  if (d->act == TPA__NN_ACT_GELU_ERF)
-    TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
-  else if (d->act == TPA__NN_ACT_TANH)
-    TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
-  TRY(dnnl_primitive_attr_set_post_ops(attr, po));
-  TRY(dnnl_primitive_desc_create(pd, &md, attr, engine, NULL));
-out:
-  if (po)
-    dnnl_post_ops_destroy(po);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  return tpa__pd_matmul(engine, p, pd);
 }
 
 tpa_status tpa__nn_matmul(tpa__nn_ctx *ctx, const tpa__nn_matmul_desc *d, const float *src,
@@ -136,8 +89,11 @@ tpa_status tpa__nn_matmul(tpa__nn_ctx *ctx, const tpa__nn_matmul_desc *d, const 
   tpa_status s = tpa__nn_get(ctx, "matmul", &key, sizeof key, build_matmul, &key.d, &e, what);
   if (s != TPA_OK)
     return s;
-  tpa__nn_arg args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+  tpa__nn_arg args[6] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
   int n = 3;
+  const int scale_arg = tpa__pd_matmul_scale_arg();
+  if (scale_arg && key.d.scale != 0.0f)
+    args[n++] = (tpa__nn_arg){scale_arg, &key.d.scale};
   if (d->bias.ndims)
     args[n++] = (tpa__nn_arg){DNNL_ARG_BIAS, bias};
   if (d->add.ndims)
@@ -149,20 +105,7 @@ tpa_status tpa__nn_matmul(tpa__nn_ctx *ctx, const tpa__nn_matmul_desc *d, const 
 
 static dnnl_status_t build_softmax(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
   const norm_key *k = p;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_memory_desc_t md;
-  dnnl_softmax_v2_desc_t sd;
-  TRY(tpa__nn_md(&md, &k->t));
-  TRY(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference, dnnl_softmax_accurate, &md,
-                                        &md, k->axis));
-  TRY(dnnl_primitive_attr_create(&attr));
-  TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
-  TRY(dnnl_primitive_desc_create(pd, &sd, attr, engine, NULL));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  return tpa__pd_softmax(engine, &k->t, k->axis, pd);
 }
 
 tpa_status tpa__nn_softmax(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t axis,
@@ -183,20 +126,7 @@ tpa_status tpa__nn_softmax(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t ax
 static dnnl_status_t build_layer_norm(dnnl_engine_t engine, const void *p,
                                       dnnl_primitive_desc_t *pd) {
   const norm_key *k = p;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_memory_desc_t md;
-  dnnl_layer_normalization_desc_t ld;
-  TRY(tpa__nn_md(&md, &k->t));
-  TRY(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &md, NULL, k->eps,
-                                                 dnnl_use_scale | dnnl_use_shift));
-  TRY(dnnl_primitive_attr_create(&attr));
-  TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
-  TRY(dnnl_primitive_desc_create(pd, &ld, attr, engine, NULL));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  return status;
+  return tpa__pd_layer_norm(engine, &k->t, k->eps, false, pd);
 }
 
 tpa_status tpa__nn_layer_norm(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float eps,

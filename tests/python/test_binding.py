@@ -34,6 +34,7 @@ class TempDir(unittest.TestCase):
 class TestBasics(unittest.TestCase):
     def test_version(self):
         self.assertRegex(libtpa.version(), r"^\d+\.\d+\.\d+")
+        self.assertRegex(libtpa.backend_version(), r"^oneDNN [23]\.\d+\.\d+, OpenMP$")
 
     def test_model_info(self):
         with libtpa.Model.load(TINY) as m:

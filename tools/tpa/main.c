@@ -56,8 +56,12 @@ int main(int argc, char **argv) {
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
   }
   if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
-    /* The header version the tool was built with, and the library's. */
-    printf("tpa %s (libtpa %s)\n", TPA_VERSION_STRING, tpa_version());
+    /* The version the tool was built with, the library's when it differs
+     * (a newer libtpa.so.0 under an older tpa), and the oneDNN it runs. */
+    if (strcmp(tpa_version(), TPA_VERSION_STRING) == 0)
+      printf("tpa %s (%s)\n", TPA_VERSION_STRING, tpa_backend_version());
+    else
+      printf("tpa %s (libtpa %s, %s)\n", TPA_VERSION_STRING, tpa_version(), tpa_backend_version());
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
   }
   if (strcmp(name, "help") == 0) {

@@ -65,8 +65,13 @@ def _numpy():
 
 
 def version():
-    """The run-time library version string, e.g. '0.2.0'."""
+    """The run-time library version string, e.g. '0.3.0'."""
     return _lib.tpa_version().decode()
+
+
+def backend_version():
+    """The oneDNN the library runs with, e.g. 'oneDNN 3.8.0, OpenMP'."""
+    return _lib.tpa_backend_version().decode()
 
 
 def task_from_name(name):

@@ -143,6 +143,7 @@ _SIGNATURES = {
     "tpa_last_error": (c_char_p, []),
     "tpa_version": (c_char_p, []),
     "tpa_version_number": (c_uint32, []),
+    "tpa_backend_version": (c_char_p, []),
     # model.h
     "tpa_model_load_params_init": (None, [POINTER(ModelLoadParams), c_size_t]),
     "tpa_model_load": (S, [POINTER(VP), c_char_p, POINTER(ModelLoadParams)]),

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Primitive descriptors from plain descriptions: the one place where
+ * oneDNN 2.x and 3.x differ for libtpa.
+ *
+ * oneDNN 2.x builds a primitive descriptor from an operation descriptor
+ * (the dnnl_*_desc_init calls), keeps memory descriptors as plain structs
+ * and takes the matmul's output scale as an attribute value. oneDNN 3.0
+ * removed operation descriptors (dnnl_*_primitive_desc_create takes the
+ * shapes directly), made memory descriptors opaque handles that their
+ * creator destroys, and takes scales as run-time arguments. meson compiles
+ * exactly one of nn_pd_v2.c and nn_pd_v3.c, chosen from the installed
+ * dnnl_version.h; every other file of lib/nn/ is version-neutral and the
+ * rest of libtpa never sees oneDNN at all.
+ *
+ * Every builder asks for a user-managed scratchpad (the caller's context
+ * supplies it, so a cached primitive can run from several threads). */
+#ifndef TPA_NN_NN_PD_H
+#define TPA_NN_NN_PD_H
+
+#include <stdbool.h>
+
+#include <dnnl.h>
+
+#include "nn/nn.h"
+
+/* A memory descriptor owned by a primitive descriptor, as
+ * dnnl_primitive_desc_query_md returns it; dnnl_memory_desc_get_size and
+ * dnnl_memory_create take it as it is in both versions. */
+#if DNNL_VERSION_MAJOR >= 3
+typedef const_dnnl_memory_desc_t tpa__nn_mdref;
+#else
+typedef const dnnl_memory_desc_t *tpa__nn_mdref;
+#endif
+
+/* Matmul as tpa__nn_matmul_desc describes it (packed weights included).
+ * An output scale other than 1 may not be combined with a bias: the two
+ * versions order scale and bias differently, and no caller needs both. */
+dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
+                             dnnl_primitive_desc_t *pd);
+
+/* The execution argument that carries a matmul's output scale (one f32)
+ * when the description has one, or 0 where the scale is part of the
+ * primitive itself (2.x). */
+int tpa__pd_matmul_scale_arg(void);
+
+/* The memory of that argument: the one f32 at @p scale (it is not an
+ * argument the primitive descriptor describes). */
+dnnl_status_t tpa__pd_scale_memory(dnnl_engine_t engine, const float *scale, dnnl_memory_t *mem);
+
+/* Packed weights use the layout oneDNN's matmul picks for "any" weights
+ * of a given [k, n] (a blocked one, e.g. 16x64 tiles). The choice does not
+ * depend on the number of rows (checked for 1..4096 rows on the shapes
+ * BERT uses), so the row count used to ask is fixed; forcing that layout
+ * for any other row count still selects the same fast kernel. */
+#define TPA__NN_PACK_QUERY_ROWS 2048
+
+/* A matmul of [TPA__NN_PACK_QUERY_ROWS, k] x [k, n] whose weights
+ * descriptor (dnnl_query_weights_md) is the packed layout. */
+dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
+                                    dnnl_primitive_desc_t *pd);
+
+/* A reorder from the view @p from to the layout @p to. */
+dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, tpa__nn_mdref to,
+                              dnnl_primitive_desc_t *pd);
+
+/* Softmax over @p axis: forward inference, and backward (data gradient
+ * from the forward output). */
+dnnl_status_t tpa__pd_softmax(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
+                              dnnl_primitive_desc_t *pd);
+dnnl_status_t tpa__pd_softmax_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
+                                       dnnl_primitive_desc_t *pd);
+
+/* Layer normalization over the last dimension with gain and shift:
+ * forward (inference, or training, which also writes mean and variance)
+ * and backward (data, gain and shift gradients). */
+dnnl_status_t tpa__pd_layer_norm(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
+                                 bool training, dnnl_primitive_desc_t *pd);
+dnnl_status_t tpa__pd_layer_norm_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
+                                          dnnl_primitive_desc_t *pd);
+
+/* Eltwise activation (a tpa__nn_act other than NONE): forward (training
+ * mode, usable for inference) and backward from the forward input. */
+dnnl_status_t tpa__pd_eltwise(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
+                              dnnl_primitive_desc_t *pd);
+dnnl_status_t tpa__pd_eltwise_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
+                                       dnnl_primitive_desc_t *pd);
+
+#endif

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Primitive descriptors for oneDNN 2.x (Debian 12 ships 2.6): operation
+ * descriptors (dnnl_*_desc_init) handed to dnnl_primitive_desc_create,
+ * memory descriptors as plain structs, the matmul's output scale as an
+ * attribute value. A backward primitive descriptor is built with a hint:
+ * the forward-training primitive descriptor it differentiates, which is
+ * created, used and dropped here (the backward keeps what it needs). */
+#include "nn/nn_pd.h"
+
+#if DNNL_VERSION_MAJOR != 2
+#error "nn_pd_v2.c is the oneDNN 2.x build; meson picks nn_pd_v3.c for 3.x"
+#endif
+
+/* Returns early from a builder on a oneDNN failure. */
+#define TRY(call)                                                                                  \
+  do {                                                                                             \
+    status = (call);                                                                               \
+    if (status != dnnl_success)                                                                    \
+      goto out;                                                                                    \
+  } while (0)
+
+static dnnl_status_t md_of(dnnl_memory_desc_t *md, const tpa__nn_tensor *t) {
+  dnnl_dims_t dims, strides;
+  for (int i = 0; i < t->ndims; i++) {
+    dims[i] = t->dims[i];
+    strides[i] = t->strides[i];
+  }
+  return dnnl_memory_desc_init_by_strides(md, t->ndims, dims, dnnl_f32, strides);
+}
+
+static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
+  dnnl_status_t st = dnnl_primitive_attr_create(attr);
+  if (st == dnnl_success)
+    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  return st;
+}
+
+/* The primitive descriptor of @p desc with a user-managed scratchpad;
+ * @p hint is the forward of a backward, or NULL. */
+static dnnl_status_t scratch_pd(dnnl_engine_t engine, const_dnnl_op_desc_t desc,
+                                const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd) {
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_status_t st = user_scratch_attr(&attr);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return st;
+}
+
+/* A backward primitive descriptor: @p bwd built with the hint of its
+ * forward-training descriptor @p fwd, which is dropped again. */
+static dnnl_status_t backward_pd(dnnl_engine_t engine, const_dnnl_op_desc_t fwd,
+                                 const_dnnl_op_desc_t bwd, dnnl_primitive_desc_t *pd) {
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_status_t st = dnnl_primitive_desc_create(&hint, fwd, NULL, engine, NULL);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, bwd, hint, pd);
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  return st;
+}
+
+/* ----------------------------------------------------------------- matmul */
+
+dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
+                                    dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t src, wei, dst;
+  dnnl_matmul_desc_t mm;
+  TRY(dnnl_memory_desc_init_by_tag(&src, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, k}, dnnl_f32,
+                                   dnnl_ab));
+  TRY(dnnl_memory_desc_init_by_tag(&wei, 2, (dnnl_dims_t){k, n}, dnnl_f32, dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_init_by_tag(&dst, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, n}, dnnl_f32,
+                                   dnnl_ab));
+  TRY(dnnl_matmul_desc_init(&mm, &src, &wei, NULL, &dst));
+  TRY(dnnl_primitive_desc_create(pd, &mm, NULL, engine, NULL));
+out:
+  return status;
+}
+
+/* The packed layout of [k, n] weights, copied out of the query. */
+static dnnl_status_t packed_md(dnnl_engine_t engine, int64_t k, int64_t n, dnnl_memory_desc_t *md) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t st = tpa__pd_packed_matmul(engine, k, n, &pd);
+  if (st == dnnl_success) {
+    const dnnl_memory_desc_t *w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    if (w)
+      *md = *w;
+    else
+      st = dnnl_runtime_error;
+  }
+  if (pd)
+    dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+int tpa__pd_matmul_scale_arg(void) {
+  return 0;
+}
+
+dnnl_status_t tpa__pd_scale_memory(dnnl_engine_t engine, const float *scale, dnnl_memory_t *mem) {
+  (void)engine, (void)scale, (void)mem;
+  return dnnl_unimplemented; /* never asked: 2.x has no scale argument */
+}
+
+dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
+                             dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_memory_desc_t src, wei, dst, bias, add;
+  const bool scaled = d->scale != 0.0f && d->scale != 1.0f;
+  if (scaled && d->bias.ndims)
+    return dnnl_invalid_arguments;
+  TRY(md_of(&src, &d->src));
+  if (d->wei_packed)
+    TRY(packed_md(engine, d->wei.dims[0], d->wei.dims[1], &wei));
+  else
+    TRY(md_of(&wei, &d->wei));
+  TRY(md_of(&dst, &d->dst));
+  if (d->bias.ndims)
+    TRY(md_of(&bias, &d->bias));
+  dnnl_matmul_desc_t md;
+  TRY(dnnl_matmul_desc_init(&md, &src, &wei, d->bias.ndims ? &bias : NULL, &dst));
+  TRY(user_scratch_attr(&attr));
+  if (scaled)
+    TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &d->scale));
+  TRY(dnnl_post_ops_create(&po));
+  if (d->accumulate)
+    TRY(dnnl_post_ops_append_sum(po, 1.0f));
+  if (d->add.ndims) {
+    TRY(md_of(&add, &d->add));
+    TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &add));
+  }
+  if (d->act == TPA__NN_ACT_GELU_ERF)
+    TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
+  else if (d->act == TPA__NN_ACT_TANH)
+    TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
+  TRY(dnnl_primitive_attr_set_post_ops(attr, po));
+  TRY(dnnl_primitive_desc_create(pd, &md, attr, engine, NULL));
+out:
+  if (po)
+    dnnl_post_ops_destroy(po);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return status;
+}
+
+dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, tpa__nn_mdref to,
+                              dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t src;
+  dnnl_status_t st = md_of(&src, from);
+  if (st == dnnl_success)
+    st = dnnl_reorder_primitive_desc_create(pd, &src, engine, to, engine, NULL);
+  return st;
+}
+
+/* ---------------------------------------------------------------- softmax */
+
+dnnl_status_t tpa__pd_softmax(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
+                              dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_softmax_v2_desc_t sd;
+  dnnl_status_t st = md_of(&md, t);
+  if (st == dnnl_success)
+    st = dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference, dnnl_softmax_accurate, &md,
+                                           &md, axis);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, &sd, NULL, pd);
+  return st;
+}
+
+dnnl_status_t tpa__pd_softmax_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
+                                       dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_softmax_v2_desc_t fd, bd;
+  dnnl_status_t st = md_of(&md, t);
+  if (st == dnnl_success)
+    st = dnnl_softmax_v2_forward_desc_init(&fd, dnnl_forward_training, dnnl_softmax_accurate, &md,
+                                           &md, axis);
+  if (st == dnnl_success)
+    st = dnnl_softmax_v2_backward_desc_init(&bd, dnnl_softmax_accurate, &md, &md, &md, axis);
+  if (st == dnnl_success)
+    st = backward_pd(engine, &fd, &bd, pd);
+  return st;
+}
+
+/* ----------------------------------------------------- layer normalization */
+
+static const unsigned LN_FLAGS = dnnl_use_scale | dnnl_use_shift;
+
+dnnl_status_t tpa__pd_layer_norm(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
+                                 bool training, dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_layer_normalization_desc_t ld;
+  dnnl_status_t st = md_of(&md, t);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_forward_desc_init(
+        &ld, training ? dnnl_forward_training : dnnl_forward_inference, &md, NULL, eps, LN_FLAGS);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, &ld, NULL, pd);
+  return st;
+}
+
+dnnl_status_t tpa__pd_layer_norm_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
+                                          dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_layer_normalization_desc_t fd, bd;
+  dnnl_status_t st = md_of(&md, t);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_forward_desc_init(&fd, dnnl_forward_training, &md, NULL, eps,
+                                                    LN_FLAGS);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, NULL, eps,
+                                                     LN_FLAGS);
+  if (st == dnnl_success)
+    st = backward_pd(engine, &fd, &bd, pd);
+  return st;
+}
+
+/* ---------------------------------------------------------------- eltwise */
+
+static dnnl_alg_kind_t eltwise_alg(int32_t act) {
+  return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
+}
+
+static dnnl_status_t eltwise_forward_desc(const tpa__nn_tensor *t, int32_t act,
+                                          dnnl_eltwise_desc_t *fd) {
+  dnnl_memory_desc_t md;
+  dnnl_status_t st = md_of(&md, t);
+  if (st == dnnl_success)
+    st = dnnl_eltwise_forward_desc_init(fd, dnnl_forward_training, eltwise_alg(act), &md, 0.0f,
+                                        0.0f);
+  return st;
+}
+
+dnnl_status_t tpa__pd_eltwise(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
+                              dnnl_primitive_desc_t *pd) {
+  dnnl_eltwise_desc_t fd;
+  dnnl_status_t st = eltwise_forward_desc(t, act, &fd);
+  if (st == dnnl_success)
+    st = scratch_pd(engine, &fd, NULL, pd);
+  return st;
+}
+
+dnnl_status_t tpa__pd_eltwise_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
+                                       dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t md;
+  dnnl_eltwise_desc_t fd, bd;
+  dnnl_status_t st = eltwise_forward_desc(t, act, &fd);
+  if (st == dnnl_success)
+    st = md_of(&md, t);
+  if (st == dnnl_success)
+    st = dnnl_eltwise_backward_desc_init(&bd, eltwise_alg(act), &md, &md, 0.0f, 0.0f);
+  if (st == dnnl_success)
+    st = backward_pd(engine, &fd, &bd, pd);
+  return st;
+}

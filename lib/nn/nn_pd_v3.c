@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Primitive descriptors for oneDNN 3.x (3.1 in Ubuntu 24.04, 3.7 in
+ * Debian 13, 3.8 upstream): dnnl_*_primitive_desc_create takes the shapes
+ * directly, memory descriptors are handles this file creates and destroys,
+ * and the matmul's output scale is a run-time argument (so one primitive
+ * would serve any scale; the cache keys on it anyway, as on 2.x). A
+ * backward primitive descriptor is built with the hint of the
+ * forward-training one, created and dropped here. */
+#include <stddef.h>
+
+#include "nn/nn_pd.h"
+
+#if DNNL_VERSION_MAJOR < 3
+#error "nn_pd_v3.c is the oneDNN 3.x build; meson picks nn_pd_v2.c for 2.x"
+#endif
+
+/* Returns early from a builder on a oneDNN failure. */
+#define TRY(call)                                                                                  \
+  do {                                                                                             \
+    status = (call);                                                                               \
+    if (status != dnnl_success)                                                                    \
+      goto out;                                                                                    \
+  } while (0)
+
+/* A new f32 memory descriptor of the view @p t (destroy with md_free). */
+static dnnl_status_t md_of(dnnl_memory_desc_t *md, const tpa__nn_tensor *t) {
+  dnnl_dims_t dims, strides;
+  for (int i = 0; i < t->ndims; i++) {
+    dims[i] = t->dims[i];
+    strides[i] = t->strides[i];
+  }
+  *md = NULL;
+  return dnnl_memory_desc_create_with_strides(md, t->ndims, dims, dnnl_f32, strides);
+}
+
+static void md_free(dnnl_memory_desc_t md) {
+  if (md)
+    dnnl_memory_desc_destroy(md);
+}
+
+static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
+  dnnl_status_t st = dnnl_primitive_attr_create(attr);
+  if (st == dnnl_success)
+    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  return st;
+}
+
+/* ----------------------------------------------------------------- matmul */
+
+dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
+                                    dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t src = NULL, wei = NULL, dst = NULL;
+  TRY(dnnl_memory_desc_create_with_tag(&src, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, k}, dnnl_f32,
+                                       dnnl_ab));
+  TRY(dnnl_memory_desc_create_with_tag(&wei, 2, (dnnl_dims_t){k, n}, dnnl_f32,
+                                       dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_create_with_tag(&dst, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, n}, dnnl_f32,
+                                       dnnl_ab));
+  TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei, NULL, dst, NULL));
+out:
+  md_free(src);
+  md_free(wei);
+  md_free(dst);
+  return status;
+}
+
+/* The scale multiplies the weights (one common factor, mask 0): on f32
+ * that is the product's scale, applied before the post-ops as 2.x's
+ * output scale was. */
+int tpa__pd_matmul_scale_arg(void) {
+  return DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS;
+}
+
+dnnl_status_t tpa__pd_scale_memory(dnnl_engine_t engine, const float *scale, dnnl_memory_t *mem) {
+  dnnl_memory_desc_t md = NULL;
+  dnnl_status_t st = dnnl_memory_desc_create_with_tag(&md, 1, (dnnl_dims_t){1}, dnnl_f32, dnnl_a);
+  if (st == dnnl_success)
+    st = dnnl_memory_create(mem, md, engine, (void *)scale);
+  md_free(md);
+  return st;
+}
+
+dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
+                             dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_primitive_desc_t packed = NULL;
+  dnnl_memory_desc_t src = NULL, wei = NULL, dst = NULL, bias = NULL, add = NULL;
+  const_dnnl_memory_desc_t wei_ref;
+  const bool scaled = d->scale != 0.0f && d->scale != 1.0f;
+  if (scaled && d->bias.ndims)
+    return dnnl_invalid_arguments;
+  TRY(md_of(&src, &d->src));
+  if (d->wei_packed) {
+    /* The packed layout belongs to the query's descriptor: keep the query
+     * alive until the matmul is created. */
+    TRY(tpa__pd_packed_matmul(engine, d->wei.dims[0], d->wei.dims[1], &packed));
+    wei_ref = dnnl_primitive_desc_query_md(packed, dnnl_query_weights_md, 0);
+    if (!wei_ref)
+      TRY(dnnl_runtime_error);
+  } else {
+    TRY(md_of(&wei, &d->wei));
+    wei_ref = wei;
+  }
+  TRY(md_of(&dst, &d->dst));
+  if (d->bias.ndims)
+    TRY(md_of(&bias, &d->bias));
+  TRY(user_scratch_attr(&attr));
+  if (scaled)
+    TRY(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, 0));
+  TRY(dnnl_post_ops_create(&po));
+  if (d->accumulate)
+    TRY(dnnl_post_ops_append_sum(po, 1.0f, 0, dnnl_data_type_undef));
+  if (d->add.ndims) {
+    TRY(md_of(&add, &d->add));
+    TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, add));
+  }
+  if (d->act == TPA__NN_ACT_GELU_ERF)
+    TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
+  else if (d->act == TPA__NN_ACT_TANH)
+    TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_tanh, 0.0f, 0.0f));
+  TRY(dnnl_primitive_attr_set_post_ops(attr, po));
+  TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei_ref, bias, dst, attr));
+out:
+  if (po)
+    dnnl_post_ops_destroy(po);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  if (packed)
+    dnnl_primitive_desc_destroy(packed);
+  md_free(src);
+  md_free(wei);
+  md_free(dst);
+  md_free(bias);
+  md_free(add);
+  return status;
+}
+
+dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, tpa__nn_mdref to,
+                              dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t src = NULL;
+  dnnl_status_t st = md_of(&src, from);
+  if (st == dnnl_success)
+    st = dnnl_reorder_primitive_desc_create(pd, src, engine, to, engine, NULL);
+  md_free(src);
+  return st;
+}
+
+/* ---------------------------------------------------------------- softmax */
+
+static dnnl_status_t softmax_forward(dnnl_engine_t engine, const_dnnl_memory_desc_t md, int axis,
+                                     dnnl_prop_kind_t prop, const_dnnl_primitive_attr_t attr,
+                                     dnnl_primitive_desc_t *pd) {
+  return dnnl_softmax_forward_primitive_desc_create(pd, engine, prop, dnnl_softmax_accurate, md, md,
+                                                    axis, attr);
+}
+
+dnnl_status_t tpa__pd_softmax(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
+                              dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t md = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  TRY(md_of(&md, t));
+  TRY(user_scratch_attr(&attr));
+  TRY(softmax_forward(engine, md, axis, dnnl_forward_inference, attr, pd));
+out:
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  md_free(md);
+  return status;
+}
+
+dnnl_status_t tpa__pd_softmax_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
+                                       dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t md = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t hint = NULL;
+  TRY(md_of(&md, t));
+  TRY(softmax_forward(engine, md, axis, dnnl_forward_training, NULL, &hint));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_softmax_backward_primitive_desc_create(pd, engine, dnnl_softmax_accurate, md, md, md,
+                                                  axis, hint, attr));
+out:
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  md_free(md);
+  return status;
+}
+
+/* ----------------------------------------------------- layer normalization */
+
+static const unsigned LN_FLAGS = dnnl_use_scale | dnnl_use_shift;
+
+dnnl_status_t tpa__pd_layer_norm(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
+                                 bool training, dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t md = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  TRY(md_of(&md, t));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_layer_normalization_forward_primitive_desc_create(
+      pd, engine, training ? dnnl_forward_training : dnnl_forward_inference, md, md, NULL, eps,
+      LN_FLAGS, attr));
+out:
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  md_free(md);
+  return status;
+}
+
+dnnl_status_t tpa__pd_layer_norm_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
+                                          dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t md = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t hint = NULL;
+  TRY(md_of(&md, t));
+  TRY(dnnl_layer_normalization_forward_primitive_desc_create(&hint, engine, dnnl_forward_training,
+                                                             md, md, NULL, eps, LN_FLAGS, NULL));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_layer_normalization_backward_primitive_desc_create(pd, engine, dnnl_backward, md, md, md,
+                                                              NULL, eps, LN_FLAGS, hint, attr));
+out:
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  md_free(md);
+  return status;
+}
+
+/* ---------------------------------------------------------------- eltwise */
+
+static dnnl_alg_kind_t eltwise_alg(int32_t act) {
+  return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
+}
+
+dnnl_status_t tpa__pd_eltwise(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
+                              dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t md = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  TRY(md_of(&md, t));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_eltwise_forward_primitive_desc_create(pd, engine, dnnl_forward_training,
+                                                 eltwise_alg(act), md, md, 0.0f, 0.0f, attr));
+out:
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  md_free(md);
+  return status;
+}
+
+dnnl_status_t tpa__pd_eltwise_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
+                                       dnnl_primitive_desc_t *pd) {
+  dnnl_status_t status = dnnl_success;
+  dnnl_memory_desc_t md = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t hint = NULL;
+  TRY(md_of(&md, t));
+  TRY(dnnl_eltwise_forward_primitive_desc_create(&hint, engine, dnnl_forward_training,
+                                                 eltwise_alg(act), md, md, 0.0f, 0.0f, NULL));
+  TRY(user_scratch_attr(&attr));
+  TRY(dnnl_eltwise_backward_primitive_desc_create(pd, engine, eltwise_alg(act), md, md, md, 0.0f,
+                                                  0.0f, hint, attr));
+out:
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  md_free(md);
+  return status;
+}

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -374,9 +375,18 @@ bool cli_output_open(cli_output *o, const char *path) {
   memcpy(o->tmp + len + 1, suffix, sizeof suffix);
 
   remove_stale_temps(path, dirlen, base);
+  /* A signal between creating the file and installing the handler would
+   * leave the file behind: hold the signals until both are done. */
+  sigset_t hold, saved;
+  sigemptyset(&hold);
+  sigaddset(&hold, SIGINT);
+  sigaddset(&hold, SIGTERM);
+  sigaddset(&hold, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hold, &saved);
   int fd = mkostemp(o->tmp, O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     free(o->tmp);
     o->tmp = NULL;
     cli_output_abort(o);
@@ -386,6 +396,7 @@ bool cli_output_open(cli_output *o, const char *path) {
   /* The lock tells remove_stale_temps() in another run that we are alive. */
   (void)flock(fd, LOCK_EX | LOCK_NB);
   watch_signals(o->tmp);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
   /* mkstemp makes the file 0600; give it the mode a plain fopen() would. */
   mode_t mask = umask(0);
   umask(mask);

@@ -58,10 +58,35 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
-def run(args, timeout=300, **kw):
-    p = subprocess.run([TPA] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def run(args, timeout=300, exe=None, **kw):
+    p = subprocess.run([exe or TPA] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout, **kw)
     return p.returncode, p.stdout.decode(), p.stderr.decode('utf-8', 'replace')
+
+
+def copy_for_nobody(root):
+    """`tpa`, the libraries it loads from outside the system directories,
+    and the tiny model, copied under @p root (mode 755) so that uid 65534
+    can run it: a checkout in root's home (mode 700) is out of its reach.
+    Returns (tpa path, environment, model directory)."""
+    bindir, libdir = os.path.join(root, 'bin'), os.path.join(root, 'lib')
+    os.makedirs(bindir)
+    os.makedirs(libdir)
+    exe = os.path.join(bindir, 'tpa')
+    shutil.copy(TPA, exe)
+    ldd = subprocess.run(['ldd', TPA], stdout=subprocess.PIPE, check=True).stdout.decode()
+    for line in ldd.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == '=>' and parts[2].startswith('/'):
+            lib = parts[2]
+            if not lib.startswith(('/lib/', '/lib64/', '/usr/lib/', '/usr/lib64/')):
+                shutil.copy(lib, os.path.join(libdir, parts[0]))  # follows links
+    model = os.path.join(root, 'tiny')
+    shutil.copytree(TINY, model)
+    for d in (root, bindir, libdir, model):
+        os.chmod(d, 0o755)
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    return exe, env, model
 
 
 def expect_ok(args, **kw):
@@ -374,17 +399,21 @@ def predict_into_a_read_only_directory_is_refused():
     with open(out, 'w') as f:
         f.write('old\n')
     os.chmod(TMP, 0o755)
+    args = predict_args(out)
     if os.geteuid() == 0:
         def pre():
             os.setgroups([])
             os.setgid(65534)
             os.setuid(65534)
+        exe, env, model = copy_for_nobody(os.path.join(TMP, 'nobody'))
+        args[args.index(TINY)] = model
+        os.chmod(predict_data(), 0o644)
     else:
         os.chmod(d, 0o555)
         if os.access(d, os.W_OK):
             return 'SKIPPED: not root and read-only directories are writable here'
-        pre = None
-    rc, _, err = run(predict_args(out), preexec_fn=pre)
+        pre, exe, env = None, None, None
+    rc, _, err = run(args, preexec_fn=pre, exe=exe, env=env)
     os.chmod(d, 0o755)
     expect(rc == 1, 'exit %d, stderr %s' % (rc, err))
     expect(out in err and os.strerror(13) in err, 'stderr lacks path or EACCES text: %s' % err)

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Install the Debian packages libtpa builds and tests with (Debian 12).
-# Skips apt entirely when everything is already there.
+# Install the Debian packages libtpa builds and tests with. The names are
+# the same on Debian 12 (oneDNN 2.6), Debian 13 (oneDNN 3.7) and Ubuntu
+# 24.04 (oneDNN 3.1); libclang-rt-dev is the runtime of the default clang
+# (its sanitizers), whatever its version. Skips apt entirely when
+# everything is already there.
 set -euo pipefail
-pkgs=(gcc g++ clang clang-format meson ninja-build pkg-config binutils python3
-      libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev zlib1g-dev doxygen abigail-tools libclang-rt-14-dev libomp-dev libopenmpi-dev openmpi-bin)
+pkgs=(gcc g++ clang clang-format meson ninja-build pkgconf binutils python3
+      libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev zlib1g-dev doxygen
+      abigail-tools libclang-rt-dev libomp-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -12,7 +12,7 @@
 #include "model/forward.h"
 #include "model/grad.h"
 #include "nn/nn.h"
-#include "stages/lora.h"
+#include "model/lora_layout.h"
 
 /* Tokens per micro-batch (rows x seq): bounds the stored activations
  * (about 10.5 floats per token, hidden unit and layer for BERT-base:

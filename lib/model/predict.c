@@ -15,7 +15,7 @@
 #include "model/encode.h"
 #include "model/forward.h"
 #include "model/grad.h"
-#include "stages/lora.h"
+#include "model/lora_layout.h"
 #include "tpa/data.h"
 #include "tpa/infer.h"
 #include "tpa/tokenizer.h"

@@ -2,10 +2,11 @@
 /* lib/dist over MPI: the only file of libtpa that includes mpi.h.
  *
  * The handle holds a duplicate of the caller's communicator, so libtpa's
- * collectives never mix with the program's own messages. Errors keep MPI's
- * default handler (MPI_ERRORS_ARE_FATAL): a rank that dies or fails inside
- * MPI ends the whole job through mpirun, which is what a data-parallel
- * step needs (no rank can continue alone). */
+ * collectives never mix with the program's own messages. The duplicate
+ * returns errors (MPI_ERRORS_RETURN) instead of aborting: a failed MPI
+ * call becomes TPA_ERR_BACKEND for the caller, as everywhere in libtpa. A
+ * rank that dies still ends the job through mpirun (no rank can continue
+ * a data-parallel step alone); that is the launcher's doing, not ours. */
 #include <limits.h>
 #include <mpi.h>
 #include <stdlib.h>
@@ -56,6 +57,12 @@ tpa_status tpa_dist_create_mpi(tpa_dist **out, const void *mpi_comm) {
     free(d);
     return mpi_fail(rc, "MPI_Comm_dup", "the communicator");
   }
+  rc = MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
+  if (rc != MPI_SUCCESS) {
+    MPI_Comm_free(&d->comm);
+    free(d);
+    return mpi_fail(rc, "MPI_Comm_set_errhandler", "the communicator");
+  }
   int rank = 0, size = 1;
   MPI_Comm_rank(d->comm, &rank);
   MPI_Comm_size(d->comm, &size);
@@ -104,6 +111,13 @@ tpa_status tpa__dist_sum_f64(const tpa_dist *d, double *buf, size_t n, const cha
   return sum(d, buf, n, sizeof *buf, MPI_DOUBLE, what);
 }
 
+tpa_status tpa__dist_min_i64(const tpa_dist *d, int64_t *v, const char *what) {
+  if (!tpa__dist_active(d))
+    return TPA_OK;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_INT64_T, MPI_MIN, d->comm);
+  return rc == MPI_SUCCESS ? TPA_OK : mpi_fail(rc, "MPI_Allreduce", what);
+}
+
 tpa_status tpa__dist_bcast(const tpa_dist *d, void *buf, size_t bytes, int32_t root,
                            const char *what) {
   if (!tpa__dist_active(d))
@@ -115,9 +129,4 @@ tpa_status tpa__dist_bcast(const tpa_dist *d, void *buf, size_t bytes, int32_t r
       return mpi_fail(rc, "MPI_Bcast", what);
   }
   return TPA_OK;
-}
-
-void tpa__dist_abort(const tpa_dist *d, int code) {
-  MPI_Abort(d ? d->comm : MPI_COMM_WORLD, code);
-  abort();
 }

@@ -248,7 +248,7 @@ static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, doubl
   tpa_status s = s1 > s0 ? tpa__loss_and_grads(r->work, r->m, &r->t.w, r->t.lora, &b, &o, &loss,
                                                NULL, &r->t.gout)
                          : TPA_OK;
-  s = tpa__train_dist_reduce(r->p.dist, &r->t, s1 > s0, s, &loss, &r->dist_buf, r->fn);
+  s = tpa__train_dist_reduce(r->p.dist, &r->t, s1 > s0, s, &loss, r->dist_buf, r->fn);
   if (s != TPA_OK)
     return s;
   if (!isfinite(loss))

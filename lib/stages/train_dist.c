@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fault.h"
 #include "stages/train_dist.h"
 
 void tpa__train_dist_shard(const tpa_dist *d, tpa__grad_work *wk, size_t rows, size_t *s0,
@@ -25,20 +26,19 @@ void tpa__train_dist_shard(const tpa_dist *d, tpa__grad_work *wk, size_t rows, s
   tpa__grad_work_set_shard(wk, (int64_t)*s0, (int32_t)rows);
 }
 
-/* [total gradients | loss | one status per rank]; allocated once. */
+/* [total gradients | loss | one status per rank]; allocated once, by
+ * tpa__train_dist_sync (which agrees on its failure), so that the steps
+ * allocate nothing and every rank can always take part. */
 static float *reduce_buf(const tpa_dist *d, const tpa__trainable *t, float **buf) {
-  if (!*buf)
+  if (!*buf && !tpa__fault("train-dist-buffer"))
     *buf = tpa__malloc_array(t->total + 1 + (size_t)tpa__dist_size(d), sizeof **buf);
   return *buf;
 }
 
 tpa_status tpa__train_dist_reduce(const tpa_dist *d, tpa__trainable *t, bool had_rows,
-                                  tpa_status mine, double *loss, float **buf, const char *fn) {
+                                  tpa_status mine, double *loss, float *b, const char *fn) {
   if (!tpa__dist_active(d))
     return mine;
-  float *b = reduce_buf(d, t, buf);
-  if (!b) /* this rank cannot take part in the step: stop the job */
-    tpa__dist_abort(d, 1);
   const size_t total = t->total, size = (size_t)tpa__dist_size(d);
   float *p = b;
   for (size_t i = 0; i < t->n; i++) {

@@ -18,11 +18,11 @@ void tpa__train_dist_shard(const tpa_dist *d, tpa__grad_work *wk, size_t rows, s
 /* Every rank's step result summed: the gradients (this rank's are zeroed
  * first when it had no rows, @p had_rows false), the loss (this rank's
  * share of the global mean in, the global mean out) and every rank's
- * status, in ONE MPI_Allreduce over one float buffer (*buf, kept between
- * steps; freed by the caller). Returns @p mine, or the failure of another
- * rank. */
+ * status, in ONE MPI_Allreduce over @p buf, the buffer that
+ * tpa__train_dist_sync allocated. Returns @p mine, or the failure of
+ * another rank. */
 tpa_status tpa__train_dist_reduce(const tpa_dist *d, tpa__trainable *t, bool had_rows,
-                                  tpa_status mine, double *loss, float **buf, const char *fn);
+                                  tpa_status mine, double *loss, float *buf, const char *fn);
 
 /* Dev logits of @p e: each rank computes a contiguous share, the shares
  * are summed into every rank's @p logits ([n, nl]), so every rank computes
@@ -33,7 +33,9 @@ tpa_status tpa__train_dist_eval(const tpa_dist *d, tpa__grad_work *work, const t
 
 /* After rank 0 started or resumed (status @p mine): its training state,
  * parameters, AdamW moments and best-epoch copy are broadcast, so every
- * rank continues from exactly rank 0's checkpoint. */
+ * rank continues from exactly rank 0's checkpoint. Allocates *buf, the
+ * steps' all-reduce buffer (freed by the caller), first: a rank that
+ * cannot fails the call on every rank. Called before any step. */
 tpa_status tpa__train_dist_sync(const tpa_dist *d, tpa__trainable *t, tpa__train_state *st,
                                 tpa_status mine, float **buf, const char *fn);
 

@@ -199,6 +199,28 @@ def cancelled_single_then_resume_on_two():
     return 'resumed on 2 ranks, max |dw| %.2g' % d
 
 
+@case('train')
+def allocation_failure_on_one_rank_fails_every_rank():
+    # Rank 1 alone cannot allocate the step's all-reduce buffer (fault
+    # injected through TPA_TEST_FAULT, lib/core/fault.h). The library must
+    # not end the job: every rank's tpa_train_lora returns a status, rank 1
+    # its own out-of-memory, rank 0 one naming rank 1, and both drivers
+    # exit 1 on their own.
+    out = os.path.join(TMP, 'fault')
+    args = ['lora', MODEL, TASK, out]
+    rc, o, e = run([MPIRUN, '--oversubscribe', '-np', '1', DRIVER] + args +
+                   [':', '-np', '1', 'env', 'TPA_TEST_FAULT=train-dist-buffer', DRIVER] + args)
+    text = o + e
+    expect(rc != 0, 'the job succeeded although rank 1 could not allocate')
+    expect('MPI_ABORT' not in text and 'MPI_Abort' not in text,
+           'the job was aborted instead of failing with a status:\n' + text[-2000:])
+    expect('mpi_driver rank 1: training: out of memory' in text,
+           'rank 1 did not return its out-of-memory status:\n' + text[-2000:])
+    expect('mpi_driver rank 0: training:' in text and 'rank 1 of 2' in text,
+           'rank 0 did not get a status naming rank 1:\n' + text[-2000:])
+    return 'both ranks returned a status (mpirun exit %d)' % rc
+
+
 @case('importance')
 def importance_two_ranks_equal_one():
     ref, par = os.path.join(TMP, 'imp-ref'), os.path.join(TMP, 'imp-np2')

@@ -71,9 +71,17 @@ if [ "$check" = 1 ]; then
   # The tests read ../shared/data beside the source tree.
   [ -d "$repo/../shared/data" ] || { echo "ci-deb: --check needs $repo/../shared/data" >&2; exit 1; }
   ln -s "$(cd "$repo/../shared" && pwd)" "$tmp/shared"
+  # Run as root, the nothing-lost test runs tpa as nobody: it must reach
+  # the build tree (mktemp -d makes a 0700 directory).
+  chmod 755 "$tmp"
 fi
-(cd "$src" && DEB_BUILD_OPTIONS=$build_options dpkg-buildpackage -us -uc -b "${profiles[@]}") \
-  > "$tmp/build.log" 2>&1 || { tail -n 100 "$tmp/build.log"; echo "ci-deb: build failed" >&2; exit 1; }
+if ! (cd "$src" && DEB_BUILD_OPTIONS=$build_options dpkg-buildpackage -us -uc -b "${profiles[@]}") \
+     > "$tmp/build.log" 2>&1; then
+  cp "$tmp/build.log" /tmp/libtpa-deb-build.log
+  tail -n 100 "$tmp/build.log"
+  echo "ci-deb: build failed; whole log in /tmp/libtpa-deb-build.log" >&2
+  exit 1
+fi
 grep -E '^dpkg-deb: building' "$tmp/build.log"
 debs=()
 for p in "${pkgs[@]}"; do

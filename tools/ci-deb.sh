@@ -83,6 +83,10 @@ if ! (cd "$src" && DEB_BUILD_OPTIONS=$build_options dpkg-buildpackage -us -uc -b
   exit 1
 fi
 grep -E '^dpkg-deb: building' "$tmp/build.log"
+if [ "$check" = 1 ]; then
+  grep -E '^(Ok|Fail|Skipped|Timeout): ' "$tmp/build.log" \
+    || { echo "ci-deb: no test summary in the build log" >&2; exit 1; }
+fi
 debs=()
 for p in "${pkgs[@]}"; do
   f=$(echo "$tmp/${p}"_*.deb)

@@ -82,7 +82,7 @@ echo "| figure (mean of $rounds rounds) | A | B | B / A |"
 echo "|---|---|---|---|"
 row "inference: forward of 32 x 128, s" infer "" "forward time per batch, s" 1
 row "inference: model GFLOP/s" infer "" "model GFLOP/s" 1
-row "inference: matmul 4096x768x3072 GFLOP/s" infer "" "matmul GFLOP/s 4096x768x3072" 2
+row "inference: matmul 4096x768x3072 GFLOP/s" infer "" "matmul GFLOP/s 4096x768x3072" 3
 row "inference: peak RSS after the first forward, MiB" infer "" "peak RSS after the first forward, MiB" 1
 row "LoRA step (32 x 128), s" train "LoRA" "step time (loss, gradients, AdamW), s" 1
 row "LoRA step GFLOP/s" train "LoRA" "step GFLOP/s" 1

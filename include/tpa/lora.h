@@ -97,12 +97,14 @@ TPA_API void tpa_lora_set_free(tpa_lora_set *set);
 TPA_API int32_t tpa_lora_set_rank(const tpa_lora_set *set, int32_t layer, tpa_lora_module module);
 
 /**
- * Alpha of that module (0 if not adapted or out of range).
+ * Alpha of that module (0 if not adapted, -1 if out of range).
  * @param set the set (borrowed), or NULL.
  * @param layer 0-based block index.
  * @param module the module within the block.
  * @return the module's lora_alpha (the update is scaled by alpha / rank);
- *         0 if it has no LoRA, for a NULL @p set, or out of range.
+ *         0 if it has no LoRA; -1 for a NULL @p set or @p layer or
+ *         @p module out of range, as tpa_lora_set_rank() (0.1 and 0.2
+ *         returned 0 there).
  * @since 0.1.0
  */
 TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lora_module module);

@@ -2,13 +2,20 @@
 /**
  * @file tpa/prune.h
  * @brief Importance-oriented structural head pruning and the rank
- *        schedule that follows block importance (METHOD.md sections 6-7).
+ *        schedule that follows block importance (docs/method.md sections 6-7).
  *
  * A plan lists, per layer, the ORIGINAL indices of the heads to remove.
  * Applying it deletes the rows of Q, K, V and the columns of the attention
  * output dense that belong to those heads (HF prune_heads semantics), so
  * the model really gets smaller and faster. Plans compose: heads a model
  * already lacks are skipped.
+ *
+ * This header holds the pruning stage and the rank schedule, the two
+ * steps that turn an importance table into decisions: choosing a plan
+ * (tpa_prune_plan_*, in the library's stages layer), applying it to a
+ * model (tpa_model_prune(), in the model layer, since it rewrites the
+ * model's weights) and choosing LoRA ranks (tpa_rank_schedule(), stages
+ * layer; it fills tpa_lora_params::ranks of tpa/lora.h).
  *
  * Thread safety: a plan is immutable and may be shared for reading;
  * tpa_model_prune() needs the model exclusively.
@@ -25,9 +32,11 @@ extern "C" {
 /** Options of tpa_prune_plan_create(). @since 0.1.0 */
 typedef struct tpa_prune_params {
   size_t size; /**< sizeof the struct, set by the init function */
-  /** Remove this many of the globally least important scored heads (by
-   *  normalised score); -1 = round(0.3056 * layers * heads), the paper's
-   *  44 of 144 (-1). Ignored when @ref use_threshold is set. */
+  /** The number of heads to REMOVE, not to keep: the plan removes this
+   *  many of the globally least important scored heads (by normalised
+   *  score); -1 = round(0.3056 * layers * heads), the paper's 44 of 144
+   *  (-1). `tpa prune --prune-heads N` sets it. Ignored when
+   *  @ref use_threshold is set. */
   int32_t num_heads;
   bool use_threshold; /**< remove every scored head whose normalised score is below @ref threshold
                          (false) */

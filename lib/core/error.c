@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "core/error.h"
 
+#include <errno.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,4 +76,8 @@ TPA_API const char *tpa_status_str(tpa_status status) {
   case TPA_ERR_INTERNAL: return "TPA_ERR_INTERNAL: internal error";
   }
   return "TPA_ERR_UNKNOWN: unknown status";
+}
+
+tpa_status tpa__errno_status(int err) {
+  return err == ENOENT || err == ENOTDIR ? TPA_ERR_NOT_FOUND : TPA_ERR_IO;
 }

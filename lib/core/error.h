@@ -17,6 +17,12 @@ tpa_status tpa__error_prefix(tpa_status st, const char *fmt, ...)
 /* Forget the calling thread's message (public calls start with it). */
 void tpa__error_clear(void);
 
+/* The status of a failed open, stat or mkdir from its errno: the one
+ * place where "the path is not there" (ENOENT, or ENOTDIR: a file where a
+ * directory should be) becomes TPA_ERR_NOT_FOUND; anything else is
+ * TPA_ERR_IO. */
+tpa_status tpa__errno_status(int err);
+
 /* Shorthand for the most common failure. */
 #define TPA__NO_MEMORY(what) tpa__error(TPA_ERR_NO_MEMORY, "out of memory (%s)", (what))
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* GLUE TSV files (METHOD.md section 3). The whole file is read into one
+/* GLUE TSV files (docs/method.md section 3). The whole file is read into one
  * buffer and parsed in place: tabs and line ends become NULs, and each
  * example keeps pointers to its text fields inside that buffer, so a load
  * costs two allocations (the text and the example array), not one per
@@ -15,7 +15,7 @@
 #include "data/read_all.h"
 #include "data/score.h"
 #include "data/task.h"
-#include "data/utf8_check.h"
+#include "text/utf8.h"
 #include "tpa/data.h"
 
 typedef struct tpa__example {
@@ -176,9 +176,11 @@ TPA_API tpa_status tpa_dataset_load(tpa_dataset **out, tpa_task task, const char
   if (!tpa__task_info_get(task))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_dataset_load: invalid task %d", (int)task);
   tpa_dataset_params p;
-  if (!tpa__params_read(&p, sizeof p, params, &default_params))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_dataset_load: params->size is %zu",
-                      params->size);
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_dataset_params, max_rows), params,
+                       &default_params, "tpa_dataset_load", "tpa_dataset_params");
+  if (ps != TPA_OK)
+    return ps;
 
   tpa_dataset *ds = calloc(1, sizeof *ds);
   if (!ds)

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "data/stats.h"
 #include "data/task.h"
 #include "tpa/data.h"
@@ -87,8 +88,9 @@ TPA_API tpa_status tpa_metrics_compute(tpa_task task, const float *logits, const
                                        size_t n, tpa_metrics *out) {
   tpa__error_clear();
   const tpa__task_info *info = tpa__task_info_get(task);
-  if (!out || out->size < sizeof out->size)
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_metrics_compute: out->size not set");
+  tpa_status st = tpa__result_check(out, "tpa_metrics_compute: out");
+  if (st != TPA_OK)
+    return st;
   if (!info)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_metrics_compute: invalid task %d", (int)task);
   if (!logits || !labels)
@@ -103,12 +105,10 @@ TPA_API tpa_status tpa_metrics_compute(tpa_task task, const float *logits, const
   memset(&m, 0, sizeof m);
   m.present = info->metrics;
   m.count = n;
-  tpa_status st = info->num_labels == 1 ? regress(logits, labels, n, &m)
-                                        : classify(info, logits, labels, n, &m);
+  st = info->num_labels == 1 ? regress(logits, labels, n, &m)
+                             : classify(info, logits, labels, n, &m);
   if (st != TPA_OK)
     return st;
-  /* The caller's struct may be an older, shorter one: fill what it has. */
-  m.size = out->size;
-  memcpy(out, &m, out->size < sizeof m ? out->size : sizeof m);
+  tpa__result_write(out, &m, sizeof m);
   return TPA_OK;
 }

@@ -28,9 +28,10 @@ enum {
 };
 
 static tpa_status open_error(const char *path, int err) {
-  if (err == ENOENT || err == ENOTDIR)
-    return tpa__error(TPA_ERR_NOT_FOUND, "file %s: not found", path);
-  return tpa__error(TPA_ERR_IO, "file %s: cannot open: %s", path, strerror(err));
+  const tpa_status st = tpa__errno_status(err);
+  if (st == TPA_ERR_NOT_FOUND)
+    return tpa__error(st, "file %s: not found", path);
+  return tpa__error(st, "file %s: cannot open: %s", path, strerror(err));
 }
 
 /* Translate the state of a failed gzread into a status and message. */

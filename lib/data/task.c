@@ -8,7 +8,7 @@
 
 #define CLASS_METRICS TPA_METRIC_ACCURACY
 
-/* Indexed by tpa_task. Column numbers and label orders are METHOD.md's
+/* Indexed by tpa_task. Column numbers and label orders are docs/method.md's
  * table; min_cols is the highest column used plus one (MNLI: texts at 8
  * and 9 and the label after them, so at least 11). */
 static const tpa__task_info tpa__tasks[TPA_TASK_COUNT] = {

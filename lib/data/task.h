@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The GLUE task table (METHOD.md section 3): which TSV columns hold the
+/* The GLUE task table (docs/method.md section 3): which TSV columns hold the
  * texts and the label, which label strings exist and in which order. The
  * dataset reader and the metrics both read it; nothing else hard-codes a
  * task's layout. */

@@ -16,14 +16,12 @@
 #include "core/error.h"
 
 /* Open @p path read-only and check it is a regular file; *fd and *size on
- * success. ENOENT is the one errno that means "not there" to callers. */
+ * success; a path that is not there is TPA_ERR_NOT_FOUND (tpa__errno_status). */
 static tpa_status open_regular(const char *path, int *fd, size_t *size) {
   int f = open(path, O_RDONLY | O_CLOEXEC);
   if (f < 0) {
     int e = errno;
-    if (e == ENOENT || e == ENOTDIR)
-      return tpa__error(TPA_ERR_NOT_FOUND, "file %s: %s", path, strerror(e));
-    return tpa__error(TPA_ERR_IO, "file %s: %s", path, strerror(e));
+    return tpa__error(tpa__errno_status(e), "file %s: %s", path, strerror(e));
   }
   struct stat st;
   if (fstat(f, &st) != 0) {
@@ -260,8 +258,8 @@ tpa_status tpa__atomic_open(tpa__atomic_file *af, const char *path) {
   if (fd < 0) {
     int e = errno;
     atomic_reset(af);
-    return tpa__error(e == ENOENT ? TPA_ERR_NOT_FOUND : TPA_ERR_IO,
-                      "file %s: cannot create a temporary file: %s", path, strerror(e));
+    return tpa__error(tpa__errno_status(e), "file %s: cannot create a temporary file: %s", path,
+                      strerror(e));
   }
   /* mkstemp makes the file 0600; outputs are ordinary shared files. The
    * lock tells remove_stale_temps() that this writer is alive. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* BERT forward pass (METHOD.md section 4, HF BertForSequenceClassification
+/* BERT forward pass (docs/method.md section 4, HF BertForSequenceClassification
  * math in eval mode): embeddings + LayerNorm, post-LN blocks with erf GELU
  * and an additive mask of the most negative float on padding, pooler tanh,
  * classifier. Every matrix product goes through lib/nn (oneDNN); only the

@@ -75,4 +75,10 @@ tpa_status tpa__forward_batch(const tpa_model *m, tpa__infer_work *w, const int3
  * release the mapped pages of the originals that were copied. */
 tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st);
 
+/* Prepare / release the inference state (forward.c): m->infer is cleared,
+ * then set to the new state once its weights are packed. Only the loader
+ * and tpa__model_replace_weights create one. */
+tpa_status tpa__infer_state_create(tpa_model *m);
+void tpa__infer_state_free(struct tpa__infer_state *st);
+
 #endif

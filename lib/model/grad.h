@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gradient engine: a training forward that keeps what the backward
  * needs, and the backward pass of BertForSequenceClassification through
- * oneDNN primitives (METHOD.md sections 4, 7, 8). Training (stages/train*),
+ * oneDNN primitives (docs/method.md sections 4, 7, 8). Training (stages/train*),
  * importance (head-mask gradients) and adapter inference all run on it.
  *
  * Weights come in as a tpa__weights (the model's own for LoRA training,
@@ -55,7 +55,7 @@ typedef struct tpa__grad_out {
                            LayerNorm and classifier copies receive grads) */
   /* Per-example d l_e / d m_{l,h} of each example's OWN loss (not the
    * batch mean): [batch, layers, config.heads] by ORIGINAL head index,
-   * 0 for pruned heads. For head importance (METHOD.md section 5). */
+   * 0 for pruned heads. For head importance (docs/method.md section 5). */
   float *head_mask_per_example;
 } tpa__grad_out;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Training forward of one micro-batch (METHOD.md section 4 with LoRA and
+/* Training forward of one micro-batch (docs/method.md section 4 with LoRA and
  * HF's dropout placement): the same math as model/forward.c, but it keeps
  * what the backward needs (layer inputs, Q/K/V, probabilities, contexts,
  * LayerNorm inputs and statistics, FFN pre-activations, LoRA's X A^T)

@@ -9,26 +9,19 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "model/grad_internal.h"
-
-/* splitmix64's finaliser: a bijective 64-bit mix, good enough to turn a
- * counter into independent-looking bits. */
-static inline uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 void tpa__dropout(uint64_t seed, int32_t layer, int32_t site, float p, uint64_t first, size_t n,
                   const float *src, const float *res, float *dst) {
-  const uint64_t key = mix64(seed ^ mix64(((uint64_t)(uint32_t)layer << 8) | (uint64_t)site));
+  const uint64_t key =
+      tpa__rng_hash(seed ^ tpa__rng_hash(((uint64_t)(uint32_t)layer << 8) | (uint64_t)site));
   /* keep when the top 24 bits reach p * 2^24: P(keep) = 1 - p. */
   const uint64_t threshold = (uint64_t)((double)p * 16777216.0);
   const float inv = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++) {
-    const bool keep = (mix64(key + first + i) >> 40) >= threshold;
+    const bool keep = (tpa__rng_hash(key + first + i) >> 40) >= threshold;
     float v = keep ? src[i] * inv : 0.0f;
     dst[i] = res ? v + res[i] : v;
   }

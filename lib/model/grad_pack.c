@@ -24,18 +24,6 @@
 #include "core/error.h"
 #include "model/grad_internal.h"
 
-/* Drop the whole pages of [p, p + bytes) that lie in the model's mapping. */
-static void release_mapped(const tpa_model *m, const void *p, size_t bytes) {
-  const uintptr_t map = (uintptr_t)m->mem.map;
-  const uintptr_t b = (uintptr_t)p, e = b + bytes;
-  if (!m->mem.map || b < map || e > map + m->mem.map_len)
-    return;
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
-  if (hi > lo)
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only */
-}
-
 enum { MATS = 6 };
 
 /* Matrix @p which of block @p l: HF pointer and [out, in]. */
@@ -92,7 +80,7 @@ tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
     s = tpa__nn_pack_weights(wk->nn, &view, src, dst, what);
     if (s == TPA_OK) {
       wk->bwd[i] = dst;
-      release_mapped(m, src, (size_t)out * (size_t)in * sizeof(float));
+      tpa__model_release_mapped(m, src, (size_t)out * (size_t)in * sizeof(float));
     }
   }
   free(offset);

@@ -13,9 +13,11 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/params.h"
+#include "core/rng.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "model/config.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "tpa/tokenizer.h"
 
@@ -184,17 +186,8 @@ static tpa_status load_layer(loader *L, int32_t l) {
   return TPA_OK;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed generator whose
- * stream depends on nothing but the seed. */
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 /* A new classifier as HF initialises one: weight N(0, 0.02), bias 0.
- * Normals come from Box-Muller on pairs of splitmix64 draws seeded with
+ * Normals come from Box-Muller on pairs of core/rng.h draws seeded with
  * @p seed: u1 = (top 53 bits + 1) / 2^53 in (0, 1], u2 = top 53 bits /
  * 2^53, giving sqrt(-2 ln u1) cos(2 pi u2) then ... sin(2 pi u2), written
  * row-major. The same seed always gives the same weights. */
@@ -214,8 +207,8 @@ static tpa_status fresh_classifier(tpa_model *m, uint64_t seed) {
   const double two_pi = 6.283185307179586476925286766559;
   uint64_t s = seed;
   for (size_t i = 0; i < n; i += 2) {
-    double u1 = (double)((splitmix64(&s) >> 11) + 1) * 0x1p-53;
-    double u2 = (double)(splitmix64(&s) >> 11) * 0x1p-53;
+    double u1 = (double)((tpa__rng_next(&s) >> 11) + 1) * 0x1p-53;
+    double u2 = (double)(tpa__rng_next(&s) >> 11) * 0x1p-53;
     double r = sqrt(-2.0 * log(u1));
     w[i] = (float)(0.02 * r * cos(two_pi * u2));
     if (i + 1 < n)
@@ -335,8 +328,13 @@ TPA_API tpa_status tpa_model_load(tpa_model **out, const char *dir,
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: out is NULL");
   *out = NULL;
   tpa_model_load_params p;
-  if (!dir || !tpa__params_read(&p, sizeof p, params, &load_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: dir is NULL or bad params size");
+  if (!dir)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: dir is NULL");
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_model_load_params, user), params,
+                       &load_defaults, "tpa_model_load", "tpa_model_load_params");
+  if (ps != TPA_OK)
+    return ps;
   if (p.num_labels < 0)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_load: num_labels %d is negative",
                       p.num_labels);

@@ -8,11 +8,12 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "model/config.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "tpa/tokenizer.h"
 
-/* On failure the caller still owns @p block (and should free it). */
 void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes) {
   const uintptr_t map = (uintptr_t)m->mem.map;
   const uintptr_t b = (uintptr_t)p, e = b + bytes;
@@ -24,6 +25,7 @@ void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes) 
     (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
 }
 
+/* On failure the caller still owns @p block (and should free it). */
 bool tpa__model_own(tpa_model *m, void *block) {
   tpa__model_mem *mem = &m->mem;
   if (mem->n_blocks == mem->cap_blocks) {
@@ -39,6 +41,42 @@ bool tpa__model_own(tpa_model *m, void *block) {
   }
   mem->blocks[mem->n_blocks++] = block;
   return true;
+}
+
+tpa_status tpa__model_weights_copy(const tpa_model *m, tpa__weights *dst, tpa__layer **layers) {
+  *dst = m->w;
+  *layers = tpa__malloc_array((size_t)m->cfg.layers, sizeof **layers);
+  if (!*layers)
+    return TPA__NO_MEMORY("weight table");
+  memcpy(*layers, m->w.layer, (size_t)m->cfg.layers * sizeof **layers);
+  dst->layer = *layers;
+  return TPA_OK;
+}
+
+tpa_status tpa__model_replace_weights(tpa_model *m, const tpa__weights *w) {
+  const size_t L = (size_t)m->cfg.layers;
+  tpa__layer *old_layers = tpa__malloc_array(L, sizeof *old_layers);
+  if (!old_layers)
+    return TPA__NO_MEMORY("weight table");
+  tpa__layer *table = m->w.layer; /* the model's own array stays in place */
+  const tpa__weights old_w = m->w;
+  memcpy(old_layers, table, L * sizeof *old_layers);
+  if (w->layer != table)
+    memcpy(table, w->layer, L * sizeof *table);
+  m->w = *w;
+  m->w.layer = table;
+  struct tpa__infer_state *old_infer = m->infer;
+  tpa_status s = tpa__infer_state_create(m);
+  if (s != TPA_OK) {
+    /* Back to the weights the old inference state was built for. */
+    m->w = old_w;
+    memcpy(table, old_layers, L * sizeof *table);
+    m->infer = old_infer;
+  } else {
+    tpa__infer_state_free(old_infer);
+  }
+  free(old_layers);
+  return s;
 }
 
 TPA_API void tpa_model_free(tpa_model *m) {
@@ -59,9 +97,11 @@ TPA_API void tpa_model_free(tpa_model *m) {
 
 TPA_API tpa_status tpa_model_get_config(const tpa_model *m, tpa_model_config *cfg) {
   tpa__error_clear();
-  if (!m || !cfg || cfg->size < sizeof(size_t))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "tpa_model_get_config: NULL argument or cfg->size not set");
+  if (!m)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_get_config: model is NULL");
+  tpa_status s = tpa__result_check(cfg, "tpa_model_get_config: cfg");
+  if (s != TPA_OK)
+    return s;
   const tpa__config *c = &m->cfg;
   tpa_model_config full = {
       .size = sizeof full,
@@ -80,9 +120,7 @@ TPA_API tpa_status tpa_model_get_config(const tpa_model *m, tpa_model_config *cf
       .do_lower_case = c->lower_case,
       .regression = c->regression,
   };
-  /* An older caller's shorter struct gets only the fields it knows. */
-  size_t size = cfg->size < sizeof full ? cfg->size : sizeof full;
-  memcpy((char *)cfg + sizeof(size_t), (const char *)&full + sizeof(size_t), size - sizeof(size_t));
+  tpa__result_write(cfg, &full, sizeof full);
   return TPA_OK;
 }
 
@@ -138,9 +176,11 @@ void tpa__param_counts(const tpa__config *c, const int32_t *heads_per_layer,
 
 TPA_API tpa_status tpa_model_param_counts(const tpa_model *m, tpa_param_counts *counts) {
   tpa__error_clear();
-  if (!m || !counts || counts->size < sizeof(size_t))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "tpa_model_param_counts: NULL argument or counts->size not set");
+  if (!m)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_param_counts: model is NULL");
+  tpa_status s = tpa__result_check(counts, "tpa_model_param_counts: counts");
+  if (s != TPA_OK)
+    return s;
   int32_t *heads = tpa__calloc((size_t)m->cfg.layers, sizeof *heads);
   if (!heads)
     return TPA__NO_MEMORY("parameter counts");
@@ -149,9 +189,7 @@ TPA_API tpa_status tpa_model_param_counts(const tpa_model *m, tpa_param_counts *
   tpa_param_counts full = {.size = sizeof full};
   tpa__param_counts(&m->cfg, heads, &full);
   free(heads);
-  size_t size = counts->size < sizeof full ? counts->size : sizeof full;
-  memcpy((char *)counts + sizeof(size_t), (const char *)&full + sizeof(size_t),
-         size - sizeof(size_t));
+  tpa__result_write(counts, &full, sizeof full);
   return TPA_OK;
 }
 

@@ -83,9 +83,19 @@ bool tpa__model_own(tpa_model *m, void *block);
  * copied what it needs); other memory is left alone. */
 void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes);
 
-/* Prepare / release the inference state (model/forward.c). Called by the
- * loader once the weights are complete; the state may repack weights. */
-tpa_status tpa__infer_state_create(tpa_model *m);
-void tpa__infer_state_free(struct tpa__infer_state *st);
+/* A copy of the model's weight table whose layer array is its own
+ * (*layers, freed by the caller), so its pointers can be repointed
+ * without touching the model: how a new table for
+ * tpa__model_replace_weights is built. */
+tpa_status tpa__model_weights_copy(const tpa_model *m, tpa__weights *dst, tpa__layer **layers);
+
+/* Replace the model's weights with @p w and rebuild the inference state
+ * for them: the one way anything outside the loader changes m->w
+ * (pruning, merging, full fine-tuning). @p w->layer may be the caller's
+ * temporary table: it is copied into the model's own layer array. The
+ * blocks that hold the new tensors must already be owned by the model
+ * (tpa__model_own). On failure the model keeps its old weights with the
+ * inference state built for them; on success that state is freed. */
+tpa_status tpa__model_replace_weights(tpa_model *m, const tpa__weights *w);
 
 #endif

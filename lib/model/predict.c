@@ -95,8 +95,11 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
                       : !ds  ? "dataset"
                              : "logits");
   tpa_predict_params p;
-  if (!tpa__params_read(&p, sizeof p, params, &predict_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_predict: params->size is invalid");
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_predict_params, adapter), params,
+                       &predict_defaults, "tpa_model_predict", "tpa_predict_params");
+  if (ps != TPA_OK)
+    return ps;
   const tpa__config *c = &model->cfg;
   if (!model->infer || !model->tok)
     return tpa__error(TPA_ERR_INTERNAL, "tpa_model_predict: model is incomplete");

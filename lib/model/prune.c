@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Structural head pruning (METHOD.md section 6, HF prune_heads semantics):
+/* Structural head pruning (docs/method.md section 6, HF prune_heads semantics):
  * a layer that loses heads gets new compact Q, K and V weights and biases
  * (the rows of the heads it keeps, in the same order) and a new attention
  * output weight (the columns of those heads; its bias is unchanged), so
@@ -176,17 +176,14 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
     if (lp[l].kept >= 0)
       compact_layer(m, plan, (int32_t)l, lp[l].kept, block + lp[l].floats, id_area + lp[l].id_index,
                     &next[l]);
-  /* Swap, then pack the new weights; on failure put the old ones back
-   * with the inference state that was built for them. */
-  struct tpa__infer_state *old_infer = m->infer;
-  memcpy(m->w.layer, next, L * sizeof *next);
-  st = tpa__infer_state_create(m);
+  /* Swap and pack the new weights; on failure the model keeps the old
+   * ones, and the unused block is given back. */
+  tpa__weights w = m->w;
+  w.layer = next;
+  st = tpa__model_replace_weights(m, &w);
   if (st != TPA_OK) {
-    memcpy(m->w.layer, prev, L * sizeof *prev);
-    m->infer = old_infer;
     disown_last(m, block);
   } else {
-    tpa__infer_state_free(old_infer);
     for (size_t l = 0; l < L; l++)
       if (lp[l].kept >= 0)
         release_old(m, &prev[l]);

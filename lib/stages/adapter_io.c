@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A LoRA set in PEFT's on-disk format (METHOD.md section 9, described in
+/* A LoRA set in PEFT's on-disk format (docs/method.md section 9, described in
  * docs/formats.md): adapter_config.json + adapter_model.safetensors, as
  * PeftModel.save_pretrained writes them for a LoraConfig with
  * task_type SEQ_CLS on a BertForSequenceClassification. */
@@ -134,7 +134,7 @@ static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double 
       if (ok && (double)m->alpha != alpha)
         ok = put(ap, key, alpha_json(m->alpha));
     }
-  /* All modules adapted: PEFT's suffix list (METHOD.md's spelling).
+  /* All modules adapted: PEFT's suffix list (docs/method.md's spelling).
    * Otherwise the exact names of the adapted modules, which PEFT matches
    * by equality, since a rank of 0 cannot be written as a pattern. */
   static const char *const suffixes[] = {"query", "key", "value", "attention.output.dense"};

@@ -128,8 +128,7 @@ static tpa_status meta_build(meta_text *mt, const char *settings, const tpa__tra
 static tpa_status make_dir(const char *dir) {
   if (mkdir(dir, 0755) == 0 || errno == EEXIST)
     return TPA_OK;
-  return tpa__error(errno == ENOENT ? TPA_ERR_NOT_FOUND : TPA_ERR_IO, "checkpoint directory %s: %s",
-                    dir, strerror(errno));
+  return tpa__error(tpa__errno_status(errno), "checkpoint directory %s: %s", dir, strerror(errno));
 }
 
 tpa_status tpa__ckpt_save(const char *dir, const char *settings, const tpa__train_state *st,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Task-oriented head importance (METHOD.md section 5): per-example
+/* Task-oriented head importance (docs/method.md section 5): per-example
  * absolute head-mask gradients from the gradient engine, summed over the
  * first N examples, divided by their non-pad token count and normalised
  * per layer.
@@ -234,8 +234,11 @@ tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_importance_compute: NULL %s",
                       !model ? "model" : "dataset");
   tpa_importance_params p;
-  if (!tpa__params_read(&p, sizeof p, params, &importance_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_importance_compute: params->size is invalid");
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_importance_params, dist), params,
+                       &importance_defaults, "tpa_importance_compute", "tpa_importance_params");
+  if (ps != TPA_OK)
+    return ps;
   if (!model->infer || !model->tok)
     return tpa__error(TPA_ERR_INTERNAL, "tpa_importance_compute: model is incomplete");
   if (p.batch_size <= 0)

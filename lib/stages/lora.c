@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/params.h"
+#include "core/rng.h"
 
 /* PEFT accepts any positive r. We cap it so that a typo or a hostile
  * adapter_config.json cannot size gigabytes of A/B; 1024 is far above any
@@ -150,19 +151,11 @@ static void copy_model_modules(tpa_lora_set *s, const tpa_model *m) {
   memcpy(s->cls_b, m->w.cls_b, (size_t)s->num_labels * sizeof(float));
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014). */
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 /* PEFT's reset_lora_parameters: kaiming_uniform_(A, a=sqrt(5)). torch's
  * bound is gain * sqrt(3 / fan_in) with gain = sqrt(2 / (1 + a^2)) =
  * sqrt(1/3) and fan_in = in, i.e. 1 / sqrt(in). We cannot reproduce
  * torch's generator bits, so the draws are our own: module i (block-major,
- * tpa_lora_module order) has its own splitmix64 stream whose state starts
+ * tpa_lora_module order) has its own core/rng.h stream whose state starts
  * at seed ^ ((i + 1) * 0xD1B54A32D192ED03), so a module's values depend on
  * the seed and its position only (not on the other modules' ranks); each
  * value is bound * (2u - 1) with u = (top 53 bits) / 2^53 in [0, 1),
@@ -176,7 +169,7 @@ static void kaiming_uniform(tpa__lora_mod *m, uint64_t seed, size_t index) {
   uint64_t s = seed ^ ((uint64_t)(index + 1) * 0xD1B54A32D192ED03ull);
   size_t n = (size_t)m->rank * (size_t)m->in;
   for (size_t i = 0; i < n; i++) {
-    double u = (double)(splitmix64(&s) >> 11) * 0x1p-53;
+    double u = (double)(tpa__rng_next(&s) >> 11) * 0x1p-53;
     m->a[i] = (float)(bound * (2.0 * u - 1.0));
   }
 }
@@ -221,9 +214,12 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: out is NULL");
   *out = NULL;
   tpa_lora_params p;
-  if (!model || !tpa__params_read(&p, sizeof p, params, &lora_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "tpa_lora_set_create: model is NULL or bad params size");
+  if (!model)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: model is NULL");
+  tpa_status ps = tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_lora_params, seed), params,
+                                   &lora_defaults, "tpa_lora_set_create", "tpa_lora_params");
+  if (ps != TPA_OK)
+    return ps;
   const tpa__config *c = &model->cfg;
   size_t L = (size_t)c->layers, nmod = L * TPA_LORA_MODULES;
   /* n_heads [L], head_ids [L * heads], ranks [nmod] in one int block. */
@@ -285,7 +281,7 @@ TPA_API int32_t tpa_lora_set_rank(const tpa_lora_set *set, int32_t layer, tpa_lo
 TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lora_module module) {
   if (!set || layer < 0 || layer >= set->layers || (int)module < 0 ||
       (int)module >= TPA_LORA_MODULES)
-    return 0.0f;
+    return -1.0f; /* as tpa_lora_set_rank: a fault, not "not adapted" */
   return tpa__lora_at(set, layer, (int32_t)module)->alpha;
 }
 

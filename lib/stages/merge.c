@@ -116,50 +116,33 @@ TPA_API tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model)
   tpa_status st = tpa__lora_set_check(set, model);
   if (st != TPA_OK)
     return tpa__error_prefix(st, "tpa_lora_set_merge");
-  size_t L = (size_t)model->cfg.layers, n = 0, bytes = 0;
+  size_t n = 0, bytes = 0;
   if (!merged_size(set, &n) || !tpa__mul_size(n, sizeof(float), &bytes))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_merge: size overflow");
   float *block = tpa__aligned_alloc(bytes ? bytes : 64);
-  tpa__layer *layers = tpa__malloc_array(L, sizeof *layers);
-  tpa__layer *old_layers = tpa__malloc_array(L, sizeof *old_layers);
-  if (!block || !layers || !old_layers) {
-    free(block);
-    free(layers);
-    free(old_layers);
+  if (!block)
     return TPA__NO_MEMORY("merged weights");
-  }
   /* The new table: the model's, with the merged tensors swapped in. */
-  tpa__weights w = model->w;
-  memcpy(layers, model->w.layer, L * sizeof *layers);
-  w.layer = layers;
+  tpa__weights w;
+  tpa__layer *layers;
+  st = tpa__model_weights_copy(model, &w, &layers);
+  if (st != TPA_OK) {
+    free(block);
+    return st;
+  }
   build(set, model, &w, block);
 
   /* Own the block first so nothing can fail after the swap but the
-   * inference state, which is then undone. */
+   * inference state, which tpa__model_replace_weights then undoes (the
+   * unused block stays owned and goes with the model). */
   if (!tpa__model_own(model, block)) {
     free(block);
     free(layers);
-    free(old_layers);
     return TPA__NO_MEMORY("merged weights");
   }
-  tpa__weights old_w = model->w;
-  memcpy(old_layers, model->w.layer, L * sizeof *old_layers);
-  memcpy(model->w.layer, layers, L * sizeof *layers); /* keep the model's layer array */
-  w.layer = model->w.layer;
-  model->w = w;
+  st = tpa__model_replace_weights(model, &w);
   free(layers);
-  struct tpa__infer_state *old_infer = model->infer;
-  st = tpa__infer_state_create(model);
-  if (st != TPA_OK) {
-    /* Back to the weights the old inference state was built for; the
-     * unused block stays owned and goes with the model. */
-    model->w = old_w;
-    memcpy(model->w.layer, old_layers, L * sizeof *old_layers);
-    model->infer = old_infer;
-    free(old_layers);
+  if (st != TPA_OK)
     return tpa__error_prefix(st, "tpa_lora_set_merge: rebuilding the inference state");
-  }
-  tpa__infer_state_free(old_infer);
-  free(old_layers);
   return TPA_OK;
 }

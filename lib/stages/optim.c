@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* AdamW, the learning-rate schedule, gradient clipping and the shuffle
- * generator (see optim.h). The update follows torch.optim.AdamW's
- * single-tensor code line by line, in float32 with the scalars rounded
- * to float as PyTorch's CPU kernels do, so a few steps agree with torch
- * to float rounding. */
+/* AdamW, the learning-rate schedule and gradient clipping (see optim.h).
+ * The update follows torch.optim.AdamW's single-tensor code line by line,
+ * in float32 with the scalars rounded to float as PyTorch's CPU kernels
+ * do, so a few steps agree with torch to float rounding. The shuffle
+ * generator is core/rng.h's. */
 #include "stages/optim.h"
 
 #include <math.h>
@@ -73,37 +73,4 @@ double tpa__clip_grad_norm(tpa__grad_span *s, size_t count, double max_norm) {
       g[i] *= coef;
   }
   return norm;
-}
-
-uint64_t tpa__rng_next(uint64_t *state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint64_t tpa__rng_below(uint64_t *state, uint64_t bound) {
-  /* Reject the top partial copy of [0, bound) so every value is equally
-   * likely. */
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  for (;;) {
-    uint64_t r = tpa__rng_next(state);
-    if (r < limit)
-      return r % bound;
-  }
-}
-
-void tpa__rng_shuffle(uint64_t *state, size_t *perm, size_t n) {
-  for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)tpa__rng_below(state, (uint64_t)i);
-    size_t t = perm[i - 1];
-    perm[i - 1] = perm[j];
-    perm[j] = t;
-  }
-}
-
-uint64_t tpa__mix64(uint64_t a, uint64_t b) {
-  uint64_t s = a ^ (b * 0xD1B54A32D192ED03ull);
-  tpa__rng_next(&s);
-  return tpa__rng_next(&s);
 }

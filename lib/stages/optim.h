@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The optimizer side of training (METHOD.md section 8), kept apart from
+/* The optimizer side of training (docs/method.md section 8), kept apart from
  * the loop so each piece can be checked against PyTorch on its own:
  * torch.optim.AdamW's update, HF's linear warmup/decay schedule, and
  * torch.nn.utils.clip_grad_norm_'s global clipping. */
@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/rng.h"
+
 /* AdamW hyper-parameters; the defaults are torch.optim.AdamW's betas and
- * eps (weight decay is the caller's, 0.01 by METHOD.md). */
+ * eps (weight decay is the caller's, 0.01 by docs/method.md). */
 typedef struct tpa__adamw {
   double beta1, beta2, eps, weight_decay;
 } tpa__adamw;
@@ -48,19 +50,5 @@ double tpa__grad_global_norm(const tpa__grad_span *s, size_t count);
  * @p max_norm (> 0), scale every gradient by max_norm / (norm + 1e-6).
  * Returns the norm before clipping (the value torch returns). */
 double tpa__clip_grad_norm(tpa__grad_span *s, size_t count, double max_norm);
-
-/* A small seeded generator (splitmix64): the training loop's shuffles draw
- * from it, and its whole state is one integer a checkpoint can store. */
-uint64_t tpa__rng_next(uint64_t *state);
-
-/* Uniform in [0, bound) without modulo bias; bound > 0. */
-uint64_t tpa__rng_below(uint64_t *state, uint64_t bound);
-
-/* Fisher-Yates shuffle of perm[0..n) (in place) drawing from @p state. */
-void tpa__rng_shuffle(uint64_t *state, size_t *perm, size_t n);
-
-/* A well-mixed 64-bit value from two (e.g. seed and step): the dropout
- * seed of a step, so a resumed run draws the same masks. */
-uint64_t tpa__mix64(uint64_t a, uint64_t b);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Prune plans (METHOD.md section 6): which heads to remove, chosen from an
+/* Prune plans (docs/method.md section 6): which heads to remove, chosen from an
  * importance table, and their JSON form. A plan speaks in ORIGINAL head
  * indices only, so it can be stored, read back and applied to a model that
  * already lacks some heads (model/prune.c skips those). */
@@ -144,8 +144,11 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
   tpa_prune_params p;
   if (!imp)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_prune_plan_create: importance is NULL");
-  if (!tpa__params_read(&p, sizeof p, params, &prune_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_prune_plan_create: params->size not set");
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_prune_params, allow_empty_layers), params,
+                       &prune_defaults, "tpa_prune_plan_create", "tpa_prune_params");
+  if (ps != TPA_OK)
+    return ps;
   const int32_t layers = tpa_importance_num_layers(imp), heads = tpa_importance_num_heads(imp);
   if (layers < 1 || layers > TPA__CFG_MAX_LAYERS || heads < 1 || heads > TPA__CFG_MAX_HEADS)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,

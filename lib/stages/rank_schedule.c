@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The importance-oriented rank schedule (METHOD.md section 7): the top_k
+/* The importance-oriented rank schedule (docs/method.md section 7): the top_k
  * blocks by block importance get rank r_high on query, key, value and
  * attention output dense, every other block r_low. With r_high == r_low it
  * is plain (uniform) LoRA. The output is the per-module rank array that
@@ -48,8 +48,11 @@ TPA_API tpa_status tpa_rank_schedule(const tpa_importance *imp,
   tpa_rank_schedule_params p;
   if (!imp || !ranks)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_rank_schedule: NULL importance or ranks");
-  if (!tpa__params_read(&p, sizeof p, params, &schedule_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_rank_schedule: params->size not set");
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_rank_schedule_params, r_low), params,
+                       &schedule_defaults, "tpa_rank_schedule", "tpa_rank_schedule_params");
+  if (ps != TPA_OK)
+    return ps;
   const int32_t layers = tpa_importance_num_layers(imp);
   if (layers < 1)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_rank_schedule: importance has %d layers",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The training loop behind tpa_train_lora() and tpa_train_full()
- * (METHOD.md section 8): tokenize once, then per epoch a seeded shuffle,
+ * (docs/method.md section 8): tokenize once, then per epoch a seeded shuffle,
  * batches padded to their longest row, loss and gradients, clipping,
  * AdamW on the linear schedule, dev evaluation, the best epoch kept, and
  * a checkpoint every save_every steps and at each epoch end.
@@ -437,12 +437,19 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
                             const tpa_dataset *train, const tpa_dataset *dev,
                             const tpa_train_params *params, tpa_train_result *result) {
   const double t0 = now_seconds();
-  if (!tpa__params_read(&r->p, sizeof r->p, params, &train_defaults))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: params->size is invalid", r->fn);
+  tpa_status ps = tpa__params_read(&r->p, sizeof r->p, TPA__PARAMS_END(tpa_train_params, dist),
+                                   params, &train_defaults, r->fn, "tpa_train_params");
+  if (ps != TPA_OK)
+    return ps;
   /* Checked before any work: a bad result struct must not cost a run
    * (nor, in full fine-tuning, change the model and then fail). */
-  if (result && result->size < sizeof(size_t))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: result->size is not set", r->fn);
+  if (result) {
+    char what[64];
+    snprintf(what, sizeof what, "%s: result", r->fn);
+    ps = tpa__result_check(result, what);
+    if (ps != TPA_OK)
+      return ps;
+  }
   if (r->p.learning_rate == 0)
     r->p.learning_rate = full_model ? 2e-5 : 5e-4;
   tpa_status s = check_params(r, train);
@@ -481,10 +488,7 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
     res.final_train_loss = st->n_history > 0 ? st->history[st->n_history - 1].train_loss : 0.0;
     res.seconds = now_seconds() - t0;
     res.trainable_params = r->t.total;
-    /* Only the first size bytes the caller declared are written. */
-    const size_t size = result->size;
-    memcpy(result, &res, size < sizeof res ? size : sizeof res);
-    result->size = size;
+    tpa__result_write(result, &res, sizeof res);
   }
   free(st);
   return s;

@@ -72,27 +72,15 @@ static tpa_status list_tensors(const tpa_model *m, tpa__weights *w, tpa__named_t
   return TPA_OK;
 }
 
-/* A copy of @p src whose layer array is its own (so its pointers can be
- * repointed without touching the model's). */
-static tpa_status copy_weights(const tpa_model *m, tpa__weights *dst, tpa__layer **layers) {
-  *dst = m->w;
-  *layers = tpa__malloc_array((size_t)m->cfg.layers, sizeof **layers);
-  if (!*layers)
-    return TPA__NO_MEMORY("weight table");
-  memcpy(*layers, m->w.layer, (size_t)m->cfg.layers * sizeof **layers);
-  dst->layer = *layers;
-  return TPA_OK;
-}
-
 tpa_status tpa__trainable_full(tpa__trainable *t, const tpa_model *m, bool keep_best) {
   memset(t, 0, sizeof *t);
   t->full = true;
   tpa__weights gw;
   tpa__named_tensor *pn = NULL, *gn = NULL;
   size_t n = 0, gcount = 0;
-  tpa_status s = copy_weights(m, &t->w, &t->w_layers);
+  tpa_status s = tpa__model_weights_copy(m, &t->w, &t->w_layers);
   if (s == TPA_OK)
-    s = copy_weights(m, &gw, &t->g_layers);
+    s = tpa__model_weights_copy(m, &gw, &t->g_layers);
   if (s == TPA_OK)
     s = list_tensors(m, &t->w, &pn, &n);
   if (s == TPA_OK)
@@ -191,37 +179,27 @@ void tpa__trainable_restore(tpa__trainable *t, const float *src) {
 }
 
 tpa_status tpa__trainable_commit_full(tpa__trainable *t, tpa_model *m) {
-  tpa__weights old_w = m->w;
-  tpa__layer *old_layers = tpa__malloc_array((size_t)m->cfg.layers, sizeof *old_layers);
+  /* The new table: the model's, every tensor pointing into the trained
+   * block. */
+  tpa__weights w;
+  tpa__layer *layers;
   tpa__named_tensor *mn = NULL;
   size_t n = 0;
-  if (!old_layers)
-    return TPA__NO_MEMORY("weight table");
-  memcpy(old_layers, m->w.layer, (size_t)m->cfg.layers * sizeof *old_layers);
-  tpa_status s = list_tensors(m, &m->w, &mn, &n);
+  tpa_status s = tpa__model_weights_copy(m, &w, &layers);
+  if (s != TPA_OK)
+    return s;
+  s = list_tensors(m, &w, &mn, &n);
   if (s == TPA_OK && n != t->n)
     s = tpa__error(TPA_ERR_INTERNAL, "full fine-tuning: %zu tensors, the model has %zu", t->n, n);
   if (s == TPA_OK && !tpa__model_own(m, t->param_block))
     s = TPA__NO_MEMORY("trained weights");
-  if (s != TPA_OK) {
-    free(old_layers);
-    free(mn);
-    return s;
+  if (s == TPA_OK) {
+    t->param_block = NULL; /* the model frees it now */
+    for (size_t i = 0; i < n; i++)
+      *mn[i].ptr = t->refs[i].data;
+    s = tpa__model_replace_weights(m, &w);
   }
-  t->param_block = NULL; /* the model frees it now */
-  for (size_t i = 0; i < n; i++)
-    *mn[i].ptr = t->refs[i].data;
   free(mn);
-  struct tpa__infer_state *old_infer = m->infer;
-  s = tpa__infer_state_create(m);
-  if (s != TPA_OK) {
-    /* Back to the weights the inference state was built for. */
-    m->w = old_w;
-    memcpy(m->w.layer, old_layers, (size_t)m->cfg.layers * sizeof *old_layers);
-    m->infer = old_infer;
-  } else {
-    tpa__infer_state_free(old_infer);
-  }
-  free(old_layers);
+  free(layers);
   return s;
 }

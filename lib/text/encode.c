@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "text/tokenizer.h"
 
-/* METHOD.md section 2's longest_first formula, budget n for both: s is the
+/* docs/method.md section 2's longest_first formula, budget n for both: s is the
  * shorter segment (a when equal), g the other; target(g) = len(s) if
  * len(s) > n, else max(len(s), n - len(s)); if both targets exceed n,
  * target(s) = n/2 and target(g) = n/2 + n%2. No target lengthens. */

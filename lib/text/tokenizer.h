@@ -63,7 +63,7 @@ tpa_status tpa__tokenize(const tpa_tokenizer *tok, const char *text, tpa__ids *o
  * any piece missing from the vocab becomes one [UNK]. */
 void tpa__wordpiece(const tpa_tokenizer *tok, const char *word, size_t len, tpa__ids *out);
 
-/* longest_first targets (METHOD.md section 2): segment lengths @p la,
+/* longest_first targets (docs/method.md section 2): segment lengths @p la,
  * @p lb and a budget @p n for both together (max_len - 3); writes how many
  * ids of each segment to keep. */
 void tpa__truncate_pair(size_t la, size_t lb, size_t n, size_t *keep_a, size_t *keep_b);

@@ -41,6 +41,13 @@ static inline size_t tpa__utf8_decode(const unsigned char *s, size_t n, uint32_t
   return len;
 }
 
+/* Check @p n bytes at @p s: well-formed UTF-8 in the sense above and no
+ * NUL byte, which would silently cut a C string (data rows are checked
+ * with it, so that the tokenizer only ever sees valid text and a bad row
+ * is reported with its line and column). Returns @p n when valid, else
+ * the offset of the first byte of the first bad sequence. */
+size_t tpa__utf8_check(const unsigned char *s, size_t n);
+
 /* Encode @p cp (a valid scalar value) into out[0..4); return its length. */
 static inline size_t tpa__utf8_encode(uint32_t cp, char *out) {
   if (cp < 0x80) {

@@ -66,8 +66,7 @@ void tpa__vocab_free(tpa__vocab *v) {
 static tpa_status read_file(const char *path, char **out, size_t *size) {
   FILE *f = fopen(path, "rb");
   if (!f)
-    return tpa__error(errno == ENOENT ? TPA_ERR_NOT_FOUND : TPA_ERR_IO, "vocab %s: %s", path,
-                      strerror(errno));
+    return tpa__error(tpa__errno_status(errno), "vocab %s: %s", path, strerror(errno));
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);

@@ -12,7 +12,7 @@ const fs = require('fs');
 const path = require('path');
 const hf = require('../fixtures/tokenizer/hf_bert.js');
 
-// name, GLUE folder, task, text columns (METHOD.md section 3), header?,
+// name, GLUE folder, task, text columns (docs/method.md section 3), header?,
 // rows, max length. Short max lengths exercise truncation, including
 // mrpc_max20, where both segments of a pair are cut with an odd budget
 // (docs/formats.md: where tokenization follows HF tokenizers).

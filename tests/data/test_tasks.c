@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The task table: names, label counts, pair flags, label names, checked
- * against METHOD.md section 3 written out by hand. */
+ * against docs/method.md section 3 written out by hand. */
 #include <string.h>
 
 #include "data_tests.h"

@@ -145,7 +145,10 @@ START_TEST(ranks_and_alphas) {
   ck_assert_int_eq(tpa_lora_set_rank(s, 3, TPA_LORA_QUERY), -1);
   ck_assert_int_eq(tpa_lora_set_rank(s, -1, TPA_LORA_QUERY), -1);
   ck_assert_int_eq(tpa_lora_set_rank(s, 0, (tpa_lora_module)4), -1);
-  ck_assert_float_eq(tpa_lora_set_alpha(s, 3, TPA_LORA_QUERY), 0.0f);
+  /* Out of range is a fault for both accessors: -1, never "not adapted". */
+  ck_assert_float_eq(tpa_lora_set_alpha(s, 3, TPA_LORA_QUERY), -1.0f);
+  ck_assert_float_eq(tpa_lora_set_alpha(s, 0, (tpa_lora_module)4), -1.0f);
+  ck_assert_float_eq(tpa_lora_set_alpha(NULL, 0, TPA_LORA_QUERY), -1.0f);
   ck_assert_int_eq(tpa_lora_set_rank(NULL, 0, TPA_LORA_QUERY), -1);
   tpa_lora_set_free(s);
 

@@ -2,7 +2,7 @@
 /* Checkpoint loading: tiny HF directories written by the test (ckpt.c),
  * loaded, and checked against the values and shapes the test wrote; every
  * kind of bad input gets its own status and a message naming the file and
- * tensor; parameter counts match METHOD.md's bert-base figures. */
+ * tensor; parameter counts match docs/method.md's bert-base figures. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -656,7 +656,7 @@ START_TEST(bert_base_counts) {
   ck_assert_int_eq(c.num_labels, 2); /* the default */
   tpa_param_counts pc;
   tpa__param_counts(&c, NULL, &pc);
-  ck_assert_uint_eq(pc.total, 109483778u); /* METHOD.md section 1 */
+  ck_assert_uint_eq(pc.total, 109483778u); /* docs/method.md section 1 */
   int32_t heads[12];
   for (int l = 0; l < 12; l++)
     heads[l] = 12;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Plan selection (METHOD.md section 6) on hand-made importance tables,
+/* Plan selection (docs/method.md section 6) on hand-made importance tables,
  * each expected plan worked out by hand from the sorted scores in the
  * comments. Tables go through tpa_importance_load, as a user's would. */
 #include <math.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The rank schedule (METHOD.md section 7) on hand-made block importances:
+/* The rank schedule (docs/method.md section 7) on hand-made block importances:
  * the top_k blocks (default ceil(L/3)) get r_high on all four modules,
  * the rest r_low, ties toward the lower layer; and the ranks feed
  * tpa_lora_set_create as they are. */

@@ -2,7 +2,7 @@
 /* Tokenizer: vocab loading and its errors, the public buffer protocol,
  * invalid UTF-8, WordPiece and truncation on cases derived by hand, and
  * (test_golden.c) agreement with HF's tokenizer. Expected values here come
- * from the rules in METHOD.md section 2 worked out on paper for a tiny
+ * from the rules in docs/method.md section 2 worked out on paper for a tiny
  * vocab, and from the vocab's documented ids (shared data README). */
 #include <check.h>
 #include <pthread.h>

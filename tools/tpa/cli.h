@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared pieces of the `tpa` command: option parsing, task and number
- * parsing, atomic output files, progress display and error reporting.
- * Uses only the public API in include/tpa/. */
+/* Shared pieces of the `tpa` command, one file per job: errors
+ * (cli_errors.c), option parsing (cli_options.c), output (cli_output.c),
+ * progress and the clock (cli_progress.c), loading models and data, paths
+ * and directories (cli_load.c). Uses only the public API in
+ * include/tpa/. */
 #ifndef TPA_CLI_H
 #define TPA_CLI_H
 
@@ -196,11 +198,26 @@ bool cli_progress_cb(void *user, const char *stage, uint64_t done, uint64_t tota
 /* Finish the line of a bar left on screen (call before printing errors). */
 void cli_progress_end(cli_progress *p);
 
+/* Monotonic seconds: the one clock of the command's timings. */
+double cli_now(void);
+
 /* --- model and data helpers shared by the commands ------------------------ */
 
-/* tpa_model_load() with the library's log messages (INFO and above) on
- * stderr unless @p quiet; prints the error on failure. */
-tpa_status cli_model_load(tpa_model **model, const char *dir, bool quiet);
+/* The command's tpa_log_fn: the library's INFO and above on stderr. */
+void cli_log_stderr(void *user, tpa_log_level level, const char *msg);
+
+/* tpa_model_load() with @p num_labels (0: the checkpoint's; another count
+ * gets a new, seeded classifier) and the library's log messages on stderr
+ * unless @p quiet; prints the error on failure. */
+tpa_status cli_model_load(tpa_model **model, const char *dir, int32_t num_labels, bool quiet);
+
+/* "dir/name" in a new string (free()), NULL after a message when out of
+ * memory. */
+char *cli_join(const char *dir, const char *name);
+
+/* mkdir -p @p dir, named in messages as the value of option @p opt
+ * ("--out"); false after a message. */
+bool cli_make_dirs(const char *opt, const char *dir);
 
 /* Load the model and dataset named by @p o (with --limit applied) and,
  * unless --max-seq-length was given, lower the default length to the

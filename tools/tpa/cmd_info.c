@@ -227,7 +227,7 @@ static int info_run(int argc, char **argv) {
   const char *dir = argv[optind];
 
   tpa_model *model = NULL;
-  tpa_status st = cli_model_load(&model, dir, false);
+  tpa_status st = cli_model_load(&model, dir, 0, false);
   if (st != TPA_OK)
     return CLI_EXIT_FAILURE;
   info in;

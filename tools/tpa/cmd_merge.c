@@ -86,7 +86,7 @@ static int merge_run(int argc, char **argv) {
   if (rc != CLI_PARSED)
     return rc;
   tpa_model *model = NULL;
-  if (cli_model_load(&model, o.model, o.quiet) != TPA_OK)
+  if (cli_model_load(&model, o.model, 0, o.quiet) != TPA_OK)
     return CLI_EXIT_FAILURE;
   tpa_lora_set *set = NULL;
   tpa_model_config cfg = {.size = sizeof cfg};

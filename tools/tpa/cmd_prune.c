@@ -16,7 +16,7 @@ static const char prune_help[] =
     "                 [--allow-empty-layers] [--dense] --out DIR\n"
     "\n"
     "Remove attention heads from a BERT checkpoint by task-oriented importance\n"
-    "(METHOD.md section 6). The importance table is the JSON that\n"
+    "(docs/method.md section 6). The importance table is the JSON that\n"
     "`tpa importance --out FILE` writes for this model. Heads are ranked by\n"
     "their normalised score; equal scores go toward the lower (layer, head).\n"
     "\n"
@@ -181,7 +181,7 @@ static int prune_run(int argc, char **argv) {
   if (rc != CLI_PARSED)
     return rc;
   tpa_model *model = NULL;
-  if (cli_model_load(&model, o.model, o.quiet) != TPA_OK)
+  if (cli_model_load(&model, o.model, 0, o.quiet) != TPA_OK)
     return CLI_EXIT_FAILURE;
   tpa_model_config cfg = {.size = sizeof cfg};
   tpa_status st = tpa_model_get_config(model, &cfg);

@@ -256,33 +256,6 @@ static bool on_progress(void *user, const char *name, uint64_t done, uint64_t to
 /* ------------------------------------------------------------------------ */
 /* Pipeline                                                                 */
 
-/* mkdir -p: OUT may be a new nested path (tools/reproduce.sh uses
- * OUT/TASK/MODE). */
-static bool make_dir(const char *dir) {
-  char *p = strdup(dir);
-  if (p == NULL)
-    return cli_fail("out of memory"), false;
-  for (char *s = p + 1;; s++) {
-    if (*s != '/' && *s != '\0')
-      continue;
-    const char saved = *s;
-    *s = '\0';
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      cli_fail("--out %s: cannot create %s: %s", dir, p, strerror(errno));
-      free(p);
-      return false;
-    }
-    *s = saved;
-    if (saved == '\0')
-      break;
-  }
-  free(p);
-  struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return cli_fail("--out %s: not a directory", dir), false;
-  return true;
-}
-
 static bool file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
@@ -291,7 +264,7 @@ static bool file_exists(const char *path) {
 static bool load_split(const run_opts *o, const char *name, bool required, size_t limit,
                        tpa_dataset **ds, char **path_out) {
   *ds = NULL;
-  char *path = run_join(o->t.data, name);
+  char *path = cli_join(o->t.data, name);
   if (path == NULL)
     return false;
   tpa_dataset_params dp;
@@ -320,7 +293,7 @@ static bool load_split(const run_opts *o, const char *name, bool required, size_
 static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_dataset *train,
                              tpa_importance **imp) {
   const run_opts *o = c->o;
-  char *json = run_join(o->t.out, "importance.json"), *png = run_join(o->t.out, "importance.png");
+  char *json = cli_join(o->t.out, "importance.json"), *png = cli_join(o->t.out, "importance.png");
   bool ok = false;
   tpa_status st;
   if (json == NULL || png == NULL)
@@ -339,10 +312,10 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
     ip.progress = on_progress;
     ip.user = c;
     ip.dist = cli_dist();
-    const double t0 = run_now();
+    const double t0 = cli_now();
     st = tpa_importance_compute(imp, model, train, &ip);
     cli_progress_end(&c->prog);
-    c->f->importance_seconds = run_now() - t0;
+    c->f->importance_seconds = cli_now() - t0;
     if (st == TPA_OK && cli_dist_lead()) /* under mpirun rank 0 writes */
       st = tpa_importance_save(*imp, json);
     if (st != TPA_OK) {
@@ -367,7 +340,7 @@ done:
 
 static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) {
   const run_opts *o = c->o;
-  char *path = run_join(o->t.out, "plan.json");
+  char *path = cli_join(o->t.out, "plan.json");
   tpa_prune_plan *plan = NULL;
   bool ok = false;
   tpa_status st;
@@ -488,7 +461,7 @@ static bool train_stage(run_ctx *c, run_state *s) {
   tp.checkpoint_dir = s->ckpt;
   tp.progress = on_progress;
   tp.on_epoch = on_epoch;
-  tp.log = o->t.quiet ? NULL : run_log_stderr; /* e.g. "resuming from ... at step N" */
+  tp.log = o->t.quiet ? NULL : cli_log_stderr; /* e.g. "resuming from ... at step N" */
   tp.user = c;
   tp.dist = cli_dist();
   f->train.size = sizeof f->train;
@@ -531,11 +504,13 @@ static bool export_stage(run_ctx *c, run_state *s) {
 static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
   run_figures *f = c->f;
   stage(c, "measure", "inference of the original and the exported model on dev");
-  tpa_status st = run_model_load(&s->orig, orig_dir, c->o->task, false);
+  /* The task fixes the label count, as at the start of the run. */
+  const int32_t labels = tpa_task_num_labels(c->o->task);
+  tpa_status st = cli_model_load(&s->orig, orig_dir, labels, true);
   if (st == TPA_OK)
-    st = run_model_load(&s->final, s->model_dir, c->o->task, false);
+    st = cli_model_load(&s->final, s->model_dir, labels, true);
   if (st != TPA_OK)
-    return cli_fail_lib(st), false;
+    return false;
   f->orig.params = f->before.total;
   f->orig.heads = count_heads(s->orig, f->layers);
   tpa_param_counts pc = {.size = sizeof pc};
@@ -558,7 +533,7 @@ static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
 }
 
 static int run_pipeline(const run_opts *o, const char *default_dir) {
-  const double t0 = run_now();
+  const double t0 = cli_now();
   run_figures f = {.o = o};
   run_ctx c = {.o = o, .f = &f};
   run_state s = {0};
@@ -570,23 +545,24 @@ static int run_pipeline(const run_opts *o, const char *default_dir) {
   if (o->mode == RUN_FULL)
     c.n_stages--; /* no schedule */
 
-  if (!make_dir(o->t.out))
+  if (!cli_make_dirs("--out", o->t.out))
     goto done;
-  s.ckpt = run_join(o->t.out, "checkpoint");
-  s.adapter_dir = run_join(o->t.out, "adapter");
-  s.model_dir = run_join(o->t.out, "model");
-  s.dense_dir = run_join(o->t.out, "model-dense");
-  s.metrics = run_join(o->t.out, "metrics.json");
-  s.report = run_join(o->t.out, "report.md");
+  s.ckpt = cli_join(o->t.out, "checkpoint");
+  s.adapter_dir = cli_join(o->t.out, "adapter");
+  s.model_dir = cli_join(o->t.out, "model");
+  s.dense_dir = cli_join(o->t.out, "model-dense");
+  s.metrics = cli_join(o->t.out, "metrics.json");
+  s.report = cli_join(o->t.out, "report.md");
   if (!s.ckpt || !s.adapter_dir || !s.model_dir || !s.dense_dir || !s.metrics || !s.report)
     goto done;
 
   stage(&c, "load", default_dir ? "the shipped default model and task" : o->t.model);
-  tpa_status lst = run_model_load(&s.model, o->t.model, o->task, !o->t.quiet);
-  if (lst != TPA_OK) {
-    cli_fail_lib(lst);
+  /* The task fixes the label count: a pretrained checkpoint (2 labels by
+   * HF's default, or none) gets a new, seeded classifier for STS-B or MNLI
+   * as HF's ignore_mismatched_sizes would; the same count keeps the
+   * checkpoint's head. */
+  if (cli_model_load(&s.model, o->t.model, tpa_task_num_labels(o->task), o->t.quiet) != TPA_OK)
     goto done;
-  }
   if (!load_split(o, "train.tsv", true, o->t.limit, &s.train, NULL) ||
       !load_split(o, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv", false, 0, &s.dev,
                   &s.dev_path))
@@ -626,7 +602,7 @@ static int run_pipeline(const run_opts *o, const char *default_dir) {
     goto done;
 
   stage(&c, "report", s.report);
-  f.wall_seconds = run_now() - t0;
+  f.wall_seconds = cli_now() - t0;
   if (!run_write_metrics(s.metrics, &f) || !run_write_report(s.report, &f))
     goto done;
   if (!o->t.quiet && s.dev != NULL)
@@ -657,8 +633,8 @@ static int run_run(int argc, char **argv) {
   char *def = NULL, *model = NULL, *data = NULL;
   if (o.use_default) {
     def = run_default_dir();
-    model = def ? run_join(def, "model") : NULL;
-    data = def ? run_join(def, "task") : NULL;
+    model = def ? cli_join(def, "model") : NULL;
+    data = def ? cli_join(def, "task") : NULL;
     if (model == NULL || data == NULL) {
       free(def);
       free(model);

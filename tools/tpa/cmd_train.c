@@ -102,12 +102,6 @@ typedef struct train_progress {
   uint64_t examples;
 } train_progress;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void on_step(void *user, const tpa_step_report *r) {
   train_progress *p = user;
   if (p->first_step < 0)
@@ -115,7 +109,7 @@ static void on_step(void *user, const tpa_step_report *r) {
   p->examples += (uint64_t)r->examples;
   if (p->quiet)
     return;
-  const double t = now_s(), elapsed = t - p->start;
+  const double t = cli_now(), elapsed = t - p->start;
   const bool last = r->step >= r->total_steps;
   if (!last && t - p->last < (p->tty ? 0.1 : 10.0))
     return;
@@ -221,25 +215,10 @@ static double peak_rss_mb(void) {
 
 /* ------------------------------------------------------------------------ */
 
-static bool make_dir(const char *dir) {
-  if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-    return true;
-  cli_fail("--out %s: %s", dir, strerror(errno));
-  return false;
-}
-
-static char *join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
-  if (p)
-    snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
-
 static bool load_split(const train_cmd_opts *o, const char *name, bool required, size_t limit,
                        tpa_dataset **ds) {
   *ds = NULL;
-  char *path = join(o->t.data, name);
+  char *path = cli_join(o->t.data, name);
   if (!path) {
     cli_fail("out of memory");
     return false;
@@ -264,7 +243,7 @@ static void on_step_elog(void *user, const tpa_step_report *r) {
 }
 
 static int train_main(train_cmd_opts *o) {
-  const double t0 = now_s();
+  const double t0 = cli_now();
   tpa_model *model = NULL;
   tpa_dataset *train = NULL, *dev = NULL;
   tpa_lora_set *set = NULL;
@@ -282,14 +261,14 @@ static int train_main(train_cmd_opts *o) {
   prog.quiet = o->t.quiet = o->t.quiet || !cli_dist_lead();
   if (!epochs)
     goto done;
-  ckpt = join(o->t.out, "checkpoint");
-  outdir = join(o->t.out, o->full ? "model" : "adapter");
-  metrics_path = join(o->t.out, "metrics.json");
+  ckpt = cli_join(o->t.out, "checkpoint");
+  outdir = cli_join(o->t.out, o->full ? "model" : "adapter");
+  metrics_path = cli_join(o->t.out, "metrics.json");
   if (!ckpt || !outdir || !metrics_path) {
     cli_fail("out of memory");
     goto done;
   }
-  if (cli_model_load(&model, o->t.model, o->t.quiet) != TPA_OK)
+  if (cli_model_load(&model, o->t.model, 0, o->t.quiet) != TPA_OK)
     goto done;
   if (!load_split(o, "train.tsv", true, o->t.limit, &train) ||
       !load_split(o, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv", false, 0, &dev))
@@ -314,14 +293,14 @@ static int train_main(train_cmd_opts *o) {
   }
   /* OUT is made only once every input has loaded: a refused input
    * leaves nothing behind, not even an empty directory. */
-  if (!make_dir(o->t.out))
+  if (!cli_make_dirs("--out", o->t.out))
     goto done;
   o->t.tp.checkpoint_dir = ckpt;
   o->t.tp.on_step = on_step_elog;
   o->t.tp.on_epoch = on_epoch;
   /* Both callbacks get the epoch log; it points at the progress state. */
   o->t.tp.user = &elog;
-  prog.start = prog.last = now_s();
+  prog.start = prog.last = cli_now();
   st = o->full ? tpa_train_full(model, train, dev, &o->t.tp, &res)
                : tpa_train_lora(model, set, train, dev, &o->t.tp, &res);
   if (prog.drawn)
@@ -361,7 +340,7 @@ static int train_main(train_cmd_opts *o) {
   json_object_set_new(root, "examples_processed", json_integer((json_int_t)res.examples));
   json_object_set_new(root, "tokens_processed", json_integer((json_int_t)res.tokens));
   json_object_set_new(root, "train_seconds", jnum(res.seconds));
-  json_object_set_new(root, "wall_seconds", jnum(now_s() - t0));
+  json_object_set_new(root, "wall_seconds", jnum(cli_now() - t0));
   json_object_set_new(root, "peak_rss_mb", jnum(peak_rss_mb()));
   json_object_set_new(root, "output", json_string(outdir));
   bool ok = write_json_file(metrics_path, root);

@@ -56,13 +56,6 @@ typedef struct run_figures {
   run_infer orig, final;
 } run_figures;
 
-/* A tpa_log_fn printing INFO and above on stderr. */
-void run_log_stderr(void *user, tpa_log_level level, const char *msg);
-
-/* tpa_model_load with the task's label count (a new classifier when the
- * checkpoint's differs) and, if @p verbose, the loader's messages. */
-tpa_status run_model_load(tpa_model **out, const char *dir, tpa_task task, bool verbose);
-
 /* Where the shipped default model and task live: $TPA_DEFAULT_DIR, else
  * the installed data directory, else the source tree this program was
  * built from. Returns a new string (free()) or NULL with a message. */
@@ -85,13 +78,7 @@ int run_child_main(int argc, char **argv);
 bool run_write_metrics(const char *path, const run_figures *f);
 bool run_write_report(const char *path, const run_figures *f);
 
-/* "dir/name" in a new string, NULL (after a message) when out of memory. */
-char *run_join(const char *dir, const char *name);
-
 /* Peak resident set of this process so far, in MB. */
 double run_peak_rss_mb(void);
-
-/* Monotonic seconds. */
-double run_now(void);
 
 #endif /* TPA_RUN_H */

@@ -18,47 +18,11 @@
 
 extern char **environ;
 
-double run_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double run_peak_rss_mb(void) {
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0)
     return 0;
   return (double)ru.ru_maxrss / 1024.0; /* Linux reports kB */
-}
-
-char *run_join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
-  if (p == NULL) {
-    cli_fail("out of memory");
-    return NULL;
-  }
-  snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
-
-/* The library's INFO and above on stderr: the loader says there when it
- * creates a classifier (a bare checkpoint, or another label count). */
-void run_log_stderr(void *user, tpa_log_level level, const char *msg) {
-  (void)user;
-  if (level <= TPA_LOG_INFO)
-    fprintf(stderr, "tpa: %s%s\n", level == TPA_LOG_WARN ? "warning: " : "", msg);
-}
-
-tpa_status run_model_load(tpa_model **out, const char *dir, tpa_task task, bool verbose) {
-  /* The task fixes the label count: a pretrained checkpoint (2 labels by
-   * HF's default, or none) gets a new, seeded classifier for STS-B or MNLI
-   * as HF's ignore_mismatched_sizes would; same count = the file's head. */
-  tpa_model_load_params lp;
-  tpa_model_load_params_init(&lp, sizeof lp);
-  lp.num_labels = tpa_task_num_labels(task);
-  lp.log = verbose ? run_log_stderr : NULL;
-  return tpa_model_load(out, dir, &lp);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -115,9 +79,9 @@ static bool predict_timed(const run_opts *o, const tpa_model *m, const tpa_datas
   tpa_predict_params_init(&pp, sizeof pp);
   pp.max_seq_length = o->t.tp.max_seq_length;
   pp.batch_size = o->t.tp.batch_size;
-  const double t0 = run_now();
+  const double t0 = cli_now();
   tpa_status st = tpa_model_predict(m, dev, &pp, logits, cap);
-  *seconds = run_now() - t0;
+  *seconds = cli_now() - t0;
   if (st != TPA_OK) {
     cli_fail_lib(st);
     return false;
@@ -232,9 +196,9 @@ int run_child_main(int argc, char **argv) {
   tpa_dataset *dev = NULL;
   float *logits = NULL;
   int rc = CLI_EXIT_FAILURE;
-  tpa_status st = run_model_load(&model, argv[2], o.task, false);
-  if (st == TPA_OK)
-    st = tpa_dataset_load(&dev, o.task, argv[4], NULL);
+  if (cli_model_load(&model, argv[2], tpa_task_num_labels(o.task), true) != TPA_OK)
+    goto done;
+  tpa_status st = tpa_dataset_load(&dev, o.task, argv[4], NULL);
   if (st != TPA_OK) {
     cli_fail_lib(st);
     goto done;

@@ -13,7 +13,7 @@
  *
  * Then it prints, without measuring anything, the bytes one step
  * all-reduces for BERT-base (LoRA rank 8 on query/key/value/attention
- * output of the 12 blocks, every LayerNorm and the classifier, METHOD.md
+ * output of the 12 blocks, every LayerNorm and the classifier, docs/method.md
  * section 7; versus every one of its parameters in full fine-tuning) and
  * the time a ring all-reduce needs for them: 2 (N-1)/N * bytes /
  * bandwidth, latency ignored. */

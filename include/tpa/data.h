@@ -94,7 +94,7 @@ typedef struct tpa_dataset_params {
 TPA_API void tpa_dataset_params_init(tpa_dataset_params *p, size_t size);
 
 /**
- * Read a GLUE TSV file for @p task (METHOD.md section 3): header line
+ * Read a GLUE TSV file for @p task (docs/method.md section 3): header line
  * skipped except for CoLA, a UTF-8 BOM skipped, CRLF line ends accepted,
  * gzip input decompressed (recognised by its magic bytes, so "x.tsv.gz"
  * and a renamed copy both work). Every row must have the task's columns

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file tpa/importance.h
- * @brief Task-oriented head importance (METHOD.md section 5).
+ * @brief Task-oriented head importance (docs/method.md section 5).
  *
  * raw[l][h] = (sum over examples e of |d l_e / d m_{l,h}|) / T, with l_e
  * the loss of example e alone, m the head mask and T the number of

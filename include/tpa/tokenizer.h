@@ -94,7 +94,7 @@ TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok
 /**
  * Model input for one example: [CLS] a [SEP] (b [SEP]), token types 0 then
  * 1, truncated `longest_first` to @p max_len exactly as HF's fast tokenizer
- * (METHOD.md section 2). @p text_b may be NULL. @p ids and @p type_ids
+ * (docs/method.md section 2). @p text_b may be NULL. @p ids and @p type_ids
  * must hold @p max_len values; *n receives the length.
  * @param tok the tokenizer (borrowed); not NULL.
  * @param text_a first text, UTF-8, NUL-terminated (borrowed for the call);

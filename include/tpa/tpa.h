@@ -2,6 +2,11 @@
 /**
  * @file tpa/tpa.h
  * @brief Umbrella header: include this to use libtpa.
+ *
+ * References such as "docs/method.md section 5" in these headers point to
+ * the description of what libtpa computes: docs/method.md in the source
+ * tree, installed as DATADIR/doc/libtpa/method.md (Debian:
+ * /usr/share/doc/libtpa-dev/method.md).
  */
 #ifndef TPA_TPA_H
 #define TPA_TPA_H

@@ -6,7 +6,7 @@
  * AdamW with decoupled weight decay (not on biases or LayerNorm), linear
  * warmup then linear decay, gradient-norm clipping, seeded shuffling, dev
  * evaluation after each epoch keeping the best state, and crash-safe
- * checkpoints that --resume continues from (METHOD.md sections 7 and 8).
+ * checkpoints that --resume continues from (docs/method.md sections 7 and 8).
  * The same seed and thread count give the same numbers.
  *
  * Thread safety: a training call needs what it modifies to itself (the

@@ -148,90 +148,96 @@ dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, 
   return st;
 }
 
+/* What every builder below holds while it works: the one memory
+ * descriptor (source, destination and gradients share the dense view),
+ * the attributes, and a backward's forward hint. */
+typedef struct build {
+  dnnl_memory_desc_t md;
+  dnnl_primitive_attr_t attr;
+  dnnl_primitive_desc_t hint;
+} build;
+
+static dnnl_status_t build_begin(build *b, const tpa__nn_tensor *t) {
+  b->md = NULL;
+  b->attr = NULL;
+  b->hint = NULL;
+  dnnl_status_t st = md_of(&b->md, t);
+  if (st == dnnl_success)
+    st = user_scratch_attr(&b->attr);
+  return st;
+}
+
+/* Release what @p b holds; returns @p st. */
+static dnnl_status_t build_end(build *b, dnnl_status_t st) {
+  if (b->hint)
+    dnnl_primitive_desc_destroy(b->hint);
+  if (b->attr)
+    dnnl_primitive_attr_destroy(b->attr);
+  md_free(b->md);
+  return st;
+}
+
 /* ---------------------------------------------------------------- softmax */
 
-static dnnl_status_t softmax_forward(dnnl_engine_t engine, const_dnnl_memory_desc_t md, int axis,
+static dnnl_status_t softmax_forward(dnnl_engine_t engine, const build *b, int axis,
                                      dnnl_prop_kind_t prop, const_dnnl_primitive_attr_t attr,
                                      dnnl_primitive_desc_t *pd) {
-  return dnnl_softmax_forward_primitive_desc_create(pd, engine, prop, dnnl_softmax_accurate, md, md,
-                                                    axis, attr);
+  return dnnl_softmax_forward_primitive_desc_create(pd, engine, prop, dnnl_softmax_accurate, b->md,
+                                                    b->md, axis, attr);
 }
 
 dnnl_status_t tpa__pd_softmax(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
                               dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_memory_desc_t md = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  TRY(md_of(&md, t));
-  TRY(user_scratch_attr(&attr));
-  TRY(softmax_forward(engine, md, axis, dnnl_forward_inference, attr, pd));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  md_free(md);
-  return status;
+  build b;
+  dnnl_status_t st = build_begin(&b, t);
+  if (st == dnnl_success)
+    st = softmax_forward(engine, &b, axis, dnnl_forward_inference, b.attr, pd);
+  return build_end(&b, st);
 }
 
 dnnl_status_t tpa__pd_softmax_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,
                                        dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_memory_desc_t md = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t hint = NULL;
-  TRY(md_of(&md, t));
-  TRY(softmax_forward(engine, md, axis, dnnl_forward_training, NULL, &hint));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_softmax_backward_primitive_desc_create(pd, engine, dnnl_softmax_accurate, md, md, md,
-                                                  axis, hint, attr));
-out:
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  md_free(md);
-  return status;
+  build b;
+  dnnl_status_t st = build_begin(&b, t);
+  if (st == dnnl_success)
+    st = softmax_forward(engine, &b, axis, dnnl_forward_training, NULL, &b.hint);
+  if (st == dnnl_success)
+    st = dnnl_softmax_backward_primitive_desc_create(pd, engine, dnnl_softmax_accurate, b.md, b.md,
+                                                     b.md, axis, b.hint, b.attr);
+  return build_end(&b, st);
 }
 
 /* ----------------------------------------------------- layer normalization */
 
 static const unsigned LN_FLAGS = dnnl_use_scale | dnnl_use_shift;
 
+static dnnl_status_t layer_norm_forward(dnnl_engine_t engine, const build *b, float eps,
+                                        dnnl_prop_kind_t prop, const_dnnl_primitive_attr_t attr,
+                                        dnnl_primitive_desc_t *pd) {
+  return dnnl_layer_normalization_forward_primitive_desc_create(pd, engine, prop, b->md, b->md,
+                                                                NULL, eps, LN_FLAGS, attr);
+}
+
 dnnl_status_t tpa__pd_layer_norm(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
                                  bool training, dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_memory_desc_t md = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  TRY(md_of(&md, t));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_layer_normalization_forward_primitive_desc_create(
-      pd, engine, training ? dnnl_forward_training : dnnl_forward_inference, md, md, NULL, eps,
-      LN_FLAGS, attr));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  md_free(md);
-  return status;
+  build b;
+  dnnl_status_t st = build_begin(&b, t);
+  if (st == dnnl_success)
+    st = layer_norm_forward(engine, &b, eps,
+                            training ? dnnl_forward_training : dnnl_forward_inference, b.attr, pd);
+  return build_end(&b, st);
 }
 
 dnnl_status_t tpa__pd_layer_norm_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, float eps,
                                           dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_memory_desc_t md = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t hint = NULL;
-  TRY(md_of(&md, t));
-  TRY(dnnl_layer_normalization_forward_primitive_desc_create(&hint, engine, dnnl_forward_training,
-                                                             md, md, NULL, eps, LN_FLAGS, NULL));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_layer_normalization_backward_primitive_desc_create(pd, engine, dnnl_backward, md, md, md,
-                                                              NULL, eps, LN_FLAGS, hint, attr));
-out:
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  md_free(md);
-  return status;
+  build b;
+  dnnl_status_t st = build_begin(&b, t);
+  if (st == dnnl_success)
+    st = layer_norm_forward(engine, &b, eps, dnnl_forward_training, NULL, &b.hint);
+  if (st == dnnl_success)
+    st = dnnl_layer_normalization_backward_primitive_desc_create(
+        pd, engine, dnnl_backward, b.md, b.md, b.md, NULL, eps, LN_FLAGS, b.hint, b.attr);
+  return build_end(&b, st);
 }
 
 /* ---------------------------------------------------------------- eltwise */
@@ -240,39 +246,29 @@ static dnnl_alg_kind_t eltwise_alg(int32_t act) {
   return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
 }
 
+static dnnl_status_t eltwise_forward(dnnl_engine_t engine, const build *b, int32_t act,
+                                     const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
+  return dnnl_eltwise_forward_primitive_desc_create(
+      pd, engine, dnnl_forward_training, eltwise_alg(act), b->md, b->md, 0.0f, 0.0f, attr);
+}
+
 dnnl_status_t tpa__pd_eltwise(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
                               dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_memory_desc_t md = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  TRY(md_of(&md, t));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_eltwise_forward_primitive_desc_create(pd, engine, dnnl_forward_training,
-                                                 eltwise_alg(act), md, md, 0.0f, 0.0f, attr));
-out:
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  md_free(md);
-  return status;
+  build b;
+  dnnl_status_t st = build_begin(&b, t);
+  if (st == dnnl_success)
+    st = eltwise_forward(engine, &b, act, b.attr, pd);
+  return build_end(&b, st);
 }
 
 dnnl_status_t tpa__pd_eltwise_backward(dnnl_engine_t engine, const tpa__nn_tensor *t, int32_t act,
                                        dnnl_primitive_desc_t *pd) {
-  dnnl_status_t status = dnnl_success;
-  dnnl_memory_desc_t md = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t hint = NULL;
-  TRY(md_of(&md, t));
-  TRY(dnnl_eltwise_forward_primitive_desc_create(&hint, engine, dnnl_forward_training,
-                                                 eltwise_alg(act), md, md, 0.0f, 0.0f, NULL));
-  TRY(user_scratch_attr(&attr));
-  TRY(dnnl_eltwise_backward_primitive_desc_create(pd, engine, eltwise_alg(act), md, md, md, 0.0f,
-                                                  0.0f, hint, attr));
-out:
-  if (hint)
-    dnnl_primitive_desc_destroy(hint);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  md_free(md);
-  return status;
+  build b;
+  dnnl_status_t st = build_begin(&b, t);
+  if (st == dnnl_success)
+    st = eltwise_forward(engine, &b, act, NULL, &b.hint);
+  if (st == dnnl_success)
+    st = dnnl_eltwise_backward_primitive_desc_create(pd, engine, eltwise_alg(act), b.md, b.md, b.md,
+                                                     0.0f, 0.0f, b.hint, b.attr);
+  return build_end(&b, st);
 }

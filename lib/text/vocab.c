@@ -96,18 +96,6 @@ static tpa_status read_file(const char *path, char **out, size_t *size) {
   return TPA_OK;
 }
 
-static bool valid_utf8(const char *s, size_t n) {
-  const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    uint32_t cp;
-    size_t k = tpa__utf8_decode(u + i, n - i, &cp);
-    if (k == 0)
-      return false;
-    i += k;
-  }
-  return true;
-}
-
 /* Split the buffer into lines in place (line ends become NUL) and record
  * each token's offset and length. */
 static tpa_status split_lines(tpa__vocab *v, const char *path, size_t size) {
@@ -130,7 +118,7 @@ static tpa_status split_lines(tpa__vocab *v, const char *path, size_t size) {
     v->blob[end] = '\0';
     if (memchr(v->blob + start, '\0', end - start))
       return tpa__error(TPA_ERR_VOCAB, "vocab %s: line %zu contains a NUL byte", path, id + 1);
-    if (!valid_utf8(v->blob + start, end - start))
+    if (tpa__utf8_check((const unsigned char *)v->blob + start, end - start) != end - start)
       return tpa__error(TPA_ERR_VOCAB, "vocab %s: line %zu is not valid UTF-8", path, id + 1);
     v->off[id] = (uint32_t)start;
     v->len[id] = (uint32_t)(end - start);

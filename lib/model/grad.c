@@ -360,13 +360,16 @@ static tpa_status run(tpa__grad_work *wk, const tpa_model *m, const tpa__weights
                                              "of the same shape");
   if (s == TPA_OK)
     s = ensure_lora(wk, lora);
-  /* The backward's packed weights, made on the first call that reads the
-   * model's own matrices (full fine-tuning, on copies, never needs them). */
-  const bool own = m->cfg.layers > 0 && w->layer[0].f_w == m->w.layer[0].f_w;
+  /* The backward's packed weights. Full fine-tuning asks for weight
+   * gradients and reads trainable copies, repacked every call; LoRA and
+   * importance read the model's own frozen matrices, packed once on the
+   * first call. (tpa__g_packed still uses a packed matrix only where it
+   * is the one @p w points to.) */
+  const bool copies = g && g->w;
   wk->f_copy_valid = false;
-  if (s == TPA_OK && g && !wk->bwd && m->infer && own)
+  if (s == TPA_OK && g && !copies && !wk->bwd && m->infer)
     s = tpa__grad_pack(wk, m);
-  if (s == TPA_OK && g && !own && m->cfg.inter > 0 && m->cfg.hidden > 0)
+  if (s == TPA_OK && copies && m->cfg.inter > 0 && m->cfg.hidden > 0)
     s = tpa__grad_pack_copies(wk, m, w);
   if (s != TPA_OK)
     return s;

@@ -21,5 +21,6 @@
 #include "tpa/importance.h"
 #include "tpa/prune.h"
 #include "tpa/dist.h"
+#include "tpa/file.h"
 
 #endif /* TPA_TPA_H */

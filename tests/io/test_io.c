@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/file.h"
@@ -17,6 +20,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "tpa/common.h"
+#include "tpa/file.h"
 
 static char tmp_root[256];
 
@@ -238,6 +242,88 @@ START_TEST(atomic_writes) {
   snprintf(bad, sizeof bad, "%s/nope/out.bin", dir);
   ck_assert_int_eq(tpa__atomic_open(&af, bad), TPA_ERR_NOT_FOUND);
   ck_assert_ptr_nonnull(strstr(tpa_last_error(), bad));
+}
+END_TEST
+
+/* The public handle (tpa/file.h) over the same writer: a committed file
+ * holds exactly what was written, an aborted one leaves the old file, the
+ * temporary path names the file that exists while writing, and a write
+ * that fails (a file-size limit, checked in a child) leaves the old file
+ * and no temporary, with commit repeating the failure. */
+START_TEST(output_file_public_api) {
+  make_root();
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/output", tmp_root);
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  char path[600];
+  snprintf(path, sizeof path, "%s/out.txt", dir);
+  put_file(path, "old", 3);
+  tpa_output_file *f = NULL;
+  ck_assert_int_eq(tpa_output_file_open(&f, path), TPA_OK);
+  const char *tmp = tpa_output_file_temp_path(f);
+  ck_assert_ptr_nonnull(tmp);
+  ck_assert_int_eq(access(tmp, F_OK), 0);
+  ck_assert_int_eq(tpa_output_file_write(f, "half", 4), TPA_OK);
+  char tmp_copy[700];
+  snprintf(tmp_copy, sizeof tmp_copy, "%s", tmp);
+  tpa_output_file_abort(f);
+  ck_assert_int_ne(access(tmp_copy, F_OK), 0);
+  char *buf;
+  size_t n;
+  ck_assert_int_eq(tpa__file_read(path, 100, &buf, &n), TPA_OK);
+  ck_assert_str_eq(buf, "old");
+  free(buf);
+  ck_assert_int_eq(tpa_output_file_open(&f, path), TPA_OK);
+  ck_assert_int_eq(tpa_output_file_write(f, "line 1\n", 7), TPA_OK);
+  ck_assert_int_eq(tpa_output_file_write(f, NULL, 0), TPA_OK);
+  ck_assert_int_eq(tpa_output_file_write(f, "line 2\n", 7), TPA_OK);
+  ck_assert_int_eq(tpa_output_file_commit(f), TPA_OK);
+  ck_assert_int_eq(count_entries(dir), 1);
+  ck_assert_int_eq(tpa__file_read(path, 100, &buf, &n), TPA_OK);
+  ck_assert_str_eq(buf, "line 1\nline 2\n");
+  free(buf);
+  /* bad arguments */
+  ck_assert_int_eq(tpa_output_file_open(NULL, path), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(tpa_output_file_open(&f, NULL), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(f);
+  ck_assert_int_eq(tpa_output_file_write(NULL, "x", 1), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(tpa_output_file_commit(NULL), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(tpa_output_file_temp_path(NULL));
+  tpa_output_file_abort(NULL);
+  /* a directory that does not exist */
+  char bad[700];
+  snprintf(bad, sizeof bad, "%s/nope/out.txt", dir);
+  ck_assert_int_eq(tpa_output_file_open(&f, bad), TPA_ERR_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), bad));
+  /* a write past RLIMIT_FSIZE: the old file stays, no temporary */
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {.rlim_cur = 16, .rlim_max = 16};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    tpa_output_file *g = NULL;
+    if (tpa_output_file_open(&g, path) != TPA_OK)
+      _exit(10);
+    if (tpa_output_file_write(g, "0123456789abcdefghijklmnop", 26) != TPA_ERR_IO)
+      _exit(11);
+    if (!strstr(tpa_last_error(), path))
+      _exit(12);
+    if (tpa_output_file_temp_path(g) != NULL)
+      _exit(13);
+    if (tpa_output_file_write(g, "x", 1) != TPA_ERR_IO || tpa_output_file_commit(g) != TPA_ERR_IO)
+      _exit(14);
+    if (!strstr(tpa_last_error(), path))
+      _exit(15);
+    _exit(0);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+  ck_assert_int_eq(count_entries(dir), 1);
+  ck_assert_int_eq(tpa__file_read(path, 100, &buf, &n), TPA_OK);
+  ck_assert_str_eq(buf, "line 1\nline 2\n");
+  free(buf);
 }
 END_TEST
 
@@ -597,6 +683,7 @@ int main(void) {
   add_case(file, "read_map", read_and_map);
   add_case(file, "missing", missing_and_not_regular);
   add_case(file, "atomic", atomic_writes);
+  add_case(file, "output_file", output_file_public_api);
   Suite *json = suite_create("json");
   add_case(json, "errors", json_errors_name_place);
   add_case(json, "getters", json_typed_getters);

@@ -161,16 +161,18 @@ extern char **cli_argv_full;
  * truncates an existing one. */
 typedef struct cli_output {
   FILE *fp;
-  char *path; /* final path, NULL for stdout */
-  char *tmp;  /* temporary path while open */
+  char *path;            /* final path, NULL for stdout */
+  tpa_output_file *file; /* the library's atomic writer behind fp */
+  char *tmp;             /* its temporary path, for the signal handler */
 } cli_output;
 
 /* Open @p path (NULL or "-" for stdout). On failure prints why and
  * returns false. */
 bool cli_output_open(cli_output *o, const char *path);
 
-/* Flush, fsync, close and rename into place. Prints the problem and
- * returns false on any write error (the temporary file is then removed). */
+/* Flush, then commit through tpa_output_file_commit (fsync, rename,
+ * directory fsync). Prints the problem and returns false on any write
+ * error (the temporary file is then removed). */
 bool cli_output_commit(cli_output *o);
 
 /* Close and remove the temporary file (no-op for stdout or when already

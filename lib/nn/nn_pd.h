@@ -32,6 +32,28 @@ typedef const_dnnl_memory_desc_t tpa__nn_mdref;
 typedef const dnnl_memory_desc_t *tpa__nn_mdref;
 #endif
 
+/* The helpers both implementations share. */
+
+/* Returns early from a builder (which has a dnnl_status_t `status` and an
+ * `out:` label) on a oneDNN failure. */
+#define TPA__PD_TRY(call)                                                                          \
+  do {                                                                                             \
+    status = (call);                                                                               \
+    if (status != dnnl_success)                                                                    \
+      goto out;                                                                                    \
+  } while (0)
+
+/* A view's dims and strides as oneDNN arrays. */
+static inline void tpa__pd_dims(const tpa__nn_tensor *t, dnnl_dims_t dims, dnnl_dims_t strides) {
+  for (int i = 0; i < t->ndims; i++) {
+    dims[i] = t->dims[i];
+    strides[i] = t->strides[i];
+  }
+}
+
+/* New attributes asking for a user-managed scratchpad (nn_pd_common.c). */
+dnnl_status_t tpa__pd_user_scratch_attr(dnnl_primitive_attr_t *attr);
+
 /* Matmul as tpa__nn_matmul_desc describes it (packed weights included).
  * An output scale other than 1 may not be combined with a bias: the two
  * versions order scale and bias differently, and no caller needs both. */

@@ -11,28 +11,10 @@
 #error "nn_pd_v2.c is the oneDNN 2.x build; meson picks nn_pd_v3.c for 3.x"
 #endif
 
-/* Returns early from a builder on a oneDNN failure. */
-#define TRY(call)                                                                                  \
-  do {                                                                                             \
-    status = (call);                                                                               \
-    if (status != dnnl_success)                                                                    \
-      goto out;                                                                                    \
-  } while (0)
-
 static dnnl_status_t md_of(dnnl_memory_desc_t *md, const tpa__nn_tensor *t) {
   dnnl_dims_t dims, strides;
-  for (int i = 0; i < t->ndims; i++) {
-    dims[i] = t->dims[i];
-    strides[i] = t->strides[i];
-  }
+  tpa__pd_dims(t, dims, strides);
   return dnnl_memory_desc_init_by_strides(md, t->ndims, dims, dnnl_f32, strides);
-}
-
-static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
-  dnnl_status_t st = dnnl_primitive_attr_create(attr);
-  if (st == dnnl_success)
-    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
-  return st;
 }
 
 /* The primitive descriptor of @p desc with a user-managed scratchpad;
@@ -40,7 +22,7 @@ static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
 static dnnl_status_t scratch_pd(dnnl_engine_t engine, const_dnnl_op_desc_t desc,
                                 const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd) {
   dnnl_primitive_attr_t attr = NULL;
-  dnnl_status_t st = user_scratch_attr(&attr);
+  dnnl_status_t st = tpa__pd_user_scratch_attr(&attr);
   if (st == dnnl_success)
     st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
   if (attr)
@@ -68,13 +50,14 @@ dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
   dnnl_status_t status = dnnl_success;
   dnnl_memory_desc_t src, wei, dst;
   dnnl_matmul_desc_t mm;
-  TRY(dnnl_memory_desc_init_by_tag(&src, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, k}, dnnl_f32,
-                                   dnnl_ab));
-  TRY(dnnl_memory_desc_init_by_tag(&wei, 2, (dnnl_dims_t){k, n}, dnnl_f32, dnnl_format_tag_any));
-  TRY(dnnl_memory_desc_init_by_tag(&dst, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, n}, dnnl_f32,
-                                   dnnl_ab));
-  TRY(dnnl_matmul_desc_init(&mm, &src, &wei, NULL, &dst));
-  TRY(dnnl_primitive_desc_create(pd, &mm, NULL, engine, NULL));
+  TPA__PD_TRY(dnnl_memory_desc_init_by_tag(&src, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, k},
+                                           dnnl_f32, dnnl_ab));
+  TPA__PD_TRY(
+      dnnl_memory_desc_init_by_tag(&wei, 2, (dnnl_dims_t){k, n}, dnnl_f32, dnnl_format_tag_any));
+  TPA__PD_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, n},
+                                           dnnl_f32, dnnl_ab));
+  TPA__PD_TRY(dnnl_matmul_desc_init(&mm, &src, &wei, NULL, &dst));
+  TPA__PD_TRY(dnnl_primitive_desc_create(pd, &mm, NULL, engine, NULL));
 out:
   return status;
 }
@@ -113,32 +96,32 @@ dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
   const bool scaled = d->scale != 0.0f && d->scale != 1.0f;
   if (scaled && d->bias.ndims)
     return dnnl_invalid_arguments;
-  TRY(md_of(&src, &d->src));
+  TPA__PD_TRY(md_of(&src, &d->src));
   if (d->wei_packed)
-    TRY(packed_md(engine, d->wei.dims[0], d->wei.dims[1], &wei));
+    TPA__PD_TRY(packed_md(engine, d->wei.dims[0], d->wei.dims[1], &wei));
   else
-    TRY(md_of(&wei, &d->wei));
-  TRY(md_of(&dst, &d->dst));
+    TPA__PD_TRY(md_of(&wei, &d->wei));
+  TPA__PD_TRY(md_of(&dst, &d->dst));
   if (d->bias.ndims)
-    TRY(md_of(&bias, &d->bias));
+    TPA__PD_TRY(md_of(&bias, &d->bias));
   dnnl_matmul_desc_t md;
-  TRY(dnnl_matmul_desc_init(&md, &src, &wei, d->bias.ndims ? &bias : NULL, &dst));
-  TRY(user_scratch_attr(&attr));
+  TPA__PD_TRY(dnnl_matmul_desc_init(&md, &src, &wei, d->bias.ndims ? &bias : NULL, &dst));
+  TPA__PD_TRY(tpa__pd_user_scratch_attr(&attr));
   if (scaled)
-    TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &d->scale));
-  TRY(dnnl_post_ops_create(&po));
+    TPA__PD_TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &d->scale));
+  TPA__PD_TRY(dnnl_post_ops_create(&po));
   if (d->accumulate)
-    TRY(dnnl_post_ops_append_sum(po, 1.0f));
+    TPA__PD_TRY(dnnl_post_ops_append_sum(po, 1.0f));
   if (d->add.ndims) {
-    TRY(md_of(&add, &d->add));
-    TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &add));
+    TPA__PD_TRY(md_of(&add, &d->add));
+    TPA__PD_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &add));
   }
   if (d->act == TPA__NN_ACT_GELU_ERF)
-    TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
+    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
   else if (d->act == TPA__NN_ACT_TANH)
-    TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
-  TRY(dnnl_primitive_attr_set_post_ops(attr, po));
-  TRY(dnnl_primitive_desc_create(pd, &md, attr, engine, NULL));
+    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
+  TPA__PD_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
+  TPA__PD_TRY(dnnl_primitive_desc_create(pd, &md, attr, engine, NULL));
 out:
   if (po)
     dnnl_post_ops_destroy(po);

@@ -14,21 +14,10 @@
 #error "nn_pd_v3.c is the oneDNN 3.x build; meson picks nn_pd_v2.c for 2.x"
 #endif
 
-/* Returns early from a builder on a oneDNN failure. */
-#define TRY(call)                                                                                  \
-  do {                                                                                             \
-    status = (call);                                                                               \
-    if (status != dnnl_success)                                                                    \
-      goto out;                                                                                    \
-  } while (0)
-
 /* A new f32 memory descriptor of the view @p t (destroy with md_free). */
 static dnnl_status_t md_of(dnnl_memory_desc_t *md, const tpa__nn_tensor *t) {
   dnnl_dims_t dims, strides;
-  for (int i = 0; i < t->ndims; i++) {
-    dims[i] = t->dims[i];
-    strides[i] = t->strides[i];
-  }
+  tpa__pd_dims(t, dims, strides);
   *md = NULL;
   return dnnl_memory_desc_create_with_strides(md, t->ndims, dims, dnnl_f32, strides);
 }
@@ -38,26 +27,19 @@ static void md_free(dnnl_memory_desc_t md) {
     dnnl_memory_desc_destroy(md);
 }
 
-static dnnl_status_t user_scratch_attr(dnnl_primitive_attr_t *attr) {
-  dnnl_status_t st = dnnl_primitive_attr_create(attr);
-  if (st == dnnl_success)
-    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
-  return st;
-}
-
 /* ----------------------------------------------------------------- matmul */
 
 dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
                                     dnnl_primitive_desc_t *pd) {
   dnnl_status_t status = dnnl_success;
   dnnl_memory_desc_t src = NULL, wei = NULL, dst = NULL;
-  TRY(dnnl_memory_desc_create_with_tag(&src, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, k}, dnnl_f32,
-                                       dnnl_ab));
-  TRY(dnnl_memory_desc_create_with_tag(&wei, 2, (dnnl_dims_t){k, n}, dnnl_f32,
-                                       dnnl_format_tag_any));
-  TRY(dnnl_memory_desc_create_with_tag(&dst, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, n}, dnnl_f32,
-                                       dnnl_ab));
-  TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei, NULL, dst, NULL));
+  TPA__PD_TRY(dnnl_memory_desc_create_with_tag(&src, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, k},
+                                               dnnl_f32, dnnl_ab));
+  TPA__PD_TRY(dnnl_memory_desc_create_with_tag(&wei, 2, (dnnl_dims_t){k, n}, dnnl_f32,
+                                               dnnl_format_tag_any));
+  TPA__PD_TRY(dnnl_memory_desc_create_with_tag(&dst, 2, (dnnl_dims_t){TPA__NN_PACK_QUERY_ROWS, n},
+                                               dnnl_f32, dnnl_ab));
+  TPA__PD_TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei, NULL, dst, NULL));
 out:
   md_free(src);
   md_free(wei);
@@ -92,37 +74,37 @@ dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
   const bool scaled = d->scale != 0.0f && d->scale != 1.0f;
   if (scaled && d->bias.ndims)
     return dnnl_invalid_arguments;
-  TRY(md_of(&src, &d->src));
+  TPA__PD_TRY(md_of(&src, &d->src));
   if (d->wei_packed) {
     /* The packed layout belongs to the query's descriptor: keep the query
      * alive until the matmul is created. */
-    TRY(tpa__pd_packed_matmul(engine, d->wei.dims[0], d->wei.dims[1], &packed));
+    TPA__PD_TRY(tpa__pd_packed_matmul(engine, d->wei.dims[0], d->wei.dims[1], &packed));
     wei_ref = dnnl_primitive_desc_query_md(packed, dnnl_query_weights_md, 0);
     if (!wei_ref)
-      TRY(dnnl_runtime_error);
+      TPA__PD_TRY(dnnl_runtime_error);
   } else {
-    TRY(md_of(&wei, &d->wei));
+    TPA__PD_TRY(md_of(&wei, &d->wei));
     wei_ref = wei;
   }
-  TRY(md_of(&dst, &d->dst));
+  TPA__PD_TRY(md_of(&dst, &d->dst));
   if (d->bias.ndims)
-    TRY(md_of(&bias, &d->bias));
-  TRY(user_scratch_attr(&attr));
+    TPA__PD_TRY(md_of(&bias, &d->bias));
+  TPA__PD_TRY(tpa__pd_user_scratch_attr(&attr));
   if (scaled)
-    TRY(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, 0));
-  TRY(dnnl_post_ops_create(&po));
+    TPA__PD_TRY(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, 0));
+  TPA__PD_TRY(dnnl_post_ops_create(&po));
   if (d->accumulate)
-    TRY(dnnl_post_ops_append_sum(po, 1.0f, 0, dnnl_data_type_undef));
+    TPA__PD_TRY(dnnl_post_ops_append_sum(po, 1.0f, 0, dnnl_data_type_undef));
   if (d->add.ndims) {
-    TRY(md_of(&add, &d->add));
-    TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, add));
+    TPA__PD_TRY(md_of(&add, &d->add));
+    TPA__PD_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, add));
   }
   if (d->act == TPA__NN_ACT_GELU_ERF)
-    TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
+    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
   else if (d->act == TPA__NN_ACT_TANH)
-    TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_tanh, 0.0f, 0.0f));
-  TRY(dnnl_primitive_attr_set_post_ops(attr, po));
-  TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei_ref, bias, dst, attr));
+    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_tanh, 0.0f, 0.0f));
+  TPA__PD_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
+  TPA__PD_TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei_ref, bias, dst, attr));
 out:
   if (po)
     dnnl_post_ops_destroy(po);
@@ -163,7 +145,7 @@ static dnnl_status_t build_begin(build *b, const tpa__nn_tensor *t) {
   b->hint = NULL;
   dnnl_status_t st = md_of(&b->md, t);
   if (st == dnnl_success)
-    st = user_scratch_attr(&b->attr);
+    st = tpa__pd_user_scratch_attr(&b->attr);
   return st;
 }
 

@@ -31,12 +31,7 @@ static op_key make_key(uint32_t kind, int32_t axis, float eps, const tpa__nn_ten
   k.kind = kind;
   k.axis = axis;
   k.eps = eps;
-  int n = t->ndims < 0 ? 0 : t->ndims > TPA__NN_MAX_DIMS ? TPA__NN_MAX_DIMS : t->ndims;
-  k.t.ndims = n;
-  for (int i = 0; i < n; i++) {
-    k.t.dims[i] = t->dims[i];
-    k.t.strides[i] = t->strides[i];
-  }
+  tpa__nn_canon(&k.t, t);
   return k;
 }
 

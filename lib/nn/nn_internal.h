@@ -41,6 +41,10 @@ tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key,
 tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
                        const char *prim_name, const char *what);
 
+/* Copy a view into a zeroed cache-key field: only meaningful bytes count
+ * (ndims clamped to 0..TPA__NN_MAX_DIMS, unused dims and strides zero). */
+void tpa__nn_canon(tpa__nn_tensor *dst, const tpa__nn_tensor *src);
+
 /* The engine behind a context. */
 dnnl_engine_t tpa__nn_engine(tpa__nn_ctx *ctx);
 dnnl_stream_t tpa__nn_stream(tpa__nn_ctx *ctx);

@@ -24,6 +24,16 @@ typedef struct norm_key {
   tpa__nn_tensor t;
 } norm_key;
 
+void tpa__nn_canon(tpa__nn_tensor *dst, const tpa__nn_tensor *src) {
+  memset(dst, 0, sizeof *dst);
+  int n = src->ndims < 0 ? 0 : src->ndims > TPA__NN_MAX_DIMS ? TPA__NN_MAX_DIMS : src->ndims;
+  dst->ndims = n;
+  for (int i = 0; i < n; i++) {
+    dst->dims[i] = src->dims[i];
+    dst->strides[i] = src->strides[i];
+  }
+}
+
 tpa__nn_tensor tpa__nn_strided(int32_t ndims, const int64_t *dims, const int64_t *strides) {
   tpa__nn_tensor t;
   memset(&t, 0, sizeof t);
@@ -55,17 +65,6 @@ tpa__nn_tensor tpa__nn_strided2(int64_t rows, int64_t cols, int64_t row_stride,
   return tpa__nn_strided(2, dims, strides);
 }
 
-/* Copy a view into a zeroed key field: only meaningful bytes count. */
-static void canon(tpa__nn_tensor *dst, const tpa__nn_tensor *src) {
-  memset(dst, 0, sizeof *dst);
-  int n = src->ndims < 0 ? 0 : src->ndims > TPA__NN_MAX_DIMS ? TPA__NN_MAX_DIMS : src->ndims;
-  dst->ndims = n;
-  for (int i = 0; i < n; i++) {
-    dst->dims[i] = src->dims[i];
-    dst->strides[i] = src->strides[i];
-  }
-}
-
 static dnnl_status_t build_matmul(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
   return tpa__pd_matmul(engine, p, pd);
 }
@@ -76,11 +75,11 @@ tpa_status tpa__nn_matmul(tpa__nn_ctx *ctx, const tpa__nn_matmul_desc *d, const 
   matmul_key key;
   memset(&key, 0, sizeof key);
   key.kind = KIND_MATMUL;
-  canon(&key.d.src, &d->src);
-  canon(&key.d.wei, &d->wei);
-  canon(&key.d.dst, &d->dst);
-  canon(&key.d.bias, &d->bias);
-  canon(&key.d.add, &d->add);
+  tpa__nn_canon(&key.d.src, &d->src);
+  tpa__nn_canon(&key.d.wei, &d->wei);
+  tpa__nn_canon(&key.d.dst, &d->dst);
+  tpa__nn_canon(&key.d.bias, &d->bias);
+  tpa__nn_canon(&key.d.add, &d->add);
   key.d.scale = d->scale == 1.0f ? 0.0f : d->scale;
   key.d.act = d->act;
   key.d.wei_packed = d->wei_packed ? 1 : 0;
@@ -114,7 +113,7 @@ tpa_status tpa__nn_softmax(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t ax
   memset(&key, 0, sizeof key);
   key.kind = KIND_SOFTMAX;
   key.axis = axis;
-  canon(&key.t, t);
+  tpa__nn_canon(&key.t, t);
   tpa__nn_entry *e;
   tpa_status s = tpa__nn_get(ctx, "softmax", &key, sizeof key, build_softmax, &key, &e, what);
   if (s != TPA_OK)
@@ -136,7 +135,7 @@ tpa_status tpa__nn_layer_norm(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, float e
   memset(&key, 0, sizeof key);
   key.kind = KIND_LAYER_NORM;
   key.eps = eps;
-  canon(&key.t, t);
+  tpa__nn_canon(&key.t, t);
   tpa__nn_entry *e;
   tpa_status s =
       tpa__nn_get(ctx, "layer normalization", &key, sizeof key, build_layer_norm, &key, &e, what);

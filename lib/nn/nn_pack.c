@@ -7,14 +7,24 @@
 #include "core/error.h"
 #include "nn/nn_internal.h"
 
-tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *bytes) {
-  dnnl_primitive_desc_t query = NULL;
-  dnnl_status_t st = tpa__pd_packed_matmul(tpa__nn_engine(ctx), k, n, &query);
-  tpa__nn_mdref md = NULL;
+/* The packed layout of [k, n] weights: *to belongs to *query, which the
+ * caller destroys (also on failure, when it is not NULL). */
+static dnnl_status_t packed_layout(dnnl_engine_t engine, int64_t k, int64_t n,
+                                   dnnl_primitive_desc_t *query, tpa__nn_mdref *to) {
+  *query = NULL;
+  *to = NULL;
+  dnnl_status_t st = tpa__pd_packed_matmul(engine, k, n, query);
   if (st == dnnl_success) {
-    md = dnnl_primitive_desc_query_md(query, dnnl_query_weights_md, 0);
-    st = md ? dnnl_success : dnnl_runtime_error;
+    *to = dnnl_primitive_desc_query_md(*query, dnnl_query_weights_md, 0);
+    st = *to ? dnnl_success : dnnl_runtime_error;
   }
+  return st;
+}
+
+tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *bytes) {
+  dnnl_primitive_desc_t query;
+  tpa__nn_mdref md;
+  dnnl_status_t st = packed_layout(tpa__nn_engine(ctx), k, n, &query, &md);
   if (st == dnnl_success)
     *bytes = dnnl_memory_desc_get_size(md);
   if (query)
@@ -34,11 +44,7 @@ tpa_status tpa__nn_pack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *src_view
   const char *step = "choosing the weight layout";
   dnnl_status_t st = src_view->ndims == 2 ? dnnl_success : dnnl_invalid_arguments;
   if (st == dnnl_success)
-    st = tpa__pd_packed_matmul(eng, src_view->dims[0], src_view->dims[1], &query);
-  if (st == dnnl_success) {
-    to = dnnl_primitive_desc_query_md(query, dnnl_query_weights_md, 0);
-    st = to ? dnnl_success : dnnl_runtime_error;
-  }
+    st = packed_layout(eng, src_view->dims[0], src_view->dims[1], &query, &to);
   if (st == dnnl_success) {
     step = "creating the reorder";
     st = tpa__pd_reorder(eng, src_view, to, &pd);

@@ -59,9 +59,10 @@ TPA_API const char *tpa_output_file_temp_path(const tpa_output_file *f) {
 TPA_API tpa_status tpa_output_file_commit(tpa_output_file *f) {
   if (!f)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_output_file_commit: NULL file");
+  /* Either way the writer is closed and reset afterwards: a failed write
+   * or commit removed the temporary file, a commit renamed it. */
   tpa_status st =
       f->failed != TPA_OK ? tpa__error(f->failed, "%s", f->failure) : tpa__atomic_commit(&f->af);
-  tpa__atomic_abort(&f->af); /* nothing left after a commit; frees the names */
   free(f);
   return st;
 }

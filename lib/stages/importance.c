@@ -263,8 +263,9 @@ tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
   run_bufs r;
   memset(&r, 0, sizeof r);
   s = compute(imp, model, ds, &p, n, max_len, &r);
-  /* Every rank's sums and token counts added up (one MPI_Allreduce, in
-   * double; a no-op in one process), so every rank gets the same table. */
+  /* Every rank agrees on the status, then the sums and token counts are
+   * added up in double (no-ops in one process), so every rank gets the
+   * same table. */
   const size_t cells = (size_t)model->cfg.layers * (size_t)model->cfg.heads;
   s = tpa__dist_sum_agree_f64(p.dist, s, r.sum, cells + 1, "importance sums");
   if (s == TPA_OK && tpa__dist_active(p.dist))

@@ -37,11 +37,11 @@ typedef struct tpa_dist tpa_dist;
 /** Compile-time major version of the headers (see tpa_version() for run time). */
 #define TPA_VERSION_MAJOR 0
 /** Minor version of the headers. */
-#define TPA_VERSION_MINOR 3
+#define TPA_VERSION_MINOR 4
 /** Patch version of the headers. */
 #define TPA_VERSION_PATCH 0
 /** Version of the headers as a string, "major.minor.patch". */
-#define TPA_VERSION_STRING "0.3.0"
+#define TPA_VERSION_STRING "0.4.0"
 /** Single number for comparisons: major*10000 + minor*100 + patch. */
 #define TPA_VERSION_NUMBER (TPA_VERSION_MAJOR * 10000 + TPA_VERSION_MINOR * 100 + TPA_VERSION_PATCH)
 
@@ -119,7 +119,7 @@ TPA_API const char *tpa_status_str(tpa_status status);
 TPA_API const char *tpa_last_error(void);
 
 /**
- * Run-time library version, "0.3.0".
+ * Run-time library version, "0.4.0".
  * @return the static string TPA_VERSION_STRING of the library as built
  *         (owned by the library); never NULL.
  * @since 0.1.0

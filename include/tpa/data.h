@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file tpa/data.h
- * @brief GLUE tasks, their TSV files, and their metrics.
+ * @brief Datasets (GLUE's TSV files and your own CSV, TSV and JSON Lines
+ * tables), their labels, and their metrics.
  *
  * Thread safety: a loaded tpa_dataset is immutable and may be shared for
  * reading. The task functions are pure.
@@ -181,6 +182,8 @@ TPA_API float tpa_dataset_label(const tpa_dataset *ds, size_t i);
 #define TPA_METRIC_PEARSON (1u << 3)
 /** Metric mask bit in tpa_metrics::present: Spearman correlation is set. */
 #define TPA_METRIC_SPEARMAN (1u << 4)
+/** Metric mask bit in tpa_metrics::present: macro-averaged F1 is set. @since 0.4.0 */
+#define TPA_METRIC_MACRO_F1 (1u << 5)
 
 /** A task's metrics; only those flagged in @ref tpa_metrics::present are set. @since 0.1.0 */
 typedef struct tpa_metrics {
@@ -193,6 +196,7 @@ typedef struct tpa_metrics {
   double spearman;  /**< STS-B */
   double main;      /**< the task's headline figure (GLUE's choice) */
   uint64_t count;   /**< examples scored */
+  double macro_f1;  /**< mean F1 over the classes present (table datasets); @since 0.4.0 */
 } tpa_metrics;
 
 /**
@@ -229,6 +233,199 @@ typedef struct tpa_metrics {
 TPA_API TPA_NODISCARD tpa_status tpa_metrics_compute(tpa_task task, const float *logits,
                                                      const float *labels, size_t n,
                                                      tpa_metrics *out);
+
+/* ------------------------------------------------------------------------ */
+/* Your own data: CSV, TSV and JSON Lines tables (since 0.4.0)               */
+
+/** File formats of tpa_dataset_load_table() (values are stable). @since 0.4.0 */
+typedef enum tpa_table_format {
+  TPA_TABLE_AUTO = 0,  /**< from the file name: .csv, .tsv, .jsonl or .ndjson, each maybe + .gz */
+  TPA_TABLE_CSV = 1,   /**< RFC 4180: comma-separated, "quoted" fields, header line */
+  TPA_TABLE_TSV = 2,   /**< tab-separated without quoting (GLUE's), header line */
+  TPA_TABLE_JSONL = 3, /**< one JSON object per line */
+} tpa_table_format;
+
+/**
+ * Which columns of a table hold the texts and the label, and what the
+ * labels are. A column is named by its header name (JSON key), or, when
+ * no column has that name, by its 1-based number ("2"). Size-first like
+ * every parameter struct; fill with tpa_table_params_init(). @since 0.4.0
+ */
+typedef struct tpa_table_params {
+  size_t size;             /**< sizeof the struct, set by the init function */
+  tpa_table_format format; /**< TPA_TABLE_AUTO: from the file name (AUTO) */
+  /** The first text (NULL: the first of "text", "sentence", "sentence1",
+   *  "question" that exists). */
+  const char *text_column;
+  /** The second text: NULL picks "sentence2" after "sentence1" and
+   *  "sentence" after "question" when they exist (and no pair for a named
+   *  @ref text_column); "" means none. */
+  const char *text_pair_column;
+  /** The label: NULL reads "label" when the file has it and gives an
+   *  unlabeled dataset when it does not; "" never reads labels; a name
+   *  the file lacks is an error. */
+  const char *label_column;
+  /** Class names in id order (borrowed for the call), or NULL: the
+   *  distinct labels of the file, integers in numeric order, else strings
+   *  in byte order (at least 2). */
+  const char *const *labels;
+  int32_t num_labels;  /**< entries of @ref labels (0 when NULL) */
+  bool regression;     /**< labels are finite real numbers, one output (false) */
+  bool require_labels; /**< a file without the label column is an error (false) */
+  size_t max_rows;     /**< >0: read at most this many examples (0 = all) */
+} tpa_table_params;
+
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (bytes the library does not know are
+ *        zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it.
+ * @since 0.4.0
+ */
+TPA_API void tpa_table_params_init(tpa_table_params *p, size_t size);
+
+/**
+ * Read a table of examples: CSV (RFC 4180: quoted fields with doubled
+ * quotes, commas, CR/LF and newlines inside quotes), TSV (no quoting: a
+ * field cannot hold a tab or newline) or JSON Lines (one object per line;
+ * string, number and boolean values, whose text is used as written, or
+ * "true"/"false"), plain or gzip, UTF-8 with an optional byte order mark.
+ * The first CSV/TSV line is the header; the columns of a JSON Lines file
+ * are the keys of its first object, in order. Blank lines are skipped.
+ *
+ * Labels map to class ids by name. When @ref tpa_table_params::labels are
+ * given and none of them is an integer, a label that is an integer i in
+ * 0..num_labels-1 is class i as well. With @ref
+ * tpa_table_params::regression a label is a finite decimal number.
+ *
+ * Errors are TPA_ERR_DATA with "FILE:LINE: what" (and the column) in the
+ * message, and nothing is returned: a row with another number of fields
+ * than the header, an unterminated quote, duplicate header names, an
+ * empty text, invalid UTF-8 or a NUL byte, a JSON line that is not one
+ * object (or a used value that is not a string, number or boolean, or
+ * missing), a label outside the classes, a regression label that is not
+ * a finite number, a single class among discovered labels, a missing
+ * named column (the message lists the file's columns). Memory: the file
+ * plus about 24 bytes per example.
+ * @param out receives the new dataset (free with tpa_dataset_free()); NULL
+ *        on failure; not NULL.
+ * @param path the file (borrowed for the call); not NULL.
+ * @param params the columns and labels (borrowed), or NULL for defaults.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for NULL arguments, bad params
+ *         (size, format, labels) or a file name whose format cannot be
+ *         told; TPA_ERR_NOT_FOUND; TPA_ERR_IO; TPA_ERR_TRUNCATED;
+ *         TPA_ERR_DATA as above; TPA_ERR_NO_MEMORY.
+ * @since 0.4.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_dataset_load_table(tpa_dataset **out, const char *path,
+                                                        const tpa_table_params *params);
+
+/**
+ * Number of outputs the dataset's labels need: its classes, or 1 for
+ * regression (STS-B, or a table read with regression). For a GLUE dataset,
+ * tpa_task_num_labels() of its task.
+ * @param ds the dataset (borrowed), or NULL.
+ * @return the count; 0 for NULL.
+ * @since 0.4.0
+ */
+TPA_API int32_t tpa_dataset_num_labels(const tpa_dataset *ds);
+
+/**
+ * Name of class @p id ("positive"), owned by the dataset.
+ * @param ds the dataset (borrowed), or NULL.
+ * @param id class id, 0-based.
+ * @return the name; NULL for NULL @p ds, @p id out of range or a
+ *         regression dataset.
+ * @since 0.4.0
+ */
+TPA_API const char *tpa_dataset_label_name(const tpa_dataset *ds, int32_t id);
+
+/**
+ * Whether the examples carry labels (false for a file without a label
+ * column, such as GLUE's test.tsv: tpa_dataset_label() is then NaN).
+ * @param ds the dataset (borrowed), or NULL.
+ * @return true when every example has a label; false for NULL.
+ * @since 0.4.0
+ */
+TPA_API bool tpa_dataset_has_labels(const tpa_dataset *ds);
+
+/** Roles of a table's columns, for tpa_dataset_column(). @since 0.4.0 */
+typedef enum tpa_dataset_role {
+  TPA_ROLE_TEXT = 0,      /**< the first text */
+  TPA_ROLE_TEXT_PAIR = 1, /**< the second text */
+  TPA_ROLE_LABEL = 2,     /**< the label */
+} tpa_dataset_role;
+
+/**
+ * Header name (JSON key) of the column that held @p role.
+ * @param ds the dataset (borrowed), or NULL.
+ * @param role which column.
+ * @return a string owned by the dataset; NULL when no column has that
+ *         role, for a GLUE dataset, or for NULL @p ds.
+ * @since 0.4.0
+ */
+TPA_API const char *tpa_dataset_column(const tpa_dataset *ds, tpa_dataset_role role);
+
+/**
+ * Split a labelled dataset in two: a seeded, stratified share @p fraction
+ * of every class (regression: of the whole set) goes to @p held_out, the
+ * rest to @p kept, both in file order. Each class keeps at least one
+ * example in @p kept; a class with at least two gives at least one to
+ * @p held_out when the share rounds to 0 overall. Both datasets copy what
+ * they need and keep the classes of @p ds.
+ * @param ds the dataset (borrowed); must have labels.
+ * @param fraction share held out, in (0, 1).
+ * @param seed the same seed gives the same split.
+ * @param kept receives the rest; not NULL.
+ * @param held_out receives the held-out share; not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for NULL arguments, a fraction
+ *         outside (0, 1), an unlabeled dataset or one too small to leave
+ *         examples on both sides; TPA_ERR_NO_MEMORY. On failure both
+ *         outputs are NULL.
+ * @since 0.4.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_dataset_split(const tpa_dataset *ds, double fraction,
+                                                   uint64_t seed, tpa_dataset **kept,
+                                                   tpa_dataset **held_out);
+
+/**
+ * Score predictions against labels for a dataset's classes. A GLUE dataset
+ * scores as tpa_metrics_compute() does for its task. A table's
+ * classification scores accuracy, macro-F1 (scikit-learn's "macro" over
+ * the classes that occur), the Matthews correlation and, with two
+ * classes, the F1 of class 1; main is the accuracy. Regression scores
+ * Pearson and Spearman; main is Pearson.
+ * @param ds the dataset whose classes the labels use (borrowed); not NULL.
+ * @param logits @p n * tpa_dataset_num_labels(ds) values, row-major.
+ * @param labels @p n gold labels (class ids as floats, or values).
+ * @param n number of examples; > 0.
+ * @param out receives the metrics; out->size must be set first.
+ * @return as tpa_metrics_compute().
+ * @since 0.4.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_dataset_metrics(const tpa_dataset *ds, const float *logits,
+                                                     const float *labels, size_t n,
+                                                     tpa_metrics *out);
+
+/**
+ * A metric's TPA_METRIC_* bit by name: "accuracy", "f1", "macro_f1",
+ * "matthews" (also "mcc"), "pearson", "spearman"; case-sensitive.
+ * @param name the name (borrowed); not NULL.
+ * @param bit receives the bit; not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for another name.
+ * @since 0.4.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_metric_from_name(const char *name, uint32_t *bit);
+
+/**
+ * The value of metric @p bit in @p m.
+ * @param m the metrics (borrowed), or NULL.
+ * @param bit one TPA_METRIC_* bit.
+ * @return the value; NaN when @p m is NULL, @p bit is not one metric, or
+ *         the metric is not in m->present.
+ * @since 0.4.0
+ */
+TPA_API double tpa_metrics_value(const tpa_metrics *m, uint32_t bit);
 
 #ifdef __cplusplus
 }

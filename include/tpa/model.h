@@ -173,6 +173,21 @@ TPA_API TPA_NODISCARD tpa_status tpa_model_param_counts(const tpa_model *model,
 TPA_API const char *tpa_model_label_name(const tpa_model *model, int32_t id);
 
 /**
+ * Name the model's classes (config.json's id2label and label2id when
+ * saved), e.g. from tpa_dataset_label_name() of the training set. Not to
+ * be called while another thread uses the model.
+ * @param model the model; not NULL.
+ * @param names @p n distinct, non-empty names in class id order (copied).
+ * @param n must equal the model's num_labels.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for NULL arguments, another
+ *         count, an empty or repeated name; TPA_ERR_NO_MEMORY (the names
+ *         are then unchanged).
+ * @since 0.4.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_model_set_label_names(tpa_model *model,
+                                                           const char *const *names, int32_t n);
+
+/**
  * Write the model as an HF directory: config.json, model.safetensors (F32),
  * vocab.txt and tokenizer_config.json, loadable by HF transformers 4.x and
  * by tpa_model_load(). Each file is written atomically (temporary name,

@@ -84,6 +84,12 @@ typedef struct tpa_train_params {
    *  same arguments; NULL = single process (NULL). Borrowed for the call.
    *  @since 0.2.0 */
   const tpa_dist *dist;
+  /** The dev metric that chooses the best epoch and is reported as `main`:
+   *  one TPA_METRIC_* bit the dataset's metrics include
+   *  (tpa_dataset_metrics()), or 0 for the dataset's own main metric
+   *  (GLUE's headline; accuracy, or Pearson for regression) (0).
+   *  @since 0.4.0 */
+  uint32_t metric;
 } tpa_train_params;
 
 /**

@@ -7,23 +7,46 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+tpa_status tpa__confusion_init(tpa__confusion *c, int32_t k) {
+  c->k = k;
+  c->n = 0;
+  c->gold = tpa__calloc((size_t)k * 3, sizeof *c->gold);
+  if (!c->gold)
+    return TPA__NO_MEMORY("metrics");
+  c->pred = c->gold + k;
+  c->hit = c->pred + k;
+  return TPA_OK;
+}
+
+void tpa__confusion_free(tpa__confusion *c) {
+  free(c->gold);
+  c->gold = c->pred = c->hit = NULL;
+}
+
 double tpa__accuracy(const tpa__confusion *c) {
   uint64_t right = 0;
   for (int32_t i = 0; i < c->k; i++)
-    right += c->counts[i][i];
+    right += c->hit[i];
   return c->n ? (double)right / (double)c->n : 0.0;
 }
 
 double tpa__f1(const tpa__confusion *c, int32_t positive) {
-  uint64_t tp = c->counts[positive][positive], fp = 0, fn = 0;
-  for (int32_t i = 0; i < c->k; i++) {
-    if (i == positive)
-      continue;
-    fp += c->counts[i][positive];
-    fn += c->counts[positive][i];
-  }
-  double denom = 2.0 * (double)tp + (double)fp + (double)fn;
+  /* 2 TP / (2 TP + FP + FN) = 2 TP / (gold + predicted). */
+  uint64_t tp = c->hit[positive];
+  double denom = (double)c->gold[positive] + (double)c->pred[positive];
   return denom > 0 ? 2.0 * (double)tp / denom : 0.0;
+}
+
+double tpa__macro_f1(const tpa__confusion *c) {
+  double sum = 0;
+  int32_t seen = 0;
+  for (int32_t i = 0; i < c->k; i++) {
+    if (c->gold[i] == 0 && c->pred[i] == 0)
+      continue;
+    sum += tpa__f1(c, i);
+    seen++;
+  }
+  return seen ? sum / seen : 0.0;
 }
 
 double tpa__matthews(const tpa__confusion *c) {
@@ -31,19 +54,13 @@ double tpa__matthews(const tpa__confusion *c) {
    * MCC = (correct s - sum p_k t_k) / sqrt((s^2 - sum p_k^2)(s^2 - sum t_k^2)).
    * Counts go to double first: their products overflow 64-bit integers
    * long before a double loses the needed precision. */
-  double t[TPA__MAX_CLASSES] = {0}, p[TPA__MAX_CLASSES] = {0}, correct = 0;
+  double correct = 0, s = (double)c->n, pt = 0, pp = 0, tt = 0;
   for (int32_t i = 0; i < c->k; i++) {
-    correct += (double)c->counts[i][i];
-    for (int32_t j = 0; j < c->k; j++) {
-      t[i] += (double)c->counts[i][j];
-      p[j] += (double)c->counts[i][j];
-    }
-  }
-  double s = (double)c->n, pt = 0, pp = 0, tt = 0;
-  for (int32_t i = 0; i < c->k; i++) {
-    pt += p[i] * t[i];
-    pp += p[i] * p[i];
-    tt += t[i] * t[i];
+    const double t = (double)c->gold[i], p = (double)c->pred[i];
+    correct += (double)c->hit[i];
+    pt += p * t;
+    pp += p * p;
+    tt += t * t;
   }
   double cov_pp = s * s - pp, cov_tt = s * s - tt;
   if (cov_pp <= 0 || cov_tt <= 0)

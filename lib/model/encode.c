@@ -27,12 +27,19 @@ tpa_status tpa__resolve_max_seq(const tpa_model *m, int32_t requested, const cha
 
 tpa_status tpa__check_task(const tpa_model *m, const tpa_dataset *ds, const char *fn) {
   const tpa_task task = tpa_dataset_task(ds);
-  const int32_t nl = tpa_task_num_labels(task);
-  if (nl != m->cfg.num_labels)
+  const int32_t nl = tpa_dataset_num_labels(ds);
+  if (nl == 0) /* an unlabeled table without given classes fits any model */
+    return TPA_OK;
+  if (nl != m->cfg.num_labels) {
+    if (tpa_task_name(task))
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "%s: task %s has %d labels but the model (%s) has %d", fn,
+                        tpa_task_name(task), nl, m->dir ? m->dir : "?", m->cfg.num_labels);
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "%s: task %s has %d labels but the model (%s) has %d", fn,
-                      tpa_task_name(task) ? tpa_task_name(task) : "?", nl, m->dir ? m->dir : "?",
-                      m->cfg.num_labels);
+                      "%s: the dataset has %d %s but the model (%s) has %d output%s", fn, nl,
+                      nl == 1 ? "output (regression)" : "classes", m->dir ? m->dir : "?",
+                      m->cfg.num_labels, m->cfg.num_labels == 1 ? "" : "s");
+  }
   return TPA_OK;
 }
 

@@ -199,6 +199,40 @@ TPA_API const char *tpa_model_label_name(const tpa_model *m, int32_t id) {
   return m->cfg.id2label[id];
 }
 
+TPA_API tpa_status tpa_model_set_label_names(tpa_model *m, const char *const *names, int32_t n) {
+  tpa__error_clear();
+  if (!m || !names)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_set_label_names: NULL argument");
+  if (n != m->cfg.num_labels)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_model_set_label_names: %d names for a model with %d labels", (int)n,
+                      (int)m->cfg.num_labels);
+  for (int32_t i = 0; i < n; i++) {
+    if (!names[i] || !names[i][0])
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_set_label_names: name %d is %s",
+                        (int)i, names[i] ? "empty" : "NULL");
+    for (int32_t j = 0; j < i; j++)
+      if (strcmp(names[i], names[j]) == 0)
+        return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                          "tpa_model_set_label_names: \"%.40s\" is given twice", names[i]);
+  }
+  char **copy = tpa__calloc((size_t)n, sizeof *copy);
+  for (int32_t i = 0; copy && i < n; i++)
+    if (!(copy[i] = tpa__strdup(names[i]))) {
+      for (int32_t j = 0; j < i; j++)
+        free(copy[j]);
+      free(copy);
+      copy = NULL;
+    }
+  if (!copy)
+    return TPA__NO_MEMORY("label names");
+  for (int32_t i = 0; i < n; i++)
+    free(m->cfg.id2label[i]);
+  free(m->cfg.id2label);
+  m->cfg.id2label = copy;
+  return TPA_OK;
+}
+
 TPA_API const tpa_tokenizer *tpa_model_tokenizer(const tpa_model *m) {
   return m ? m->tok : NULL;
 }

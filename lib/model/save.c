@@ -105,8 +105,10 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
        put(root, "pad_token_id", json_integer(0)) && put(root, "use_cache", json_true()) &&
        put(root, "torch_dtype", json_string("float32")) &&
        put(root, "transformers_version", json_string(HF_VERSION));
-  if (ok && c->regression)
-    ok = put(root, "problem_type", json_string("regression"));
+  /* HF writes the problem type once training has seen the labels. */
+  if (ok)
+    ok = put(root, "problem_type",
+             json_string(c->regression ? "regression" : "single_label_classification"));
   bool pruned = false;
   for (int32_t l = 0; !dense && l < c->layers; l++)
     pruned = pruned || m->w.layer[l].n_heads != c->heads;

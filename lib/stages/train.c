@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "data/dataset.h"
 #include "core/log.h"
 #include "core/params.h"
 #include "stages/checkpoint.h"
@@ -74,7 +75,7 @@ typedef struct run {
   int32_t work_rows; /* batch rows the work area holds (training and evaluation) */
   int64_t steps_per_epoch, total_steps, warmup;
   int32_t epochs;
-  tpa_task task;
+  tpa__metric_spec metrics; /* of the training set's label space */
 } run;
 
 static void run_free(run *r) {
@@ -158,9 +159,25 @@ static tpa_status prepare(run *r, const tpa_dataset *train, const tpa_dataset *d
   if (s == TPA_OK && dev) {
     s = tpa__check_task(m, dev, r->fn);
     if (s == TPA_OK && tpa_dataset_task(dev) != tpa_dataset_task(train))
-      s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: the dev set is of task %s, training of %s",
-                     r->fn, tpa_task_name(tpa_dataset_task(dev)),
-                     tpa_task_name(tpa_dataset_task(train)));
+      s = tpa__error(
+          TPA_ERR_INVALID_ARGUMENT, "%s: the dev set is of task %s, training of %s", r->fn,
+          tpa_task_name(tpa_dataset_task(dev)) ? tpa_task_name(tpa_dataset_task(dev)) : "(table)",
+          tpa_task_name(tpa_dataset_task(train)) ? tpa_task_name(tpa_dataset_task(train))
+                                                 : "(table)");
+    for (int32_t c = 0; s == TPA_OK && c < tpa_dataset_num_labels(train); c++) {
+      const char *a = tpa_dataset_label_name(train, c), *b = tpa_dataset_label_name(dev, c);
+      if ((a || b) && (!a || !b || strcmp(a, b) != 0))
+        s = tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                       "%s: class %d is \"%.40s\" in the training set but \"%.40s\" in the dev set",
+                       r->fn, (int)c, a ? a : "", b ? b : "");
+    }
+  }
+  if (s == TPA_OK) {
+    tpa__dataset_metric_spec(train, &r->metrics);
+    if (r->p.metric && !(r->metrics.present & r->p.metric))
+      s = tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                     "%s: metric %s is not computed for this data (params->metric)", r->fn,
+                     tpa__metric_name(r->p.metric));
   }
   if (s == TPA_OK)
     s = tpa__encode_dataset(m, train, tpa_dataset_size(train), r->max_len, false, "training set",
@@ -176,7 +193,6 @@ static tpa_status prepare(run *r, const tpa_dataset *train, const tpa_dataset *d
   if (s != TPA_OK)
     return s;
 
-  r->task = tpa_dataset_task(train);
   const int64_t n = (int64_t)r->train.n, bs = r->p.batch_size;
   r->steps_per_epoch = (n + bs - 1) / bs;
   if (r->p.max_steps > 0) {
@@ -318,7 +334,8 @@ static tpa_status evaluate(run *r, tpa_metrics *dev) {
   tpa_status s =
       tpa__train_dist_eval(r->p.dist, r->work, r->m, &r->t, &r->dev, r->work_rows, r->dev_logits);
   if (s == TPA_OK)
-    s = tpa_metrics_compute(r->task, r->dev_logits, r->dev.labels, r->dev.n, dev);
+    s = tpa__metrics_compute(&r->metrics, r->dev_logits, r->dev.labels, r->dev.n, r->p.metric,
+                             r->fn, dev);
   return s;
 }
 
@@ -437,7 +454,7 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
                             const tpa_dataset *train, const tpa_dataset *dev,
                             const tpa_train_params *params, tpa_train_result *result) {
   const double t0 = now_seconds();
-  tpa_status ps = tpa__params_read(&r->p, sizeof r->p, TPA__PARAMS_END(tpa_train_params, dist),
+  tpa_status ps = tpa__params_read(&r->p, sizeof r->p, TPA__PARAMS_END(tpa_train_params, metric),
                                    params, &train_defaults, r->fn, "tpa_train_params");
   if (ps != TPA_OK)
     return ps;

@@ -114,7 +114,9 @@ def check_model(out):
         assert key in got, key
     assert {k: sorted(v) for k, v in got["pruned_heads"].items()} == \
         {k: sorted(v) for k, v in want["pruned_heads"].items()}
-    assert "problem_type" not in got  # classification: HF leaves it unset
+    # What HF's model sets on its config in its first forward with labels,
+    # and save_pretrained then writes.
+    assert got["problem_type"] == "single_label_classification", got.get("problem_type")
 
     meta, tensors = read_safetensors(os.path.join(out, "model.safetensors"))
     assert meta == {"format": "pt"}, meta

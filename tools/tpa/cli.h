@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli_data.h"
 #include "tpa/tpa.h"
 
 /* Exit codes, as documented in docs/cli.md. */
@@ -76,13 +77,19 @@ enum {
   CLI_OPT_THREADS = 1u << 6,
   CLI_OPT_QUIET = 1u << 7,
   CLI_OPT_LIMIT = 1u << 8,
+  /* the data options of cli_data.h; --task becomes optional */
+  CLI_OPT_TABLE = 1u << 9,
+  /* with CLI_OPT_TABLE: --format is the output's (predict) */
+  CLI_OPT_FORMAT_OUT = 1u << 10,
 };
 
 typedef struct cli_run_opts {
   const char *model;       /* --model DIR (required) */
   const char *data;        /* --data FILE (required) */
   const char *out;         /* --out FILE, NULL for stdout */
-  tpa_task task;           /* --task TASK (required) */
+  tpa_task task;           /* --task TASK; TPA_TASK_COUNT: a table of one's own */
+  cli_data_opts table;     /* the data options (CLI_OPT_TABLE) */
+  cli_classes classes;     /* how cli_load_model_and_data reads labels */
   int32_t max_seq_length;  /* default min(128, max_position_embeddings) */
   bool max_seq_length_set; /* given on the command line */
   int32_t batch_size;      /* default 32 */
@@ -165,6 +172,9 @@ typedef struct cli_output {
   tpa_output_file *file; /* the library's atomic writer behind fp */
   char *tmp;             /* its temporary path, for the signal handler */
 } cli_output;
+
+/* Write @p s as a JSON string (quoted, escaped); NULL as null. */
+void cli_json_string(FILE *fp, const char *s);
 
 /* Open @p path (NULL or "-" for stdout). On failure prints why and
  * returns false. */

@@ -96,12 +96,8 @@ bool cli_load_model_and_data(cli_run_opts *o, tpa_model **model, tpa_dataset **d
     *model = NULL;
     return false;
   }
-  tpa_dataset_params dp;
-  tpa_dataset_params_init(&dp, sizeof dp);
-  dp.max_rows = o->limit;
-  st = tpa_dataset_load(ds, o->task, o->data, &dp);
-  if (st != TPA_OK) {
-    cli_fail_lib(st);
+  if (!cli_data_load(&o->table, o->task, o->data, *model, o->classes, NULL, o->limit, o->quiet,
+                     ds)) {
     tpa_model_free(*model);
     *model = NULL;
     return false;

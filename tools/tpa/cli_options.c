@@ -135,9 +135,12 @@ const char *cli_rejected_option(char **argv, int optind_now, int optopt_now) {
   return shortname;
 }
 
+static const struct option data_options[] = {CLI_DATA_LONGOPTS};
+#define DATA_OPTION_COUNT (sizeof data_options / sizeof data_options[0])
+
 int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **argv,
                   cli_run_opts *opts) {
-  struct option longopts[RUN_OPTION_COUNT + 2];
+  struct option longopts[RUN_OPTION_COUNT + DATA_OPTION_COUNT + 2];
   char shortopts[2 * RUN_OPTION_COUNT + 4];
   size_t nl = 0, ns = 0;
   unsigned seen = 0;
@@ -158,10 +161,13 @@ int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **ar
         shortopts[ns++] = ':';
     }
   }
+  for (size_t i = 0; (accepted & CLI_OPT_TABLE) && i < DATA_OPTION_COUNT; i++)
+    longopts[nl++] = data_options[i];
   longopts[nl] = (struct option){NULL, 0, NULL, 0};
   shortopts[ns] = '\0';
 
-  *opts = (cli_run_opts){.max_seq_length = 128, .batch_size = 32};
+  *opts = (cli_run_opts){.max_seq_length = 128, .batch_size = 32, .task = (tpa_task)TPA_TASK_COUNT};
+  cli_data_init(&opts->table);
   const char *task_name = NULL;
   long v = 0;
 
@@ -204,10 +210,21 @@ int cli_parse_run(const cli_command *cmd, unsigned accepted, int argc, char **ar
         return CLI_EXIT_USAGE;
       opts->limit = (size_t)v;
       break;
+    default:
+      if (cli_data_option(cmd->name, c, optarg, (accepted & CLI_OPT_FORMAT_OUT) != 0,
+                          &opts->table) < 0)
+        return CLI_EXIT_USAGE;
+      break;
     }
   }
   if (rc != CLI_PARSED)
     return rc;
+  /* With the data options --task is optional: without it, a table. */
+  if (accepted & CLI_OPT_TABLE) {
+    accepted &= ~(unsigned)CLI_OPT_TASK;
+    if (!cli_data_check(cmd->name, &opts->table, task_name != NULL))
+      return CLI_EXIT_USAGE;
+  }
 
   static const struct {
     unsigned flag;

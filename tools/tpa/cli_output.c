@@ -141,3 +141,21 @@ void cli_output_abort(cli_output *o) {
   free(o->path);
   o->tmp = o->path = NULL;
 }
+
+void cli_json_string(FILE *fp, const char *s) {
+  if (!s) {
+    fputs("null", fp);
+    return;
+  }
+  fputc('"', fp);
+  for (; *s; s++) {
+    const unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      fprintf(fp, "\\%c", ch);
+    else if (ch < 0x20)
+      fprintf(fp, "\\u%04x", ch);
+    else
+      fputc(ch, fp);
+  }
+  fputc('"', fp);
+}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `tpa eval`: the task's GLUE metrics of a model on a labelled file, as
- * one JSON object. */
+/* `tpa eval`: the metrics of a model on a labelled file (a GLUE task's,
+ * or a table's of one's own), as one JSON object. */
 #include <jansson.h>
 #include <math.h>
 #include <stddef.h>
@@ -9,19 +9,23 @@
 #include "cli.h"
 
 static const char eval_help[] =
-    "Usage: tpa eval --model DIR --task TASK --data FILE [OPTIONS]\n"
+    "Usage: tpa eval --model DIR --data FILE [--task TASK] [OPTIONS]\n"
     "\n"
-    "Run the model on every example of a labelled GLUE task file and print\n"
-    "the task's metrics as one JSON object on stdout, e.g.\n"
+    "Run the model on every example of a labelled file and print its metrics\n"
+    "as one JSON object on stdout, e.g.\n"
     "  {\"task\": \"mrpc\", \"examples\": 408, \"accuracy\": 0.86, \"f1\": 0.9, \"main\": 0.88}\n"
-    "Metrics: accuracy (all classification tasks), f1 (mrpc, qqp), matthews\n"
-    "(cola), pearson and spearman (stsb); main is GLUE's headline figure.\n"
+    "GLUE tasks: accuracy (classification), f1 (mrpc, qqp), matthews (cola),\n"
+    "pearson and spearman (stsb); main is GLUE's headline figure. Your own\n"
+    "data: accuracy, macro_f1, matthews and, with two classes, f1 of class 1;\n"
+    "pearson and spearman for regression; main is --metric's (accuracy, or\n"
+    "pearson for regression). The labels are the model's classes (id2label)\n"
+    "unless --labels names them.\n"
     "\n"
     "Options:\n"
     "  --model DIR           Hugging Face checkpoint directory\n"
-    "  --task TASK           cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
-    "                        (case-insensitive; sst-2 and sts-b accepted)\n"
-    "  --data FILE           the task's labelled TSV file (.gz is decompressed)\n"
+    "  --data FILE           the labelled file (.gz is decompressed)\n"
+    "  --task TASK           a GLUE task file: cola sst2 mrpc stsb qqp mnli qnli\n"
+    "                        rte wnli (case-insensitive; sst-2 and sts-b too)\n"
     "  --max-seq-length N    truncation length, special tokens included (128,\n"
     "                        or max_position_embeddings if the model has fewer)\n"
     "  --batch-size N        examples per batch (32)\n"
@@ -29,14 +33,15 @@ static const char eval_help[] =
     "  --limit N             only the first N examples\n"
     "  -q, --quiet           nothing on stderr but errors (no progress, no\n"
     "                        library messages)\n"
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    "\n" CLI_DATA_HELP;
 
 /* JSON has no NaN (e.g. Matthews of a constant prediction): null then. */
 static json_t *jreal(double v) {
   return isfinite(v) ? json_real(v) : json_null();
 }
 
-static int print_metrics(tpa_task task, const tpa_metrics *m) {
+static int print_metrics(const tpa_dataset *ds, uint32_t metric, const tpa_metrics *m) {
   static const struct {
     uint32_t bit;
     const char *name;
@@ -47,13 +52,24 @@ static int print_metrics(tpa_task task, const tpa_metrics *m) {
       {TPA_METRIC_MATTHEWS, "matthews", offsetof(tpa_metrics, matthews)},
       {TPA_METRIC_PEARSON, "pearson", offsetof(tpa_metrics, pearson)},
       {TPA_METRIC_SPEARMAN, "spearman", offsetof(tpa_metrics, spearman)},
+      {TPA_METRIC_MACRO_F1, "macro_f1", offsetof(tpa_metrics, macro_f1)},
   };
   json_t *root = json_object();
   if (root == NULL)
     return cli_fail("out of memory (building the JSON report)");
   /* set_new steals the value even when it fails, so one flag suffices. */
-  bool ok = json_object_set_new(root, "task", json_string(tpa_task_name(task))) == 0;
+  const char *task = tpa_task_name(tpa_dataset_task(ds));
+  bool ok = json_object_set_new(root, "task", task ? json_string(task) : json_null()) == 0;
   ok &= json_object_set_new(root, "examples", json_integer((json_int_t)m->count)) == 0;
+  if (!task || metric) {
+    /* A table's main figure is one named metric: say which. */
+    const uint32_t main = metric                            ? metric
+                          : tpa_dataset_num_labels(ds) == 1 ? TPA_METRIC_PEARSON
+                                                            : TPA_METRIC_ACCURACY;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+      if (fields[i].bit == main)
+        ok &= json_object_set_new(root, "metric", json_string(fields[i].name)) == 0;
+  }
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     if (!(m->present & fields[i].bit))
       continue;
@@ -84,23 +100,31 @@ static int score(const cli_run_opts *o, const tpa_dataset *ds, const float *logi
     }
   }
   tpa_metrics m = {.size = sizeof m};
-  tpa_status st = tpa_metrics_compute(o->task, logits, labels, n, &m);
+  tpa_status st = tpa_dataset_metrics(ds, logits, labels, n, &m);
   free(labels);
   if (st != TPA_OK)
     return cli_fail_lib(st);
-  return print_metrics(o->task, &m);
+  const uint32_t metric = o->table.metric;
+  if (metric) {
+    if (!(m.present & metric))
+      return cli_fail("--metric: not computed for this data");
+    m.main = tpa_metrics_value(&m, metric);
+  }
+  return print_metrics(ds, metric, &m);
 }
 
 static int eval_run(int argc, char **argv) {
   cli_run_opts o;
-  int rc = cli_parse_run(&cli_cmd_eval,
-                         CLI_OPT_MODEL | CLI_OPT_TASK | CLI_OPT_DATA | CLI_OPT_MAX_SEQ |
-                             CLI_OPT_BATCH | CLI_OPT_THREADS | CLI_OPT_QUIET | CLI_OPT_LIMIT,
-                         argc, argv, &o);
+  int rc =
+      cli_parse_run(&cli_cmd_eval,
+                    CLI_OPT_MODEL | CLI_OPT_TASK | CLI_OPT_DATA | CLI_OPT_MAX_SEQ | CLI_OPT_BATCH |
+                        CLI_OPT_THREADS | CLI_OPT_QUIET | CLI_OPT_LIMIT | CLI_OPT_TABLE,
+                    argc, argv, &o);
   if (rc == CLI_HELP_SHOWN)
     return CLI_EXIT_OK;
   if (rc != CLI_PARSED)
     return rc;
+  o.classes = CLI_CLASSES_MODEL;
   if (!cli_apply_threads(o.threads, cli_argv_full))
     return CLI_EXIT_FAILURE;
 
@@ -119,7 +143,7 @@ static int eval_run(int argc, char **argv) {
 
 const cli_command cli_cmd_eval = {
     .name = "eval",
-    .summary = "print the task's metrics of a model on a labelled GLUE file (JSON)",
+    .summary = "print a model's metrics on a labelled file (JSON)",
     .help = eval_help,
     .run = eval_run,
 };

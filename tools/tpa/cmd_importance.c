@@ -12,7 +12,7 @@
 #include "cli.h"
 
 static const char importance_help[] =
-    "Usage: tpa importance --model DIR --task TASK --data FILE [OPTIONS]\n"
+    "Usage: tpa importance --model DIR [--task TASK] --data FILE [OPTIONS]\n"
     "\n"
     "Score every attention head of a model by its task-oriented importance\n"
     "(the head-mask gradient of each example's own loss, absolute, summed over\n"
@@ -25,8 +25,8 @@ static const char importance_help[] =
     "\n"
     "Options:\n"
     "  --model DIR           Hugging Face checkpoint directory\n"
-    "  --task TASK           cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
-    "  --data FILE           labelled TSV of the task (usually train.tsv)\n"
+    "  --task TASK           a GLUE task: cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
+    "  --data FILE           labelled file (usually the training file)\n"
     "  --samples N           the first N examples in file order, 0 = all (2000)\n"
     "  --batch-size N        examples per pass; does not change the result (32)\n"
     "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"
@@ -36,7 +36,8 @@ static const char importance_help[] =
     "                        heads hatched grey)\n"
     "  --threads N           compute threads (sets OMP_NUM_THREADS)\n"
     "  -q, --quiet           nothing on stderr but errors\n"
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    "\n" CLI_DATA_HELP;
 
 typedef struct importance_opts {
   cli_run_opts run; /* model, task, data, max length, batch, threads, quiet */
@@ -58,13 +59,16 @@ static const struct option importance_options[] = {
     {"heatmap", required_argument, NULL, OPT_HEATMAP},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"quiet", no_argument, NULL, 'q'},
+    CLI_DATA_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
 /* CLI_PARSED, CLI_HELP_SHOWN or CLI_EXIT_USAGE (after printing why). */
 static int parse(int argc, char **argv, importance_opts *o) {
   static const char cmd[] = "importance";
-  *o = (importance_opts){.run = {.batch_size = 32}, .samples = 2000};
+  *o = (importance_opts){.run = {.batch_size = 32, .task = (tpa_task)TPA_TASK_COUNT},
+                         .samples = 2000};
+  cli_data_init(&o->run.table);
   const char *task = NULL;
   long v = 0;
   opterr = 0;
@@ -104,19 +108,23 @@ static int parse(int argc, char **argv, importance_opts *o) {
       break;
     case ':':
       return cli_usage(cmd, "option '%s' needs a value", cli_rejected_option(argv, optind, optopt));
-    default:
+    case '?':
       return cli_usage(cmd, "invalid option '%s'", cli_rejected_option(argv, optind, optopt));
+    default:
+      if (cli_data_option(cmd, c, optarg, false, &o->run.table) <= 0)
+        return CLI_EXIT_USAGE;
+      break;
     }
   }
   if (optind < argc)
     return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
   if (!o->run.model)
     return cli_usage(cmd, "missing required option --model");
-  if (!task)
-    return cli_usage(cmd, "missing required option --task");
   if (!o->run.data)
     return cli_usage(cmd, "missing required option --data");
-  if (!cli_parse_task(cmd, task, &o->run.task))
+  if (!cli_data_check(cmd, &o->run.table, task != NULL))
+    return CLI_EXIT_USAGE;
+  if (task && !cli_parse_task(cmd, task, &o->run.task))
     return CLI_EXIT_USAGE;
   if (o->out && (!o->out[0] || strcmp(o->out, "-") == 0))
     o->out = NULL; /* "-": standard output */
@@ -178,8 +186,14 @@ static int importance_run(int argc, char **argv) {
   o.run.limit = o.samples;
   tpa_model *model = NULL;
   tpa_dataset *ds = NULL;
+  o.run.classes = CLI_CLASSES_TRAIN;
   if (!cli_load_model_and_data(&o.run, &model, &ds))
     return CLI_EXIT_FAILURE;
+  /* Your own classes may need a new classifier, as training would make. */
+  if (!cli_data_fit_model(&model, o.run.model, ds, o.run.quiet)) {
+    tpa_dataset_free(ds);
+    return CLI_EXIT_FAILURE;
+  }
   cli_progress prog;
   cli_progress_init(&prog, o.run.quiet);
   tpa_importance_params p;

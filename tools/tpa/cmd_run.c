@@ -18,7 +18,7 @@
 /* The shared option lines (train_opts.h) stand on lines of their own. */
 /* clang-format off */
 static const char run_help[] =
-    "Usage: tpa run [--model DIR --task TASK --data DIR] [--out DIR] [OPTIONS]\n"
+    "Usage: tpa run [--model DIR [--task TASK] --data DIR|FILE] [--out DIR] [OPTIONS]\n"
     "\n"
     "The whole TPA pipeline: task-oriented head importance on the training\n"
     "split, a prune plan, structural head pruning, an importance-oriented rank\n"
@@ -38,8 +38,10 @@ static const char run_help[] =
     "\n"
     "Options:\n"
     "  --model DIR           Hugging Face checkpoint directory\n"
-    "  --task TASK           cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
-    "  --data DIR            holds train.tsv and dev.tsv (MNLI: dev_matched.tsv)\n"
+    "  --task TASK           GLUE: cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
+    "  --data DIR            GLUE: holds train.tsv and dev.tsv (MNLI:\n"
+    "                        dev_matched.tsv); your own data: train.* and dev.*\n"
+    "                        (or validation.*) of any format, or the training FILE\n"
     "  --out DIR             output directory (tpa-run-out)\n"
     "  --mode tpa|lora|full  pipeline: tpa (prune + rank-varied LoRA), lora\n"
     "                        (uniform rank, no pruning) or full fine-tuning (tpa)\n"
@@ -152,16 +154,23 @@ static int parse_args(int argc, char **argv, run_opts *o) {
   }
   if (rc != CLI_PARSED)
     return rc;
-  if ((o->t.model == NULL) != (o->t.data == NULL))
+  const bool have_data = o->t.data != NULL || o->t.table.train != NULL;
+  if ((o->t.model == NULL) != !have_data)
     return cli_usage("run", "--model and --data go together (give neither for the default task)");
   o->use_default = o->t.model == NULL;
+  if (!train_opts_check_data("run", &o->t))
+    return CLI_EXIT_USAGE;
   if (o->t.task_name != NULL) {
     if (!cli_parse_task("run", o->t.task_name, &o->task))
       return CLI_EXIT_USAGE;
     o->task_set = true;
+    if (o->t.data == NULL)
+      return cli_usage("run", "missing required option --data");
+  } else if (!o->use_default) {
+    o->task = (tpa_task)TPA_TASK_COUNT; /* your own data */
   }
-  if (!o->use_default && !o->task_set)
-    return cli_usage("run", "missing required option --task");
+  if (o->use_default && o->t.table.table_opts)
+    return cli_usage("run", "the data options need --model and --data");
   if (o->use_default && o->task != TPA_TASK_SST2)
     return cli_usage("run", "the default task is sst2; give --model and --data for %s",
                      tpa_task_name(o->task));
@@ -259,32 +268,6 @@ static bool on_progress(void *user, const char *name, uint64_t done, uint64_t to
 static bool file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
-}
-
-static bool load_split(const run_opts *o, const char *name, bool required, size_t limit,
-                       tpa_dataset **ds, char **path_out) {
-  *ds = NULL;
-  char *path = cli_join(o->t.data, name);
-  if (path == NULL)
-    return false;
-  tpa_dataset_params dp;
-  tpa_dataset_params_init(&dp, sizeof dp);
-  dp.max_rows = limit;
-  tpa_status st = tpa_dataset_load(ds, o->task, path, &dp);
-  if (st == TPA_ERR_NOT_FOUND && !required) {
-    free(path);
-    return true;
-  }
-  if (st != TPA_OK) {
-    free(path);
-    cli_fail_lib(st);
-    return false;
-  }
-  if (path_out)
-    *path_out = path;
-  else
-    free(path);
-  return true;
 }
 
 /* Importance on the training split, or the complete table a previous run
@@ -504,8 +487,8 @@ static bool export_stage(run_ctx *c, run_state *s) {
 static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
   run_figures *f = c->f;
   stage(c, "measure", "inference of the original and the exported model on dev");
-  /* The task fixes the label count, as at the start of the run. */
-  const int32_t labels = tpa_task_num_labels(c->o->task);
+  /* The data fixes the label count, as at the start of the run. */
+  const int32_t labels = c->o->num_labels;
   tpa_status st = cli_model_load(&s->orig, orig_dir, labels, true);
   if (st == TPA_OK)
     st = cli_model_load(&s->final, s->model_dir, labels, true);
@@ -532,7 +515,7 @@ static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
   return true;
 }
 
-static int run_pipeline(const run_opts *o, const char *default_dir) {
+static int run_pipeline(run_opts *o, const char *default_dir) {
   const double t0 = cli_now();
   run_figures f = {.o = o};
   run_ctx c = {.o = o, .f = &f};
@@ -560,18 +543,29 @@ static int run_pipeline(const run_opts *o, const char *default_dir) {
   /* The task fixes the label count: a pretrained checkpoint (2 labels by
    * HF's default, or none) gets a new, seeded classifier for STS-B or MNLI
    * as HF's ignore_mismatched_sizes would; the same count keeps the
-   * checkpoint's head. */
-  if (cli_model_load(&s.model, o->t.model, tpa_task_num_labels(o->task), o->t.quiet) != TPA_OK)
+   * checkpoint's head. A table's classes do the same once it is read. */
+  const bool glue = tpa_task_name(o->task) != NULL;
+  if (cli_model_load(&s.model, o->t.model, glue ? tpa_task_num_labels(o->task) : 0, o->t.quiet) !=
+      TPA_OK)
     goto done;
-  if (!load_split(o, "train.tsv", true, o->t.limit, &s.train, NULL) ||
-      !load_split(o, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv", false, 0, &s.dev,
-                  &s.dev_path))
+  if (!cli_data_splits(&o->t.table, o->task, o->t.data, s.model, o->t.limit, o->t.quiet, &s.train,
+                       &s.dev, &o->held_note) ||
+      !cli_data_fit_model(&s.model, o->t.model, s.train, o->t.quiet))
     goto done;
+  o->num_labels = glue ? tpa_task_num_labels(o->task) : tpa_dataset_num_labels(s.train);
+  if (s.dev && glue) {
+    s.dev_path = cli_join(o->t.data, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv");
+  } else if (s.dev) {
+    /* The inference child reads the dev set (held out or not) from here. */
+    s.dev_path = cli_join(o->t.out, "dev.jsonl");
+    if (!s.dev_path || !run_write_dev(s.dev_path, s.dev))
+      goto done;
+  }
   f.dev_path = s.dev_path;
   f.train_examples = tpa_dataset_size(s.train);
   f.dev_examples = s.dev ? tpa_dataset_size(s.dev) : 0;
   if (s.dev == NULL && !o->t.quiet)
-    fprintf(stderr, "tpa: no dev file in %s: no evaluation and no speed comparison\n", o->t.data);
+    fprintf(stderr, "tpa: no dev set: no evaluation and no speed comparison\n");
   tpa_model_config cfg = {.size = sizeof cfg};
   f.before.size = f.after.size = sizeof f.before;
   if (tpa_model_get_config(s.model, &cfg) != TPA_OK ||

@@ -6,9 +6,9 @@
 #include "cli.h"
 
 static const char tokenize_help[] =
-    "Usage: tpa tokenize --model DIR --task TASK --data FILE [OPTIONS]\n"
+    "Usage: tpa tokenize --model DIR --data FILE [--task TASK] [OPTIONS]\n"
     "\n"
-    "Tokenize every example of a GLUE task file with the model's tokenizer\n"
+    "Tokenize every example of a file with the model's tokenizer\n"
     "and print one JSON object per example, in file order (JSON Lines):\n"
     "  {\"ids\":[101,...,102],\"type_ids\":[0,...,0]}\n"
     "Pairs are [CLS] a [SEP] b [SEP], truncated longest-first to the maximum\n"
@@ -17,14 +17,15 @@ static const char tokenize_help[] =
     "Options:\n"
     "  --model DIR           Hugging Face checkpoint directory (vocab.txt,\n"
     "                        tokenizer_config.json for do_lower_case)\n"
-    "  --task TASK           cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
-    "                        (case-insensitive; sst-2 and sts-b accepted)\n"
-    "  --data FILE           the task's TSV file (.gz is decompressed)\n"
+    "  --data FILE           the examples (.gz is decompressed)\n"
+    "  --task TASK           a GLUE task file: cola sst2 mrpc stsb qqp mnli qnli\n"
+    "                        rte wnli (case-insensitive; sst-2 and sts-b too)\n"
     "  --max-seq-length N    truncation length, special tokens included (128,\n"
     "                        or max_position_embeddings if the model has fewer)\n"
     "  --limit N             only the first N examples\n"
     "  -o, --out FILE        write to FILE (atomically) instead of stdout\n"
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    "\n" CLI_DATA_HELP;
 
 /* One JSON array of integers: digits only, so no escaping is needed. */
 static void put_ints(FILE *fp, const int32_t *v, size_t n) {
@@ -74,12 +75,13 @@ static int tokenize_run(int argc, char **argv) {
   cli_run_opts o;
   int rc = cli_parse_run(&cli_cmd_tokenize,
                          CLI_OPT_MODEL | CLI_OPT_TASK | CLI_OPT_DATA | CLI_OPT_MAX_SEQ |
-                             CLI_OPT_OUT | CLI_OPT_LIMIT,
+                             CLI_OPT_OUT | CLI_OPT_LIMIT | CLI_OPT_TABLE,
                          argc, argv, &o);
   if (rc == CLI_HELP_SHOWN)
     return CLI_EXIT_OK;
   if (rc != CLI_PARSED)
     return rc;
+  o.classes = CLI_CLASSES_NONE; /* the tokens do not depend on labels */
 
   tpa_model *model = NULL;
   tpa_dataset *ds = NULL;
@@ -101,7 +103,7 @@ static int tokenize_run(int argc, char **argv) {
 
 const cli_command cli_cmd_tokenize = {
     .name = "tokenize",
-    .summary = "print the token ids of every example of a GLUE file (JSON Lines)",
+    .summary = "print the token ids of every example of a file (JSON Lines)",
     .help = tokenize_help,
     .run = tokenize_run,
 };

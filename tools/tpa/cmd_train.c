@@ -19,9 +19,10 @@
 /* The shared option lines (train_opts.h) stand on lines of their own. */
 /* clang-format off */
 static const char train_help[] =
-    "Usage: tpa train --model DIR --task TASK --data DIR --out DIR [OPTIONS]\n"
+    "Usage: tpa train --model DIR [--task TASK] --data DIR|FILE --out DIR [OPTIONS]\n"
     "\n"
-    "Fine-tune a BERT sequence classifier on a GLUE task: LoRA on query, key,\n"
+    "Fine-tune a BERT sequence classifier on a GLUE task or on your own data\n"
+    "(CSV, TSV, JSON Lines; see below): LoRA on query, key,\n"
     "value and attention output dense (LayerNorms and classifier trained too),\n"
     "or every parameter. AdamW, linear warmup then decay, gradient clipping,\n"
     "dev evaluation after each epoch keeping the best epoch's weights.\n"
@@ -32,9 +33,11 @@ static const char train_help[] =
     "\n"
     "Options:\n"
     "  --model DIR           Hugging Face checkpoint directory\n"
-    "  --task TASK           cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
-    "  --data DIR            holds train.tsv and dev.tsv (MNLI: dev_matched.tsv);\n"
-    "                        without a dev file no evaluation is done\n"
+    "  --task TASK           GLUE: cola sst2 mrpc stsb qqp mnli qnli rte wnli\n"
+    "  --data DIR            GLUE: holds train.tsv and dev.tsv (MNLI:\n"
+    "                        dev_matched.tsv), without a dev file no evaluation;\n"
+    "                        your own data: train.* and dev.* (or validation.*)\n"
+    "                        of any format, or the training FILE itself\n"
     "  --out DIR             output directory (created if missing)\n"
     "  --mode lora|full      what to train (lora)\n"
     "  --rank R              LoRA rank of every module (8)\n"
@@ -79,14 +82,18 @@ static int parse_train(int argc, char **argv, train_cmd_opts *o) {
   }
   if (rc != CLI_PARSED)
     return rc;
-  if (!o->t.model || !o->t.task_name || !o->t.data || !o->t.out)
+  if (!o->t.model || (!o->t.data && !o->t.table.train) || !o->t.out)
     return cli_usage("train", "missing required option %s",
-                     !o->t.model       ? "--model"
-                     : !o->t.task_name ? "--task"
-                     : !o->t.data      ? "--data"
-                                       : "--out");
-  if (!cli_parse_task("train", o->t.task_name, &o->task))
+                     !o->t.model                       ? "--model"
+                     : !o->t.data && !o->t.table.train ? "--data"
+                                                       : "--out");
+  if (!train_opts_check_data("train", &o->t))
     return CLI_EXIT_USAGE;
+  o->task = (tpa_task)TPA_TASK_COUNT;
+  if (o->t.task_name && !cli_parse_task("train", o->t.task_name, &o->task))
+    return CLI_EXIT_USAGE;
+  if (o->t.task_name && !o->t.data)
+    return cli_usage("train", "missing required option --data");
   if (o->full && o->init_adapter)
     return cli_usage("train", "--init-adapter needs --mode lora");
   return CLI_PARSED;
@@ -172,6 +179,8 @@ static void on_epoch(void *user, const tpa_epoch_report *r) {
       json_object_set_new(d, "pearson", jnum(m->pearson));
     if (m->present & TPA_METRIC_SPEARMAN)
       json_object_set_new(d, "spearman", jnum(m->spearman));
+    if (m->present & TPA_METRIC_MACRO_F1)
+      json_object_set_new(d, "macro_f1", jnum(m->macro_f1));
     json_object_set_new(d, "main", jnum(m->main));
     json_object_set_new(d, "examples", json_integer((json_int_t)m->count));
     json_object_set_new(e, "dev", d);
@@ -215,28 +224,6 @@ static double peak_rss_mb(void) {
 
 /* ------------------------------------------------------------------------ */
 
-static bool load_split(const train_cmd_opts *o, const char *name, bool required, size_t limit,
-                       tpa_dataset **ds) {
-  *ds = NULL;
-  char *path = cli_join(o->t.data, name);
-  if (!path) {
-    cli_fail("out of memory");
-    return false;
-  }
-  tpa_dataset_params dp;
-  tpa_dataset_params_init(&dp, sizeof dp);
-  dp.max_rows = limit;
-  tpa_status st = tpa_dataset_load(ds, o->task, path, &dp);
-  free(path);
-  if (st == TPA_ERR_NOT_FOUND && !required)
-    return true;
-  if (st != TPA_OK) {
-    cli_fail_lib(st);
-    return false;
-  }
-  return true;
-}
-
 /* The step callback needs the progress state; the epoch log carries it. */
 static void on_step_elog(void *user, const tpa_step_report *r) {
   on_step(((epoch_log *)user)->prog, r);
@@ -270,11 +257,13 @@ static int train_main(train_cmd_opts *o) {
   }
   if (cli_model_load(&model, o->t.model, 0, o->t.quiet) != TPA_OK)
     goto done;
-  if (!load_split(o, "train.tsv", true, o->t.limit, &train) ||
-      !load_split(o, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv", false, 0, &dev))
+  const char *held = NULL;
+  if (!cli_data_splits(&o->t.table, o->task, o->t.data, model, o->t.limit, o->t.quiet, &train, &dev,
+                       &held) ||
+      !cli_data_fit_model(&model, o->t.model, train, o->t.quiet))
     goto done;
   if (!dev && !o->t.quiet)
-    fprintf(stderr, "tpa: no dev file in %s: training without evaluation\n", o->t.data);
+    fprintf(stderr, "tpa: no dev set: training without evaluation\n");
   if (!o->full) {
     if (o->init_adapter) {
       st = tpa_lora_set_load(&set, model, o->init_adapter);
@@ -326,7 +315,10 @@ static int train_main(train_cmd_opts *o) {
     cli_fail("out of memory (metrics.json)");
     goto done;
   }
-  json_object_set_new(root, "task", json_string(tpa_task_name(o->task)));
+  json_object_set_new(root, "task",
+                      tpa_task_name(o->task) ? json_string(tpa_task_name(o->task)) : json_null());
+  if (held)
+    json_object_set_new(root, "dev_split", json_string(held));
   json_object_set_new(root, "mode", json_string(o->full ? "full" : "lora"));
   json_object_set_new(root, "epochs", json_incref(epochs));
   json_object_set_new(root, "best_epoch", json_integer(res.best_epoch));

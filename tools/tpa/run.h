@@ -25,6 +25,9 @@ typedef struct run_opts {
   int32_t top_k, r_high, r_low;
   bool task_set;
   train_opts t; /* the options shared with `tpa train` (out: tpa-run-out) */
+  /* Set once the data is loaded: */
+  int32_t num_labels;    /* outputs the data needs (the task's, or the table's) */
+  const char *held_note; /* the dev set was held out of train (report.md says so) */
 } run_opts;
 
 /* Inference of one model over the dev set, measured in this run. */
@@ -60,6 +63,14 @@ typedef struct run_figures {
  * the installed data directory, else the source tree this program was
  * built from. Returns a new string (free()) or NULL with a message. */
 char *run_default_dir(void);
+
+/* The name of the metric `main` stands for: the task's GLUE figure, or a
+ * table's --metric (accuracy; Pearson for regression). */
+const char *run_metric_name(const run_opts *o);
+
+/* Write the dev set as OUT/dev.jsonl for the inference child of a table
+ * run: {"text", "text_pair", "label": class id or value} per line. */
+bool run_write_dev(const char *path, const tpa_dataset *dev);
 
 /* Time tpa_model_predict over @p dev with @p orig and @p final (the
  * exported model, reloaded) side by side, and fill their metrics. */

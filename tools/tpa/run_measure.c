@@ -100,20 +100,21 @@ static bool dev_metric(const run_opts *o, const tpa_dataset *dev, const float *l
   for (size_t i = 0; i < n; i++)
     labels[i] = tpa_dataset_label(dev, i);
   tpa_metrics m = {.size = sizeof m};
-  tpa_status st = tpa_metrics_compute(o->task, logits, labels, n, &m);
+  tpa_status st = tpa_dataset_metrics(dev, logits, labels, n, &m);
   free(labels);
   if (st != TPA_OK) {
     cli_fail_lib(st);
     return false;
   }
-  *out = m.main;
+  /* --metric chooses `main`, as in training. */
+  *out = o->t.tp.metric ? tpa_metrics_value(&m, o->t.tp.metric) : m.main;
   return true;
 }
 
 bool run_measure_speed(const run_opts *o, const tpa_model *orig, const tpa_model *final,
                        const tpa_dataset *dev, run_figures *f) {
   const size_t n = tpa_dataset_size(dev);
-  const int32_t width = tpa_task_num_labels(o->task);
+  const int32_t width = o->num_labels;
   const size_t cap = n * (size_t)width;
   float *lo = calloc(cap + 1, sizeof *lo), *lf = calloc(cap + 1, sizeof *lf);
   bool ok = false;
@@ -179,31 +180,56 @@ static double vm_hwm_mb(void) {
 }
 
 int run_child_main(int argc, char **argv) {
-  /* tpa run --measure-inference MODEL TASK DEV MAX_SEQ BATCH: the hidden
-   * child mode of run_measure_child(); prints {"main":..,"peak_rss_mb":..}. */
-  if (argc != 7)
-    return cli_usage("run", "--measure-inference takes 5 arguments");
+  /* tpa run --measure-inference MODEL TASK DEV MAX_SEQ BATCH LABELS METRIC:
+   * the hidden child mode of run_measure_child(); prints
+   * {"main":..,"peak_rss_mb":..}. TASK "-" is a table run: DEV is the
+   * run's dev.jsonl, with class ids as labels. */
+  if (argc != 9)
+    return cli_usage("run", "--measure-inference takes 7 arguments");
   run_opts o;
   memset(&o, 0, sizeof o);
-  long seq = 0, batch = 0;
-  if (tpa_task_from_name(argv[3], &o.task) != TPA_OK ||
+  long seq = 0, batch = 0, labels = 0;
+  o.task = (tpa_task)TPA_TASK_COUNT;
+  if ((strcmp(argv[3], "-") != 0 && tpa_task_from_name(argv[3], &o.task) != TPA_OK) ||
       !cli_parse_int("run", "measure-inference", argv[5], 0, 1 << 20, &seq) ||
-      !cli_parse_int("run", "measure-inference", argv[6], 1, 1 << 20, &batch))
+      !cli_parse_int("run", "measure-inference", argv[6], 1, 1 << 20, &batch) ||
+      !cli_parse_int("run", "measure-inference", argv[7], 1, 1 << 20, &labels) ||
+      (strcmp(argv[8], "-") != 0 && tpa_metric_from_name(argv[8], &o.t.tp.metric) != TPA_OK))
     return CLI_EXIT_USAGE;
   o.t.tp.max_seq_length = (int32_t)seq;
   o.t.tp.batch_size = (int32_t)batch;
+  o.num_labels = (int32_t)labels;
   tpa_model *model = NULL;
   tpa_dataset *dev = NULL;
   float *logits = NULL;
+  char **ids = NULL;
   int rc = CLI_EXIT_FAILURE;
-  if (cli_model_load(&model, argv[2], tpa_task_num_labels(o.task), true) != TPA_OK)
+  if (cli_model_load(&model, argv[2], o.num_labels, true) != TPA_OK)
     goto done;
-  tpa_status st = tpa_dataset_load(&dev, o.task, argv[4], NULL);
+  tpa_status st;
+  if (tpa_task_name(o.task)) {
+    st = tpa_dataset_load(&dev, o.task, argv[4], NULL);
+  } else {
+    /* Class ids as names "0".."k-1", so any model's classes fit. */
+    tpa_table_params tp;
+    tpa_table_params_init(&tp, sizeof tp);
+    tp.regression = o.num_labels == 1;
+    tp.require_labels = true;
+    if (!tp.regression) {
+      ids = calloc((size_t)o.num_labels, sizeof *ids);
+      for (int32_t i = 0; ids && i < o.num_labels; i++)
+        if ((ids[i] = malloc(16)) != NULL)
+          snprintf(ids[i], 16, "%d", (int)i);
+      tp.labels = (const char *const *)ids;
+      tp.num_labels = o.num_labels;
+    }
+    st = tpa_dataset_load_table(&dev, argv[4], &tp);
+  }
   if (st != TPA_OK) {
     cli_fail_lib(st);
     goto done;
   }
-  const size_t cap = tpa_dataset_size(dev) * (size_t)tpa_task_num_labels(o.task);
+  const size_t cap = tpa_dataset_size(dev) * (size_t)o.num_labels;
   logits = calloc(cap + 1, sizeof *logits);
   double secs = 0, metric = 0;
   if (logits == NULL) {
@@ -215,6 +241,9 @@ int run_child_main(int argc, char **argv) {
   printf("{\"main\": %.17g, \"peak_rss_mb\": %.3f}\n", metric, vm_hwm_mb());
   rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 done:
+  for (int32_t i = 0; ids && i < o.num_labels; i++)
+    free(ids[i]);
+  free(ids);
   free(logits);
   tpa_dataset_free(dev);
   tpa_model_free(model);
@@ -223,17 +252,21 @@ done:
 
 bool run_measure_child(const run_opts *o, const char *model_dir, const char *dev_path,
                        run_infer *inf) {
-  char seq[16], batch[16];
+  char seq[16], batch[16], labels[16];
   snprintf(seq, sizeof seq, "%d", (int)o->t.tp.max_seq_length);
   snprintf(batch, sizeof batch, "%d", (int)o->t.tp.batch_size);
+  snprintf(labels, sizeof labels, "%d", (int)o->num_labels);
+  const char *task = tpa_task_name(o->task);
   char *argv[] = {"tpa",
                   "run",
                   "--measure-inference",
                   (char *)model_dir,
-                  (char *)tpa_task_name(o->task),
+                  (char *)(task ? task : "-"),
                   (char *)dev_path,
                   seq,
                   batch,
+                  labels,
+                  (char *)(o->t.tp.metric ? run_metric_name(o) : "-"),
                   NULL};
 
   int fds[2];
@@ -299,4 +332,46 @@ bool run_measure_child(const run_opts *o, const char *model_dir, const char *dev
   }
   json_decref(root);
   return ok;
+}
+
+const char *run_metric_name(const run_opts *o) {
+  static const struct {
+    uint32_t bit;
+    const char *name;
+  } names[] = {{TPA_METRIC_ACCURACY, "accuracy"}, {TPA_METRIC_F1, "f1"},
+               {TPA_METRIC_MACRO_F1, "macro_f1"}, {TPA_METRIC_MATTHEWS, "matthews"},
+               {TPA_METRIC_PEARSON, "pearson"},   {TPA_METRIC_SPEARMAN, "spearman"}};
+  uint32_t bit = o->t.tp.metric;
+  if (!bit && !tpa_task_name(o->task))
+    bit = o->num_labels == 1 ? TPA_METRIC_PEARSON : TPA_METRIC_ACCURACY;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].bit == bit)
+      return names[i].name;
+  /* GLUE's headline figures */
+  switch (o->task) {
+  case TPA_TASK_COLA: return "matthews";
+  case TPA_TASK_STSB: return "mean of pearson and spearman";
+  case TPA_TASK_MRPC:
+  case TPA_TASK_QQP: return "mean of accuracy and f1";
+  default: return "accuracy";
+  }
+}
+
+bool run_write_dev(const char *path, const tpa_dataset *dev) {
+  cli_output out;
+  if (!cli_output_open(&out, path))
+    return false;
+  const bool regression = tpa_dataset_num_labels(dev) == 1;
+  for (size_t i = 0; i < tpa_dataset_size(dev); i++) {
+    fputs("{\"text\": ", out.fp);
+    cli_json_string(out.fp, tpa_dataset_text_a(dev, i));
+    if (tpa_dataset_text_b(dev, i)) {
+      fputs(", \"text_pair\": ", out.fp);
+      cli_json_string(out.fp, tpa_dataset_text_b(dev, i));
+    }
+    /* %.9g: a float reads back exactly. */
+    fprintf(out.fp, regression ? ", \"label\": %.9g}\n" : ", \"label\": %.0f}\n",
+            (double)tpa_dataset_label(dev, i));
+  }
+  return cli_output_commit(&out);
 }

@@ -74,10 +74,15 @@ bool run_write_metrics(const char *path, const run_figures *f) {
   json_t *root = json_object();
   if (root == NULL)
     return cli_fail("out of memory (metrics.json)"), false;
-  json_object_set_new(root, "task", json_string(tpa_task_name(o->task)));
+  json_object_set_new(root, "task",
+                      tpa_task_name(o->task) ? json_string(tpa_task_name(o->task)) : json_null());
+  json_object_set_new(root, "metric", json_string(run_metric_name(o)));
+  json_object_set_new(root, "num_labels", json_integer(o->num_labels));
+  if (o->held_note)
+    json_object_set_new(root, "dev_split", json_string(o->held_note));
   json_object_set_new(root, "mode", json_string(mode_name(o->mode)));
   json_object_set_new(root, "model", json_string(o->t.model));
-  json_object_set_new(root, "data", json_string(o->t.data));
+  json_object_set_new(root, "data", json_string(o->t.data ? o->t.data : o->t.table.train));
   json_object_set_new(root, "default", json_boolean(o->use_default));
   json_object_set_new(root, "train_examples", jint(f->train_examples));
   json_object_set_new(root, "dev_examples", jint(f->dev_examples));
@@ -211,10 +216,17 @@ bool run_write_report(const char *path, const run_figures *f) {
   const run_opts *o = f->o;
   sbuf b = {0};
   char g1[40], g2[40];
-  put(&b, "# tpa run: %s, mode %s\n\n", tpa_task_name(o->task), mode_name(o->mode));
+  const char *data = o->t.data ? o->t.data : o->t.table.train;
+  put(&b, "# tpa run: %s, mode %s\n\n", tpa_task_name(o->task) ? tpa_task_name(o->task) : data,
+      mode_name(o->mode));
   put(&b, "Model `%s`%s, data `%s` (%zu training, %zu dev examples).\n\n", o->t.model,
-      o->use_default ? " (the shipped default)" : "", o->t.data, f->train_examples,
-      f->dev_examples);
+      o->use_default ? " (the shipped default)" : "", data, f->train_examples, f->dev_examples);
+  if (o->held_note)
+    put(&b,
+        "The data has no dev file: the dev set is a seeded (seed %llu), stratified %g%% "
+        "share of the training file, held out before training (`dev.jsonl`).\n\n",
+        (unsigned long long)o->t.table.seed,
+        100.0 * (o->t.table.dev_split < 0 ? 0.1 : o->t.table.dev_split));
   if (o->mode == RUN_TPA) {
     put(&b,
         "Pruned %d of %d heads (`plan.json`, importance in `importance.json` and "
@@ -228,11 +240,7 @@ bool run_write_report(const char *path, const run_figures *f) {
       put(&b, " %d", (int)f->ranks[l * TPA_LORA_MODULES]);
     put(&b, ".\n");
   }
-  put(&b, "\n## Dev metric (%s)\n\n",
-      o->task == TPA_TASK_COLA                              ? "Matthews correlation"
-      : o->task == TPA_TASK_STSB                            ? "mean of Pearson and Spearman"
-      : o->task == TPA_TASK_MRPC || o->task == TPA_TASK_QQP ? "mean of accuracy and F1"
-                                                            : "accuracy");
+  put(&b, "\n## Dev metric (%s)\n\n", run_metric_name(o));
   put(&b, "| model | dev metric |\n|---|---|\n");
   put(&b, "| unpruned original, before training | ");
   put_num(&b, "%.4f", f->orig.measured ? f->orig.metric : NAN);

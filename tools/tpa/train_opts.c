@@ -10,6 +10,7 @@ void train_opts_init(train_opts *o) {
   memset(o, 0, sizeof *o);
   tpa_train_params_init(&o->tp, sizeof o->tp);
   o->rank = 8;
+  cli_data_init(&o->table);
 }
 
 /* An integer in [lo, hi] for --opt, stored as int32_t. */
@@ -89,7 +90,12 @@ static int parse_one(const char *cmd, int opt, const char *arg, train_opts *o) {
       o->limit = (size_t)v;
     break;
   case TRAIN_OPT_THREADS: ok = parse_i32(cmd, "threads", arg, 1, 4096, &o->threads); break;
-  default: return NOT_MINE;
+  default: {
+    const int r = cli_data_option(cmd, opt, arg, false, &o->table);
+    if (r == 0)
+      return NOT_MINE;
+    ok = r > 0;
+  }
   }
   return ok ? CLI_PARSED : CLI_EXIT_USAGE;
 }
@@ -117,4 +123,12 @@ int train_opts_apply(int parsed, const train_opts *o) {
   if (!cli_apply_threads(o->threads, cli_argv_full))
     return CLI_EXIT_FAILURE;
   return CLI_PARSED;
+}
+
+bool train_opts_check_data(const char *cmd, train_opts *o) {
+  if (!cli_data_check(cmd, &o->table, o->task_name != NULL))
+    return false;
+  o->table.seed = o->tp.seed;
+  o->tp.metric = o->table.metric;
+  return true;
 }

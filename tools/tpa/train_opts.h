@@ -66,7 +66,9 @@ enum {
   {"resume", no_argument, NULL, TRAIN_OPT_RESUME},                \
   {"save-every", required_argument, NULL, TRAIN_OPT_SAVE_EVERY},  \
   {"limit", required_argument, NULL, TRAIN_OPT_LIMIT},            \
-  {"threads", required_argument, NULL, TRAIN_OPT_THREADS}
+  {"threads", required_argument, NULL, TRAIN_OPT_THREADS},         \
+  CLI_DATA_LONGOPTS,                                              \
+  CLI_DATA_SPLIT_LONGOPTS
 /* clang-format on */
 
 /* Help lines of the shared options: the schedule (after the command's
@@ -88,7 +90,8 @@ enum {
   "  --limit N             only the first N training examples\n"                                   \
   "  --threads N           compute threads (sets OMP_NUM_THREADS)\n"                               \
   "  -q, --quiet           nothing on stderr but errors\n"                                         \
-  "  -h, --help            show this help\n"
+  "  -h, --help            show this help\n"                                                       \
+  "\n" CLI_DATA_HELP CLI_DATA_SPLIT_HELP
 
 /* What the shared options set. */
 typedef struct train_opts {
@@ -101,6 +104,7 @@ typedef struct train_opts {
   double alpha;        /* 0 = 2 * rank */
   size_t limit;        /* first N training examples; 0 = all */
   bool epochs_set, lr_set, batch_set, dropout_set; /* given on the command line */
+  cli_data_opts table;                             /* your own data (without --task) */
 } train_opts;
 
 /* The defaults: tpa_train_params_init's, rank 8, nothing else given. */
@@ -118,5 +122,10 @@ int train_opts_next(const char *cmd, const char *help, int argc, char **argv,
  * --threads in effect, see cli_apply_threads), else the exit code: 0 after
  * --help, the usage error's, or CLI_EXIT_FAILURE. */
 int train_opts_apply(int parsed, const train_opts *o);
+
+/* After parsing: the data options against --task (a usage error and
+ * false), and --seed and --metric passed on to the dev split and to
+ * training. */
+bool train_opts_check_data(const char *cmd, train_opts *o);
 
 #endif /* TPA_TRAIN_OPTS_H */

@@ -65,7 +65,7 @@ def _numpy():
 
 
 def version():
-    """The run-time library version string, e.g. '0.3.0'."""
+    """The run-time library version string, e.g. '0.4.0'."""
     return _lib.tpa_version().decode()
 
 

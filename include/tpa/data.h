@@ -254,11 +254,11 @@ typedef enum tpa_table_format {
 typedef struct tpa_table_params {
   size_t size;             /**< sizeof the struct, set by the init function */
   tpa_table_format format; /**< TPA_TABLE_AUTO: from the file name (AUTO) */
-  /** The first text (NULL: the first of "text", "sentence", "sentence1",
-   *  "question" that exists). */
+  /** The first text (NULL: "text" if the file has it, else "sentence1",
+   *  else "question", else "sentence"). */
   const char *text_column;
-  /** The second text: NULL picks "sentence2" after "sentence1" and
-   *  "sentence" after "question" when they exist (and no pair for a named
+  /** The second text: NULL picks "sentence2" with "sentence1" and
+   *  "sentence" with "question" when they exist (and no pair for a named
    *  @ref text_column); "" means none. */
   const char *text_pair_column;
   /** The label: NULL reads "label" when the file has it and gives an

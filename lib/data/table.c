@@ -72,6 +72,7 @@ typedef struct loader {
   char **names; /* column names: header fields or the first object's keys */
   size_t n_names;
   long col[3]; /* column index by tpa_dataset_role, -1 none */
+  size_t header_line;
 } loader;
 
 static tpa_status next(loader *L, bool *got) {
@@ -127,9 +128,11 @@ static tpa_status pick_columns(loader *L, const tpa_table_params *p) {
     if ((st = resolve(L, "text column", p->text_column, &L->col[TPA_ROLE_TEXT])) != TPA_OK)
       return st;
   } else {
-    /* The usual names, and the pair that goes with each. */
-    static const char *const text[] = {"text", "sentence", "sentence1", "question"};
-    static const char *const pair[] = {NULL, NULL, "sentence2", "sentence"};
+    /* The usual names, and the pair that goes with each: "text" alone,
+     * sentence1 with sentence2, question with sentence (QNLI), else a
+     * lone "sentence". */
+    static const char *const text[] = {"text", "sentence1", "question", "sentence"};
+    static const char *const pair[] = {NULL, "sentence2", "sentence", NULL};
     for (size_t i = 0; i < 4 && L->col[TPA_ROLE_TEXT] < 0; i++) {
       L->col[TPA_ROLE_TEXT] = column_named(L, text[i]);
       if (L->col[TPA_ROLE_TEXT] >= 0 && pair[i] && !p->text_pair_column)
@@ -138,8 +141,8 @@ static tpa_status pick_columns(loader *L, const tpa_table_params *p) {
     if (L->col[TPA_ROLE_TEXT] < 0) {
       char buf[512];
       return tpa__error(TPA_ERR_DATA,
-                        "%s: no text column: none is called text, sentence, sentence1 or "
-                        "question, so name one (--text-column; the file has %s)",
+                        "%s: no text column: none is called text, sentence1, question or "
+                        "sentence, so name one (--text-column; the file has %s)",
                         L->path, list_columns(L, buf, sizeof buf));
     }
   }
@@ -175,6 +178,7 @@ static tpa_status read_header(loader *L, bool *first_is_data) {
   if (!got)
     return tpa__error(TPA_ERR_DATA, "%s: empty file (no header, no examples)", L->path);
   L->n_names = L->rec.n;
+  L->header_line = L->rec.line;
   L->names = L->format == TPA_TABLE_JSONL ? L->rec.key : L->rec.value;
   *first_is_data = L->format == TPA_TABLE_JSONL;
   /* Keep the names: the record's arrays are reused for the next rows. */
@@ -288,8 +292,7 @@ static tpa_status read_rows(loader *L, tpa_dataset *ds, bool first_is_data, size
       st = next(L, &got);
   }
   if (st == TPA_OK && ds->n == 0)
-    st = tpa__error(TPA_ERR_DATA, "%s:%zu: no examples after the %s", L->path, L->cur.line,
-                    L->format == TPA_TABLE_JSONL ? "first line" : "header");
+    st = tpa__error(TPA_ERR_DATA, "%s:%zu: no examples after the header", L->path, L->header_line);
   return st;
 }
 

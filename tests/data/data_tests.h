@@ -13,6 +13,7 @@ Suite *dataset_suite(void);
 Suite *gzip_suite(void);
 Suite *errors_suite(void);
 Suite *metrics_suite(void);
+Suite *table_suite(void);
 
 /* $TPA_SHARED_DATA/glue/<rel> in a new string (the test fails if the
  * variable is unset: the data is required, never silently skipped). */

@@ -119,6 +119,7 @@ int main(void) {
   srunner_add_suite(sr, gzip_suite());
   srunner_add_suite(sr, errors_suite());
   srunner_add_suite(sr, metrics_suite());
+  srunner_add_suite(sr, table_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -53,9 +53,9 @@ enum {
   "Your own data (without --task): CSV, TSV or JSON Lines, plain or .gz\n"                         \
   "  --format csv|tsv|jsonl   input format (default: from the file name)\n"                        \
   "  --text-column C       text column, by header name or 1-based number\n"                        \
-  "                        (default: text, sentence, sentence1 or question)\n"                     \
-  "  --text-pair-column C  second text (default: sentence2 after sentence1,\n"                     \
-  "                        sentence after question)\n"                                             \
+  "                        (default: text, sentence1, question or sentence)\n"                     \
+  "  --text-pair-column C  second text (default: sentence2 with sentence1,\n"                      \
+  "                        sentence with question)\n"                                              \
   "  --label-column C      label column (label)\n"                                                 \
   "  --labels A,B,...      the classes in id order (default: the model's\n"                        \
   "                        id2label names, else the training labels sorted)\n"                     \

@@ -282,6 +282,74 @@ def dense_export_and_explicit_head_count():
            'dense and compact exports disagree')
 
 
+def default_rows(name):
+    """(sentence, label) of the default task's split @p name."""
+    with open(os.path.join(DEFAULT, 'task', name)) as f:
+        rows = [ln.split('\t') for ln in f.read().splitlines()[1:] if ln]
+    return [(r[0], int(r[1])) for r in rows]
+
+
+@case
+def table_with_string_labels_end_to_end():
+    """The default task as a CSV with string labels and no dev file (a held
+    out share), then as JSON Lines with a dev file: the export names its
+    classes, predicts them on unlabeled text, and its accuracy on the dev
+    file matches the report."""
+    import csv
+    names = ['negative', 'positive']
+    data = os.path.join(TMP, 'table-csv')
+    os.makedirs(data)
+    with open(os.path.join(data, 'train.csv'), 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['text', 'label'])
+        for text, y in default_rows('train.tsv'):
+            w.writerow([text, names[y]])
+    out = os.path.join(TMP, 'table-csv-out')
+    _, err = expect_ok(['run', '--model', os.path.join(DEFAULT, 'model'), '--data', data,
+                        '--out', out, '--epochs', '4', '--lr', '3e-3', '--batch-size', '16',
+                        '--dropout', '0'])
+    expect('holding out' in err, 'no word of the held-out dev set: %s' % err)
+    cfg = load_json(os.path.join(out, 'model', 'config.json'))
+    expect(cfg['id2label'] == {'0': 'negative', '1': 'positive'}, cfg['id2label'])
+    expect(cfg['label2id'] == {'negative': 0, 'positive': 1}, cfg['label2id'])
+    expect(cfg['problem_type'] == 'single_label_classification', cfg.get('problem_type'))
+    with open(os.path.join(out, 'report.md')) as f:
+        report = f.read()
+    expect('held out' in report, 'report.md does not say the dev set was held out')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    expect(m['task'] is None and m['metric'] == 'accuracy' and 'dev_split' in m, repr(m)[:300])
+    n_train = len(default_rows('train.tsv'))
+    expect(m['dev_examples'] == round(0.1 * n_train) and
+           m['train_examples'] + m['dev_examples'] == n_train,
+           'split %d + %d of %d' % (m['train_examples'], m['dev_examples'], n_train))
+    # Unlabeled text, JSON Lines out: the class names.
+    unl = os.path.join(TMP, 'unlabeled.jsonl')
+    dev = default_rows('dev.tsv')
+    with open(unl, 'w') as f:
+        for text, _ in dev:
+            f.write(json.dumps({'text': text}) + '\n')
+    got, _ = expect_ok(['predict', '--model', os.path.join(out, 'model'), '--data', unl,
+                        '--format', 'jsonl', '-q'])
+    preds = [json.loads(line) for line in got.splitlines()]
+    expect(len(preds) == len(dev), '%d predictions for %d rows' % (len(preds), len(dev)))
+    expect(all(p['label'] in names and 0.5 <= p['score'] <= 1 for p in preds), preds[0])
+    acc = sum(names.index(p['label']) == y for p, (_, y) in zip(preds, dev)) / len(dev)
+    expect(acc > 0.8, 'the table-trained model reaches only %.3f on dev' % acc)
+
+    # JSON Lines with a dev file: the report's metric is that file's.
+    data = os.path.join(TMP, 'table-jsonl')
+    os.makedirs(data)
+    for split, rows in (('train', default_rows('train.tsv')), ('dev', dev)):
+        with open(os.path.join(data, split + '.jsonl'), 'w') as f:
+            for text, y in rows:
+                f.write(json.dumps({'sentence': text, 'label': names[y]}) + '\n')
+    out = os.path.join(TMP, 'table-jsonl-out')
+    expect_ok(['run', '--model', os.path.join(DEFAULT, 'model'), '--data', data, '--out', out,
+               '--mode', 'lora', '--epochs', '2', '--lr', '3e-3', '--batch-size', '16', '-q'])
+    m = load_json(os.path.join(out, 'metrics.json'))
+    expect(m['dev_examples'] == len(dev) and 'dev_split' not in m, repr(m)[:300])
+
+
 @case
 def bad_arguments_exit_2():
     bad = [

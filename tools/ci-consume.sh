@@ -41,6 +41,11 @@ for ex in pipeline infer_merged; do
 done
 LD_LIBRARY_PATH=$libdir "$root/pipeline" "$default/model" "$default/task" "$root/pipeline-out"
 LD_LIBRARY_PATH=$libdir "$root/infer_merged" "$root/pipeline-out/model" sst2 "$default/task/dev.tsv"
+# The same dev file read as a table of one's own (no task), labelled by class id.
+# shellcheck disable=SC2086
+cc -std=c99 -Wall -Wextra -Werror examples/classify_table.c $cflags $libs -lm -o "$root/classify_table"
+LD_LIBRARY_PATH=$libdir "$root/classify_table" "$root/pipeline-out/model" "$default/task/dev.tsv" \
+  | tail -n 1 | grep -q '^accuracy '
 # The same pipeline from a C++ program written against the installed headers.
 # shellcheck disable=SC2086
 c++ -std=c++17 -Wall -Wextra -Werror -pedantic examples/pipeline.cpp $cflags $libs -o "$root/pipeline-cxx"

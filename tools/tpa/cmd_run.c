@@ -556,9 +556,10 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
   if (s.dev && glue) {
     s.dev_path = cli_join(o->t.data, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv");
   } else if (s.dev) {
-    /* The inference child reads the dev set (held out or not) from here. */
+    /* The inference child reads the dev set (held out or not) from here;
+     * under mpirun only rank 0 measures, so only it writes the file. */
     s.dev_path = cli_join(o->t.out, "dev.jsonl");
-    if (!s.dev_path || !run_write_dev(s.dev_path, s.dev))
+    if (!s.dev_path || (cli_dist_lead() && !run_write_dev(s.dev_path, s.dev)))
       goto done;
   }
   f.dev_path = s.dev_path;

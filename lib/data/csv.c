@@ -94,8 +94,8 @@ tpa_status tpa__csv_next(tpa__cursor *c, char sep, tpa__record *r, bool *got) {
       if ((st = quoted(c, r, &value)) != TPA_OK)
         return st;
       char *p = c->p;
-      if (p < c->end && *p == '\r' && p + 1 < c->end && p[1] == '\n')
-        p++;
+      if (p < c->end && *p == '\r' && (p + 1 == c->end || p[1] == '\n'))
+        p++; /* CRLF, or a last line ending in CR */
       if (p < c->end && *p != sep && *p != '\n')
         return tpa__error(TPA_ERR_DATA,
                           "%s:%zu: text after the closing quote of field %zu (a quote inside a "
@@ -109,8 +109,8 @@ tpa_status tpa__csv_next(tpa__cursor *c, char sep, tpa__record *r, bool *got) {
       while (p < c->end && *p != sep && *p != '\n')
         p++;
       char *stop = p;
-      if (p < c->end && *p == '\n' && stop > value && stop[-1] == '\r')
-        stop--; /* CRLF */
+      if ((p == c->end || *p == '\n') && stop > value && stop[-1] == '\r')
+        stop--; /* CRLF, also on a last line without LF */
       c->p = p;
       if ((st = push(r, value)) != TPA_OK)
         return st;

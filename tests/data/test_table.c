@@ -89,6 +89,14 @@ START_TEST(csv_quoting) {
   ck_assert_ptr_null(tpa_dataset_column(ds, TPA_ROLE_TEXT_PAIR));
   ck_assert_int_eq(tpa_dataset_task(ds), TPA_TASK_COUNT);
   tpa_dataset_free(ds);
+  /* A last line ending in CR without LF, quoted or not. */
+  ds = table_str("cr.csv", "text,label\r\na,x\r\n\"b\",y\r", &p);
+  ck_assert_str_eq(tpa_dataset_label_name(ds, 1), "y");
+  ck_assert_str_eq(tpa_dataset_text_a(ds, 1), "b");
+  tpa_dataset_free(ds);
+  ds = table_str("cr2.csv", "text,label\r\na,x\r\nb,y\r", &p);
+  ck_assert_str_eq(tpa_dataset_label_name(ds, 1), "y");
+  tpa_dataset_free(ds);
 }
 END_TEST
 

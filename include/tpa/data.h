@@ -105,6 +105,10 @@ TPA_API void tpa_dataset_params_init(tpa_dataset_params *p, size_t size);
  * the message. Blank lines are errors except at the end of the file; a
  * file without examples is TPA_ERR_DATA, a missing one TPA_ERR_NOT_FOUND.
  * With params->max_rows, rows after the first max_rows are not read.
+ * GLUE's test files (a header starting with "index", or "id" for QQP,
+ * without the task's label column; the texts found by their header names)
+ * load without labels: tpa_dataset_has_labels() is false and every label
+ * NaN (since 0.4.0).
  * The dataset copies what it needs; @p path is borrowed for the call.
  * @param out receives the new dataset, owned by the caller and freed with
  *        tpa_dataset_free(); set to NULL on failure; must not be NULL.
@@ -139,7 +143,8 @@ TPA_API void tpa_dataset_free(tpa_dataset *ds);
  */
 TPA_API size_t tpa_dataset_size(const tpa_dataset *ds);
 /**
- * The dataset's task; for NULL, TPA_TASK_COUNT (no task).
+ * The dataset's task; TPA_TASK_COUNT (no task) for a table
+ * (tpa_dataset_load_table()) and for NULL.
  * @param ds the dataset (borrowed), or NULL.
  * @return the task it was loaded for; TPA_TASK_COUNT for NULL.
  * @since 0.1.0

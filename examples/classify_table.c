@@ -88,14 +88,15 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       labels[i] = tpa_dataset_label(ds, i);
     tpa_metrics m = {.size = sizeof m};
-    if ((st = tpa_dataset_metrics(ds, logits, labels, n, &m)) != TPA_OK) {
+    tpa_metrics_extra x = {.size = sizeof x};
+    if ((st = tpa_dataset_metrics(ds, logits, labels, n, &m, &x)) != TPA_OK) {
       rc = fail("metrics", st);
       goto out;
     }
     if (k == 1)
       printf("pearson %.4f spearman %.4f\n", m.pearson, m.spearman);
     else
-      printf("accuracy %.4f macro-F1 %.4f matthews %.4f\n", m.accuracy, m.macro_f1, m.matthews);
+      printf("accuracy %.4f macro-F1 %.4f matthews %.4f\n", m.accuracy, x.macro_f1, m.matthews);
   }
   rc = 0;
 out:

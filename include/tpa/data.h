@@ -201,8 +201,19 @@ typedef struct tpa_metrics {
   double spearman;  /**< STS-B */
   double main;      /**< the task's headline figure (GLUE's choice) */
   uint64_t count;   /**< examples scored */
-  double macro_f1;  /**< mean F1 over the classes present (table datasets); @since 0.4.0 */
 } tpa_metrics;
+/* tpa_metrics is embedded in tpa_epoch_report, so its layout is frozen:
+ * metrics added later live in tpa_metrics_extra. */
+
+/**
+ * Metrics that tpa_metrics has no room for (it is embedded in
+ * tpa_epoch_report, so it never grows). Size-first: set @ref size, and
+ * the library writes only that many bytes. @since 0.4.0
+ */
+typedef struct tpa_metrics_extra {
+  size_t size;     /**< set by the caller to sizeof the struct */
+  double macro_f1; /**< mean F1 over the classes that occur (TPA_METRIC_MACRO_F1) */
+} tpa_metrics_extra;
 
 /**
  * Score predictions: @p logits holds @p n rows of tpa_task_num_labels(task)
@@ -405,12 +416,14 @@ TPA_API TPA_NODISCARD tpa_status tpa_dataset_split(const tpa_dataset *ds, double
  * @param labels @p n gold labels (class ids as floats, or values).
  * @param n number of examples; > 0.
  * @param out receives the metrics; out->size must be set first.
- * @return as tpa_metrics_compute().
+ * @param extra receives macro_f1 (extra->size set first), or NULL.
+ * @return as tpa_metrics_compute(); also TPA_ERR_INVALID_ARGUMENT for an
+ *         extra->size below sizeof(size_t).
  * @since 0.4.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_dataset_metrics(const tpa_dataset *ds, const float *logits,
                                                      const float *labels, size_t n,
-                                                     tpa_metrics *out);
+                                                     tpa_metrics *out, tpa_metrics_extra *extra);
 
 /**
  * A metric's TPA_METRIC_* bit by name: "accuracy", "f1", "macro_f1",
@@ -423,14 +436,17 @@ TPA_API TPA_NODISCARD tpa_status tpa_dataset_metrics(const tpa_dataset *ds, cons
 TPA_API TPA_NODISCARD tpa_status tpa_metric_from_name(const char *name, uint32_t *bit);
 
 /**
- * The value of metric @p bit in @p m.
+ * The value of metric @p bit in @p m (and @p extra, for macro-F1).
  * @param m the metrics (borrowed), or NULL.
+ * @param extra the extra metrics filled with @p m (borrowed), or NULL.
  * @param bit one TPA_METRIC_* bit.
- * @return the value; NaN when @p m is NULL, @p bit is not one metric, or
- *         the metric is not in m->present.
+ * @return the value; NaN when @p m is NULL, @p bit is not one metric, the
+ *         metric is not in m->present, or it is macro-F1 and @p extra is
+ *         NULL or too small.
  * @since 0.4.0
  */
-TPA_API double tpa_metrics_value(const tpa_metrics *m, uint32_t bit);
+TPA_API double tpa_metrics_value(const tpa_metrics *m, const tpa_metrics_extra *extra,
+                                 uint32_t bit);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,9 @@ typedef struct tpa_epoch_report {
   tpa_metrics dev;   /**< dev metrics (dev.present == 0 without a dev set) */
   double seconds;    /**< wall time of the epoch including evaluation */
   bool best;         /**< this epoch's dev metric is the best so far */
+  /** dev macro-F1, when dev.present has TPA_METRIC_MACRO_F1 (else 0).
+   *  @since 0.4.0 */
+  double dev_macro_f1;
 } tpa_epoch_report;
 
 /** Called after each epoch's evaluation; @p r is valid during the call.

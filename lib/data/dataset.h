@@ -49,10 +49,11 @@ void tpa__dataset_metric_spec(const tpa_dataset *ds, tpa__metric_spec *spec);
 /* Score @p n rows of @p logits against @p labels under @p spec; with
  * @p select (a TPA_METRIC_* bit that spec->present has) `main` is that
  * metric instead. Same errors as tpa_metrics_compute; @p fn names the
- * caller in them. */
+ * caller in them. Both outputs are the full structs (NULL @p extra:
+ * not wanted). */
 tpa_status tpa__metrics_compute(const tpa__metric_spec *spec, const float *logits,
                                 const float *labels, size_t n, uint32_t select, const char *fn,
-                                tpa_metrics *out);
+                                tpa_metrics *out, tpa_metrics_extra *extra);
 
 /* The name of metric @p bit ("macro_f1"), "?" for none. */
 const char *tpa__metric_name(uint32_t bit);

@@ -74,7 +74,8 @@ static bool as_integer(const char *s, long long *v) {
   long long x = 0;
   int digits = 0;
   for (; *s >= '0' && *s <= '9'; s++, digits++)
-    x = x * 10 + (*s - '0');
+    if (digits < 18) /* more are refused below; do not overflow meanwhile */
+      x = x * 10 + (*s - '0');
   if (*s || digits == 0 || digits > 18)
     return false;
   *v = neg ? -x : x;

@@ -8,7 +8,6 @@
  * dataset (data/table.c) reports accuracy, macro-F1, MCC and, with two
  * classes, F1 of class 1, or Pearson and Spearman; its main is one metric. */
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +30,7 @@ static int32_t argmax(const float *row, int32_t k) {
 }
 
 static tpa_status classify(const tpa__metric_spec *spec, const float *logits, const float *labels,
-                           size_t n, const char *fn, tpa_metrics *m) {
+                           size_t n, const char *fn, tpa_metrics *m, tpa_metrics_extra *x) {
   const int32_t k = spec->num_labels;
   const char *what = spec->task < TPA_TASK_COUNT ? tpa_task_name(spec->task) : "dataset";
   tpa__confusion c;
@@ -65,7 +64,7 @@ static tpa_status classify(const tpa__metric_spec *spec, const float *logits, co
       m->main = m->matthews;
     }
     if (spec->present & TPA_METRIC_MACRO_F1)
-      m->macro_f1 = tpa__macro_f1(&c);
+      x->macro_f1 = tpa__macro_f1(&c);
   }
   tpa__confusion_free(&c);
   return st;
@@ -99,7 +98,8 @@ static tpa_status regress(const float *pred, const float *gold, size_t n, const 
   return st;
 }
 
-TPA_API double tpa_metrics_value(const tpa_metrics *m, uint32_t bit) {
+TPA_API double tpa_metrics_value(const tpa_metrics *m, const tpa_metrics_extra *extra,
+                                 uint32_t bit) {
   if (!m || !(m->present & bit) || m->size < sizeof(size_t))
     return NAN;
   switch (bit) {
@@ -109,8 +109,8 @@ TPA_API double tpa_metrics_value(const tpa_metrics *m, uint32_t bit) {
   case TPA_METRIC_PEARSON: return m->pearson;
   case TPA_METRIC_SPEARMAN: return m->spearman;
   case TPA_METRIC_MACRO_F1:
-    /* A caller compiled before 0.4 has no macro_f1 field. */
-    return m->size >= offsetof(tpa_metrics, macro_f1) + sizeof m->macro_f1 ? m->macro_f1 : NAN;
+    return extra && extra->size >= TPA__PARAMS_END(tpa_metrics_extra, macro_f1) ? extra->macro_f1
+                                                                                : NAN;
   default: return NAN;
   }
 }
@@ -142,7 +142,7 @@ TPA_API tpa_status tpa_metric_from_name(const char *name, uint32_t *bit) {
 
 tpa_status tpa__metrics_compute(const tpa__metric_spec *spec, const float *logits,
                                 const float *labels, size_t n, uint32_t select, const char *fn,
-                                tpa_metrics *out) {
+                                tpa_metrics *out, tpa_metrics_extra *extra) {
   if (!logits || !labels)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "%s: NULL logits or labels", fn);
   if (n == 0)
@@ -157,19 +157,24 @@ tpa_status tpa__metrics_compute(const tpa__metric_spec *spec, const float *logit
                       tpa__metric_name(select));
 
   tpa_metrics m;
+  tpa_metrics_extra x;
   memset(&m, 0, sizeof m);
+  memset(&x, 0, sizeof x);
   m.size = sizeof m;
+  x.size = sizeof x;
   m.present = spec->present;
   m.count = n;
   tpa_status st = spec->num_labels == 1 ? regress(logits, labels, n, fn, &m)
-                                        : classify(spec, logits, labels, n, fn, &m);
+                                        : classify(spec, logits, labels, n, fn, &m, &x);
   if (st != TPA_OK)
     return st;
   /* A table's main metric is one metric, not GLUE's composite. */
   const uint32_t main = select ? select : spec->main;
   if (main)
-    m.main = tpa_metrics_value(&m, main);
+    m.main = tpa_metrics_value(&m, &x, main);
   tpa__result_write(out, &m, sizeof m);
+  if (extra)
+    tpa__result_write(extra, &x, sizeof x);
   return TPA_OK;
 }
 
@@ -190,7 +195,7 @@ TPA_API tpa_status tpa_metrics_compute(tpa_task task, const float *logits, const
   if (!info)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_metrics_compute: invalid task %d", (int)task);
   const tpa__metric_spec spec = {task, info->num_labels, info->metrics, 0};
-  return tpa__metrics_compute(&spec, logits, labels, n, 0, "tpa_metrics_compute", out);
+  return tpa__metrics_compute(&spec, logits, labels, n, 0, "tpa_metrics_compute", out, NULL);
 }
 
 void tpa__dataset_metric_spec(const tpa_dataset *ds, tpa__metric_spec *spec) {
@@ -212,14 +217,17 @@ void tpa__dataset_metric_spec(const tpa_dataset *ds, tpa__metric_spec *spec) {
 }
 
 TPA_API tpa_status tpa_dataset_metrics(const tpa_dataset *ds, const float *logits,
-                                       const float *labels, size_t n, tpa_metrics *out) {
+                                       const float *labels, size_t n, tpa_metrics *out,
+                                       tpa_metrics_extra *extra) {
   tpa__error_clear();
   tpa_status st = tpa__result_check(out, "tpa_dataset_metrics: out");
+  if (st == TPA_OK && extra)
+    st = tpa__result_check(extra, "tpa_dataset_metrics: extra");
   if (st != TPA_OK)
     return st;
   if (!ds)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_dataset_metrics: dataset is NULL");
   tpa__metric_spec spec;
   tpa__dataset_metric_spec(ds, &spec);
-  return tpa__metrics_compute(&spec, logits, labels, n, 0, "tpa_dataset_metrics", out);
+  return tpa__metrics_compute(&spec, logits, labels, n, 0, "tpa_dataset_metrics", out, extra);
 }

@@ -183,9 +183,12 @@ static tpa_status read_header(loader *L, bool *first_is_data) {
   *first_is_data = L->format == TPA_TABLE_JSONL;
   /* Keep the names: the record's arrays are reused for the next rows. */
   char **copy = tpa__malloc_array(L->n_names ? L->n_names : 1, sizeof *copy);
-  if (!copy)
+  if (!copy) {
+    L->names = NULL; /* still the record's array, which the caller frees */
     return TPA__NO_MEMORY("header");
-  memcpy(copy, L->names, L->n_names * sizeof *copy);
+  }
+  if (L->n_names) /* "{}" has no keys: rec.key may still be NULL */
+    memcpy(copy, L->names, L->n_names * sizeof *copy);
   L->names = copy;
   for (size_t i = 0; i < L->n_names; i++)
     for (size_t j = 0; j < i; j++)

@@ -42,7 +42,7 @@ static json_t *report_json(const tpa_epoch_report *r) {
   return json_pack("[i,I,f,f,b,I,f,f,f,f,f,f,I,f]", (int)r->epoch, (json_int_t)r->step,
                    r->train_loss, r->seconds, (int)r->best, (json_int_t)d->present, d->accuracy,
                    d->f1, d->matthews, d->pearson, d->spearman, d->main, (json_int_t)d->count,
-                   d->macro_f1);
+                   r->dev_macro_f1);
 }
 
 static tpa_status history_text(const tpa__train_state *st, char **out) {
@@ -82,7 +82,7 @@ static tpa_status history_parse(const char *path, const char *text, tpa__train_s
       s = tpa__error(TPA_ERR_HEADER, "file %s: metadata \"history\" entry %zu is malformed", path,
                      i);
     const json_t *macro = json_array_get(e, 13);
-    d->macro_f1 = json_is_number(macro) ? json_number_value(macro) : 0;
+    r->dev_macro_f1 = json_is_number(macro) ? json_number_value(macro) : 0;
     r->epoch = epoch;
     r->step = step;
     r->best = best;

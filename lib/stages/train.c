@@ -326,16 +326,20 @@ static tpa_status save_state(run *r, const tpa__train_state *st) {
   return tpa__dist_agree(r->p.dist, s, "writing the checkpoint");
 }
 
-static tpa_status evaluate(run *r, tpa_metrics *dev) {
+static tpa_status evaluate(run *r, tpa_metrics *dev, double *macro_f1) {
   memset(dev, 0, sizeof *dev);
   dev->size = sizeof *dev;
+  *macro_f1 = 0;
   if (r->dev.n == 0)
     return TPA_OK;
   tpa_status s =
       tpa__train_dist_eval(r->p.dist, r->work, r->m, &r->t, &r->dev, r->work_rows, r->dev_logits);
+  tpa_metrics_extra extra = {.size = sizeof extra};
   if (s == TPA_OK)
     s = tpa__metrics_compute(&r->metrics, r->dev_logits, r->dev.labels, r->dev.n, r->p.metric,
-                             r->fn, dev);
+                             r->fn, dev, &extra);
+  if (s == TPA_OK)
+    *macro_f1 = extra.macro_f1;
   return s;
 }
 
@@ -352,7 +356,7 @@ static tpa_status end_epoch(run *r, tpa__train_state *st, uint64_t rng_next, dou
                             tpa_epoch_report *rep) {
   memset(rep, 0, sizeof *rep);
   rep->size = sizeof *rep;
-  tpa_status s = evaluate(r, &rep->dev);
+  tpa_status s = evaluate(r, &rep->dev, &rep->dev_macro_f1);
   if (s != TPA_OK)
     return s;
   rep->epoch = st->epoch + 1;

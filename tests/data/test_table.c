@@ -593,7 +593,8 @@ START_TEST(metrics_match_sklearn) {
     ck_assert_uint_eq(nl, ny * (size_t)k);
     tpa_dataset *ds = label_space(k);
     tpa_metrics m = {.size = sizeof m};
-    ck_assert_msg(tpa_dataset_metrics(ds, logits, labels, ny, &m) == TPA_OK, "%s: %s", name,
+    tpa_metrics_extra x = {.size = sizeof x};
+    ck_assert_msg(tpa_dataset_metrics(ds, logits, labels, ny, &m, &x) == TPA_OK, "%s: %s", name,
                   tpa_last_error());
     const json_t *want = json_object_get(c, "expected");
     ck_assert_uint_eq(m.count, ny);
@@ -602,9 +603,9 @@ START_TEST(metrics_match_sklearn) {
       ck_assert_msg((w != NULL) == ((m.present & keys[j].bit) != 0), "%s: %s present %d", name,
                     keys[j].key, (int)((m.present & keys[j].bit) != 0));
       if (w)
-        ck_assert_msg(fabs(tpa_metrics_value(&m, keys[j].bit) - json_number_value(w)) < 1e-9,
+        ck_assert_msg(fabs(tpa_metrics_value(&m, &x, keys[j].bit) - json_number_value(w)) < 1e-9,
                       "%s: %s = %.12g, want %.12g", name, keys[j].key,
-                      tpa_metrics_value(&m, keys[j].bit), json_number_value(w));
+                      tpa_metrics_value(&m, &x, keys[j].bit), json_number_value(w));
     }
     ck_assert(fabs(m.main - json_number_value(json_object_get(want, "main"))) < 1e-9);
     tpa_dataset_free(ds);
@@ -623,18 +624,23 @@ START_TEST(metric_names) {
   ck_assert_int_eq(tpa_metric_from_name("mcc", &bit), TPA_OK);
   ck_assert_uint_eq(bit, TPA_METRIC_MATTHEWS);
   ck_assert_int_eq(tpa_metric_from_name("bleu", &bit), TPA_ERR_INVALID_ARGUMENT);
-  ck_assert(isnan(tpa_metrics_value(NULL, TPA_METRIC_ACCURACY)));
+  ck_assert(isnan(tpa_metrics_value(NULL, NULL, TPA_METRIC_ACCURACY)));
   tpa_metrics m = {.size = sizeof m, .present = TPA_METRIC_ACCURACY, .accuracy = 0.5};
-  ck_assert(tpa_metrics_value(&m, TPA_METRIC_ACCURACY) == 0.5);
-  ck_assert(isnan(tpa_metrics_value(&m, TPA_METRIC_F1)));
-  /* A 0.1 caller's struct ends before macro_f1. */
+  ck_assert(tpa_metrics_value(&m, NULL, TPA_METRIC_ACCURACY) == 0.5);
+  ck_assert(isnan(tpa_metrics_value(&m, NULL, TPA_METRIC_F1)));
+  /* Macro-F1 lives in the extra struct: none, or one too small, is NaN. */
   m.present |= TPA_METRIC_MACRO_F1;
-  m.size = offsetof(tpa_metrics, macro_f1);
-  ck_assert(isnan(tpa_metrics_value(&m, TPA_METRIC_MACRO_F1)));
+  tpa_metrics_extra x = {.size = sizeof x, .macro_f1 = 0.25};
+  ck_assert(isnan(tpa_metrics_value(&m, NULL, TPA_METRIC_MACRO_F1)));
+  ck_assert(tpa_metrics_value(&m, &x, TPA_METRIC_MACRO_F1) == 0.25);
+  x.size = sizeof(size_t);
+  ck_assert(isnan(tpa_metrics_value(&m, &x, TPA_METRIC_MACRO_F1)));
   /* A label outside the classes is refused. */
   tpa_dataset *ds = label_space(3);
   const float logits[3] = {0, 1, 0}, bad = 3.0f;
-  ck_assert_int_eq(tpa_dataset_metrics(ds, logits, &bad, 1, &m), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(tpa_dataset_metrics(ds, logits, &bad, 1, &m, NULL), TPA_ERR_INVALID_ARGUMENT);
+  /* The embedded struct keeps its 0.3 layout (tpa_epoch_report holds it). */
+  ck_assert_uint_eq(sizeof(tpa_metrics), offsetof(tpa_metrics, count) + sizeof(uint64_t));
   tpa_dataset_free(ds);
 }
 END_TEST

@@ -3,7 +3,6 @@
  * or a table's of one's own), as one JSON object. */
 #include <jansson.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -41,18 +40,15 @@ static json_t *jreal(double v) {
   return isfinite(v) ? json_real(v) : json_null();
 }
 
-static int print_metrics(const tpa_dataset *ds, uint32_t metric, const tpa_metrics *m) {
+static int print_metrics(const tpa_dataset *ds, uint32_t metric, const tpa_metrics *m,
+                         const tpa_metrics_extra *x) {
   static const struct {
     uint32_t bit;
     const char *name;
-    size_t offset;
   } fields[] = {
-      {TPA_METRIC_ACCURACY, "accuracy", offsetof(tpa_metrics, accuracy)},
-      {TPA_METRIC_F1, "f1", offsetof(tpa_metrics, f1)},
-      {TPA_METRIC_MATTHEWS, "matthews", offsetof(tpa_metrics, matthews)},
-      {TPA_METRIC_PEARSON, "pearson", offsetof(tpa_metrics, pearson)},
-      {TPA_METRIC_SPEARMAN, "spearman", offsetof(tpa_metrics, spearman)},
-      {TPA_METRIC_MACRO_F1, "macro_f1", offsetof(tpa_metrics, macro_f1)},
+      {TPA_METRIC_ACCURACY, "accuracy"}, {TPA_METRIC_F1, "f1"},
+      {TPA_METRIC_MATTHEWS, "matthews"}, {TPA_METRIC_PEARSON, "pearson"},
+      {TPA_METRIC_SPEARMAN, "spearman"}, {TPA_METRIC_MACRO_F1, "macro_f1"},
   };
   json_t *root = json_object();
   if (root == NULL)
@@ -73,8 +69,8 @@ static int print_metrics(const tpa_dataset *ds, uint32_t metric, const tpa_metri
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     if (!(m->present & fields[i].bit))
       continue;
-    double v = *(const double *)((const char *)m + fields[i].offset);
-    ok &= json_object_set_new(root, fields[i].name, jreal(v)) == 0;
+    ok &= json_object_set_new(root, fields[i].name,
+                              jreal(tpa_metrics_value(m, x, fields[i].bit))) == 0;
   }
   ok &= json_object_set_new(root, "main", jreal(m->main)) == 0;
   char *text = ok ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
@@ -100,7 +96,8 @@ static int score(const cli_run_opts *o, const tpa_dataset *ds, const float *logi
     }
   }
   tpa_metrics m = {.size = sizeof m};
-  tpa_status st = tpa_dataset_metrics(ds, logits, labels, n, &m);
+  tpa_metrics_extra x = {.size = sizeof x};
+  tpa_status st = tpa_dataset_metrics(ds, logits, labels, n, &m, &x);
   free(labels);
   if (st != TPA_OK)
     return cli_fail_lib(st);
@@ -108,9 +105,9 @@ static int score(const cli_run_opts *o, const tpa_dataset *ds, const float *logi
   if (metric) {
     if (!(m.present & metric))
       return cli_fail("--metric: not computed for this data");
-    m.main = tpa_metrics_value(&m, metric);
+    m.main = tpa_metrics_value(&m, &x, metric);
   }
-  return print_metrics(ds, metric, &m);
+  return print_metrics(ds, metric, &m, &x);
 }
 
 static int eval_run(int argc, char **argv) {

@@ -180,7 +180,7 @@ static void on_epoch(void *user, const tpa_epoch_report *r) {
     if (m->present & TPA_METRIC_SPEARMAN)
       json_object_set_new(d, "spearman", jnum(m->spearman));
     if (m->present & TPA_METRIC_MACRO_F1)
-      json_object_set_new(d, "macro_f1", jnum(m->macro_f1));
+      json_object_set_new(d, "macro_f1", jnum(r->dev_macro_f1));
     json_object_set_new(d, "main", jnum(m->main));
     json_object_set_new(d, "examples", json_integer((json_int_t)m->count));
     json_object_set_new(e, "dev", d);

@@ -100,14 +100,15 @@ static bool dev_metric(const run_opts *o, const tpa_dataset *dev, const float *l
   for (size_t i = 0; i < n; i++)
     labels[i] = tpa_dataset_label(dev, i);
   tpa_metrics m = {.size = sizeof m};
-  tpa_status st = tpa_dataset_metrics(dev, logits, labels, n, &m);
+  tpa_metrics_extra x = {.size = sizeof x};
+  tpa_status st = tpa_dataset_metrics(dev, logits, labels, n, &m, &x);
   free(labels);
   if (st != TPA_OK) {
     cli_fail_lib(st);
     return false;
   }
   /* --metric chooses `main`, as in training. */
-  *out = o->t.tp.metric ? tpa_metrics_value(&m, o->t.tp.metric) : m.main;
+  *out = o->t.tp.metric ? tpa_metrics_value(&m, &x, o->t.tp.metric) : m.main;
   return true;
 }
 

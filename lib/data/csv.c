@@ -88,7 +88,9 @@ tpa_status tpa__csv_next(tpa__cursor *c, char sep, tpa__record *r, bool *got) {
   r->line = c->line;
   const bool quoting = sep == ',';
   for (;;) {
-    char *value = c->p;
+    /* Each field leaves the cursor on its separator or line end; @p stop
+     * is where its NUL goes (NULL: a quoted field is terminated already). */
+    char *value = c->p, *stop = NULL;
     tpa_status st;
     if (quoting && *c->p == '"') {
       if ((st = quoted(c, r, &value)) != TPA_OK)
@@ -101,34 +103,22 @@ tpa_status tpa__csv_next(tpa__cursor *c, char sep, tpa__record *r, bool *got) {
                           "%s:%zu: text after the closing quote of field %zu (a quote inside a "
                           "quoted field is written twice: \"\")",
                           c->path, c->line, r->n + 1);
-      /* The separator or line end is handled below, from p. */
       c->p = p;
     } else {
       /* An unquoted field runs to the separator or the line end. */
       char *p = c->p;
       while (p < c->end && *p != sep && *p != '\n')
         p++;
-      char *stop = p;
+      stop = p;
       if ((p == c->end || *p == '\n') && stop > value && stop[-1] == '\r')
         stop--; /* CRLF, also on a last line without LF */
       c->p = p;
-      if ((st = push(r, value)) != TPA_OK)
-        return st;
-      const char at = c->p < c->end ? *c->p : '\0';
-      *stop = '\0';
-      if (c->p < c->end)
-        c->p++;
-      if (at == '\n')
-        c->line++;
-      if (at != sep) {
-        *got = true;
-        return TPA_OK;
-      }
-      continue;
     }
     if ((st = push(r, value)) != TPA_OK)
       return st;
     const char at = c->p < c->end ? *c->p : '\0';
+    if (stop)
+      *stop = '\0'; /* may overwrite the separator: it is read already */
     if (c->p < c->end)
       c->p++;
     if (at == '\n')

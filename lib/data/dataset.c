@@ -142,15 +142,6 @@ static bool only_blank_lines(const char *s, const char *end) {
   return true;
 }
 
-static size_t count_lines(const char *s, const char *end) {
-  size_t n = 1;
-  while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-    n++;
-    s++;
-  }
-  return n;
-}
-
 /* Field @p col of the tab-separated line [s, end), as [*f, *f_end). */
 static bool nth_field(const char *s, const char *end, int32_t col, const char **f,
                       const char **f_end) {
@@ -217,7 +208,7 @@ static tpa_status parse_file(tpa_dataset *ds, const char *path, size_t len, size
     s = nl ? nl + 1 : end;
     c.line++;
   }
-  size_t cap = count_lines(s, end);
+  size_t cap = tpa__count_lines(s, end);
   if (max_rows > 0 && max_rows < cap)
     cap = max_rows;
   ds->examples = tpa__malloc_array(cap, sizeof *ds->examples);

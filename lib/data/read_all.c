@@ -149,3 +149,12 @@ tpa_status tpa__read_all(const char *path, char **out, size_t *len) {
   }
   return st;
 }
+
+size_t tpa__count_lines(const char *s, const char *end) {
+  size_t n = 1;
+  while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+    n++;
+    s++;
+  }
+  return n;
+}

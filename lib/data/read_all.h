@@ -16,4 +16,8 @@
  * message names the file. On failure *out is NULL. */
 tpa_status tpa__read_all(const char *path, char **out, size_t *len);
 
+/* Lines in [s, end): the LFs plus one, an upper bound on the records a
+ * reader will find there (the capacity of its example array). */
+size_t tpa__count_lines(const char *s, const char *end);
+
 #endif

@@ -239,15 +239,6 @@ static tpa_status field(const loader *L, int role, const char **out) {
   return TPA_OK;
 }
 
-static size_t count_lines(const char *s, const char *end) {
-  size_t n = 1;
-  while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-    n++;
-    s++;
-  }
-  return n;
-}
-
 static tpa_status check_utf8(const char *path, const char *s, size_t len) {
   size_t bad = tpa__utf8_check((const unsigned char *)s, len);
   if (bad == len)
@@ -263,7 +254,7 @@ static tpa_status check_utf8(const char *path, const char *s, size_t len) {
 /* Read every record into ds->examples, keeping label strings and lines. */
 static tpa_status read_rows(loader *L, tpa_dataset *ds, bool first_is_data, size_t max_rows,
                             char ***labels, size_t **lines) {
-  size_t cap = count_lines(L->cur.p, L->cur.end) + 1;
+  size_t cap = tpa__count_lines(L->cur.p, L->cur.end) + 1;
   if (max_rows > 0 && max_rows < cap)
     cap = max_rows;
   ds->examples = tpa__malloc_array(cap, sizeof *ds->examples);

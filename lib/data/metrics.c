@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/params.h"
 #include "data/dataset.h"
+#include "data/metrics.h"
 #include "data/stats.h"
 #include "data/task.h"
 #include "tpa/data.h"

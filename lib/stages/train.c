@@ -19,7 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "data/dataset.h"
+#include "data/metrics.h"
 #include "core/log.h"
 #include "core/params.h"
 #include "stages/checkpoint.h"

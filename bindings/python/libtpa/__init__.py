@@ -13,9 +13,14 @@ import os
 from . import _capi
 from ._capi import lib as _lib
 
+from ._capi import (METRIC_ACCURACY, METRIC_F1, METRIC_MACRO_F1, METRIC_MATTHEWS,  # noqa: F401
+                    METRIC_PEARSON, METRIC_SPEARMAN)
+
 __all__ = ["TpaError", "version", "Model", "Dataset", "Importance", "PrunePlan",
            "LoraSet", "rank_schedule", "train_lora", "train_full", "metrics",
-           "task_from_name", "task_name"]
+           "metric_from_name", "metrics_value", "task_from_name", "task_name",
+           "METRIC_ACCURACY", "METRIC_F1", "METRIC_MATTHEWS", "METRIC_PEARSON",
+           "METRIC_SPEARMAN", "METRIC_MACRO_F1"]
 
 
 class TpaError(Exception):
@@ -49,6 +54,13 @@ def _params(cls, init, overrides):
     return p
 
 
+def _str_array(names):
+    """A NULL-free ``const char *const *`` of ``names`` (str or bytes); the
+    returned array keeps the encoded strings alive."""
+    enc = [n.encode() if isinstance(n, str) else bytes(n) for n in names]
+    return (ctypes.c_char_p * max(len(enc), 1))(*enc), len(enc)
+
+
 def _struct_dict(s):
     out = {}
     for name, _ in s._fields_:
@@ -57,6 +69,34 @@ def _struct_dict(s):
         v = getattr(s, name)
         out[name] = _struct_dict(v) if isinstance(v, ctypes.Structure) else v
     return out
+
+
+def _report(ptr, cls):
+    """A copy of the report the library passed to a callback: the first
+    ``min(size, sizeof)`` bytes, the rest 0, so that the fields an older
+    library's shorter struct lacks (e.g. 0.3's ``dev_macro_f1``) read as 0
+    instead of as whatever follows its struct in memory."""
+    out = cls()
+    size = ctypes.cast(ptr, ctypes.POINTER(ctypes.c_size_t))[0]
+    ctypes.memmove(ctypes.byref(out), ptr, min(size, ctypes.sizeof(cls)))
+    return out
+
+
+def _metrics_dict(m, macro_f1):
+    """A metrics dict: tpa_metrics' fields plus ``macro_f1`` (from
+    tpa_metrics_extra, or an epoch report's ``dev_macro_f1``; 0 when it is
+    not in ``present``)."""
+    d = _struct_dict(m)
+    d["macro_f1"] = macro_f1
+    return d
+
+
+def _epoch_dict(r):
+    """An epoch report as a dict: its C fields, ``dev`` as a metrics dict
+    whose ``macro_f1`` is the report's ``dev_macro_f1``."""
+    d = _struct_dict(r)
+    d["dev"] = _metrics_dict(r.dev, r.dev_macro_f1)
+    return d
 
 
 def _numpy():
@@ -82,6 +122,24 @@ def task_from_name(name):
 
 def task_name(task):
     return _lib.tpa_task_name(task).decode()
+
+
+def metric_from_name(name):
+    """The METRIC_* bit of a metric name: accuracy, f1, macro_f1, matthews
+    (or mcc), pearson, spearman (``tpa_metric_from_name``)."""
+    bit = ctypes.c_uint32()
+    _check(_lib.tpa_metric_from_name(name.encode(), ctypes.byref(bit)))
+    return bit.value
+
+
+def _metric_bit(metric):
+    return metric_from_name(metric) if isinstance(metric, str) else int(metric)
+
+
+_TABLE_FORMATS = {"auto": _capi.TABLE_AUTO, "csv": _capi.TABLE_CSV, "tsv": _capi.TABLE_TSV,
+                  "jsonl": _capi.TABLE_JSONL, "ndjson": _capi.TABLE_JSONL}
+_ROLES = {"text": _capi.ROLE_TEXT, "text_pair": _capi.ROLE_TEXT_PAIR,
+          "label": _capi.ROLE_LABEL}
 
 
 class _Handle:
@@ -121,7 +179,8 @@ class _Handle:
 
 
 class Dataset(_Handle):
-    """A GLUE-format task file: Dataset.load(path, task='sst2', max_rows=0)."""
+    """Examples: a GLUE task file (Dataset.load(path, task='sst2')) or your
+    own CSV, TSV or JSON Lines table (Dataset.load_table(path, ...))."""
     _free = _lib.tpa_dataset_free
 
     @classmethod
@@ -132,12 +191,112 @@ class Dataset(_Handle):
         _check(_lib.tpa_dataset_load(ctypes.byref(out), t, _path(path), ctypes.byref(p)))
         return cls(out.value)
 
+    @classmethod
+    def load_table(cls, path, format=None, text_column=None, text_pair_column=None,
+                   label_column=None, labels=None, regression=False, require_labels=False,
+                   max_rows=0):
+        """Read a CSV, TSV or JSON Lines file (``tpa_dataset_load_table``).
+
+        ``format``: None or "auto" (from the name: .csv, .tsv, .jsonl or
+        .ndjson, each maybe .gz), "csv", "tsv", "jsonl". Columns are header
+        names (JSON keys) or 1-based numbers as strings; None picks the
+        library's defaults, "" (text_pair_column, label_column) means none.
+        ``labels``: class names in id order, else the file's distinct
+        labels (integers in numeric order, else strings in byte order).
+        ``regression``: labels are numbers, one output. ``require_labels``:
+        a file without the label column is an error."""
+        if format is None:
+            fmt = _capi.TABLE_AUTO
+        elif isinstance(format, str):
+            if format.lower() not in _TABLE_FORMATS:
+                raise ValueError("unknown table format %r (auto, csv, tsv, jsonl)" % format)
+            fmt = _TABLE_FORMATS[format.lower()]
+        else:
+            fmt = int(format)
+        p = _params(_capi.TableParams, _lib.tpa_table_params_init,
+                    {"format": fmt, "regression": bool(regression),
+                     "require_labels": bool(require_labels), "max_rows": max_rows})
+        keep = []
+        for field, value in (("text_column", text_column),
+                             ("text_pair_column", text_pair_column),
+                             ("label_column", label_column)):
+            if value is not None:
+                b = value.encode() if isinstance(value, str) else bytes(value)
+                keep.append(b)
+                setattr(p, field, b)
+        if labels is not None:
+            if isinstance(labels, (str, bytes)):
+                raise TypeError("labels must be a sequence of names, not a string")
+            arr, n = _str_array(labels)
+            keep.append(arr)
+            p.labels = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+            p.num_labels = n
+        out = ctypes.c_void_p()
+        _check(_lib.tpa_dataset_load_table(ctypes.byref(out), _path(path), ctypes.byref(p)))
+        del keep
+        return cls(out.value)
+
     def __len__(self):
         return _lib.tpa_dataset_size(self.ptr)
 
     @property
     def task(self):
-        return _lib.tpa_dataset_task(self.ptr)
+        """The GLUE task (an int), or None for a table dataset."""
+        t = _lib.tpa_dataset_task(self.ptr)
+        return None if t == _capi.TASK_COUNT else t
+
+    @property
+    def num_labels(self):
+        """Outputs the labels need: the number of classes, 1 for regression
+        (0 for an unlabeled table read without ``labels``)."""
+        return _lib.tpa_dataset_num_labels(self.ptr)
+
+    def label_name(self, i):
+        """Name of class ``i``; None out of range or for regression."""
+        s = _lib.tpa_dataset_label_name(self.ptr, i)
+        return s.decode() if s is not None else None
+
+    @property
+    def label_names(self):
+        """Class names in id order; [] for regression or without classes."""
+        names = [self.label_name(i) for i in range(self.num_labels)]
+        return [] if any(n is None for n in names) else names
+
+    @property
+    def has_labels(self):
+        """False for a file without labels (then every label() is NaN)."""
+        return bool(_lib.tpa_dataset_has_labels(self.ptr))
+
+    def column(self, role):
+        """Header name of the column that held ``role`` ("text", "text_pair"
+        or "label"); None when unused or for a GLUE dataset."""
+        r = _ROLES[role] if isinstance(role, str) else int(role)
+        s = _lib.tpa_dataset_column(self.ptr, r)
+        return s.decode() if s is not None else None
+
+    @property
+    def columns(self):
+        """{"text": ..., "text_pair": ..., "label": ...}: column names or None."""
+        return {name: self.column(role) for name, role in _ROLES.items()}
+
+    def split(self, fraction, seed=42):
+        """Stratified, seeded hold-out (``tpa_dataset_split``): returns
+        ``(kept, held_out)``, two new datasets in file order, ``held_out``
+        with about ``fraction`` of every class."""
+        kept, held = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(_lib.tpa_dataset_split(self.ptr, float(fraction), int(seed), ctypes.byref(kept),
+                                      ctypes.byref(held)))
+        return type(self)(kept.value), type(self)(held.value)
+
+    def metrics(self, logits, labels=None):
+        """Metrics of ``logits`` (list of lists, num_labels wide) against
+        ``labels`` (default: this dataset's), for this dataset's classes
+        (``tpa_dataset_metrics``); a dict like ``metrics()``."""
+        if labels is None:
+            labels = self.labels()
+        ptr = self.ptr
+        return _metrics_call(lambda *a: _lib.tpa_dataset_metrics(ptr, *a),
+                             self.num_labels, logits, labels)
 
     def label(self, i):
         return _lib.tpa_dataset_label(self.ptr, i)
@@ -186,6 +345,16 @@ class Model(_Handle):
     def label_name(self, i):
         s = _lib.tpa_model_label_name(self.ptr, i)
         return s.decode() if s else None
+
+    def label_names(self):
+        """Class names in id order (config.json's id2label)."""
+        return [self.label_name(i) for i in range(self.config()["num_labels"])]
+
+    def set_label_names(self, names):
+        """Name the classes, e.g. ``model.set_label_names(train.label_names)``;
+        ``save`` writes them as id2label and label2id."""
+        arr, n = _str_array(names)
+        _check(_lib.tpa_model_set_label_names(self.ptr, arr, n))
 
     def save(self, path):
         _check(_lib.tpa_model_save(self.ptr, _path(path)))
@@ -382,6 +551,8 @@ class LoraSet(_Handle):
 def _train_params(options, on_epoch, on_step, progress):
     keep = []
     ckpt = options.pop("checkpoint_dir", None)
+    if options.get("metric") is not None:
+        options["metric"] = _metric_bit(options["metric"])
     p = _params(_capi.TrainParams, _lib.tpa_train_params_init, options)
     if ckpt is not None:
         b = _path(ckpt)
@@ -389,13 +560,13 @@ def _train_params(options, on_epoch, on_step, progress):
         p.checkpoint_dir = b
     if on_epoch is not None:
         def ecb(_user, r):
-            on_epoch(_struct_dict(r.contents))
+            on_epoch(_epoch_dict(_report(r, _capi.EpochReport)))
         cb = _capi.EPOCH_FN(ecb)
         keep.append(cb)
         p.on_epoch = cb
     if on_step is not None:
         def scb(_user, r):
-            on_step(_struct_dict(r.contents))
+            on_step(_struct_dict(_report(r, _capi.StepReport)))
         cb = _capi.STEP_FN(scb)
         keep.append(cb)
         p.on_step = cb
@@ -428,13 +599,37 @@ def train_full(model, train, dev=None, on_epoch=None, on_step=None, progress=Non
     return _struct_dict(r)
 
 
-def metrics(task, logits, labels):
-    """GLUE metrics of ``logits`` (list of lists) against ``labels``; a dict."""
-    t = task_from_name(task) if isinstance(task, str) else int(task)
+def _metrics_call(fn, width, logits, labels):
     n = len(labels)
+    if len(logits) != n or any(len(row) != width for row in logits):
+        # The C function reads n * width values: never let it read past them.
+        raise ValueError("logits must be %d rows of %d values (one per label)" % (n, width))
     flat = [float(x) for row in logits for x in row]
     lbuf = (ctypes.c_float * max(len(flat), 1))(*flat)
     ybuf = (ctypes.c_float * max(n, 1))(*labels)
     m = _capi.Metrics(size=ctypes.sizeof(_capi.Metrics))
-    _check(_lib.tpa_metrics_compute(t, lbuf, ybuf, n, ctypes.byref(m)))
-    return _struct_dict(m)
+    x = _capi.MetricsExtra(size=ctypes.sizeof(_capi.MetricsExtra))
+    _check(fn(lbuf, ybuf, n, ctypes.byref(m), ctypes.byref(x)))
+    return _metrics_dict(m, x.macro_f1)
+
+
+def metrics(task, logits, labels):
+    """GLUE metrics of ``logits`` (list of lists) against ``labels``; a dict.
+    Only the metrics whose METRIC_* bit is in ``present`` are set (a GLUE
+    task has no macro-F1: ``macro_f1`` is 0)."""
+    t = task_from_name(task) if isinstance(task, str) else int(task)
+    return _metrics_call(lambda l, y, n, m, _x: _lib.tpa_metrics_compute(t, l, y, n, m),
+                         _lib.tpa_task_num_labels(t), logits, labels)
+
+
+def metrics_value(result, metric):
+    """The value of ``metric`` (a name or METRIC_* bit) in a metrics dict
+    (``metrics()``, ``Dataset.metrics()``, an epoch report's ``dev``); NaN
+    when it is not in ``result["present"]`` (``tpa_metrics_value``)."""
+    m = _capi.Metrics(size=ctypes.sizeof(_capi.Metrics))
+    for name, _ in _capi.Metrics._fields_:
+        if name != "size" and name in result:
+            setattr(m, name, result[name])
+    x = _capi.MetricsExtra(size=ctypes.sizeof(_capi.MetricsExtra),
+                           macro_f1=result.get("macro_f1", 0.0))
+    return _lib.tpa_metrics_value(ctypes.byref(m), ctypes.byref(x), _metric_bit(metric))

@@ -18,10 +18,30 @@ c_float = ctypes.c_float
 c_bool = ctypes.c_bool
 c_char_p = ctypes.c_char_p
 c_void_p = ctypes.c_void_p
-c_int = ctypes.c_int  # C enums (tpa_status, tpa_task, tpa_lora_module)
+c_int = ctypes.c_int  # C enums (tpa_status, tpa_task, tpa_lora_module, ...)
 POINTER = ctypes.POINTER
 
 LORA_MODULES = 4
+TASK_COUNT = 9  # tpa_dataset_task() of a table dataset (no GLUE task)
+
+# tpa_metrics::present bits (TPA_METRIC_*)
+METRIC_ACCURACY = 1 << 0
+METRIC_F1 = 1 << 1
+METRIC_MATTHEWS = 1 << 2
+METRIC_PEARSON = 1 << 3
+METRIC_SPEARMAN = 1 << 4
+METRIC_MACRO_F1 = 1 << 5  # since 0.4.0
+
+# enum tpa_table_format (since 0.4.0)
+TABLE_AUTO = 0
+TABLE_CSV = 1
+TABLE_TSV = 2
+TABLE_JSONL = 3
+
+# enum tpa_dataset_role (since 0.4.0)
+ROLE_TEXT = 0
+ROLE_TEXT_PAIR = 1
+ROLE_LABEL = 2
 
 LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(c_bool, c_void_p, c_char_p, c_uint64, c_uint64)
@@ -54,9 +74,22 @@ class DatasetParams(ctypes.Structure):
 
 
 class Metrics(ctypes.Structure):
+    # Frozen at its 0.1 layout: it is embedded in EpochReport, so it never
+    # grows; later metrics live in MetricsExtra.
     _fields_ = [("size", c_size_t), ("present", c_uint32), ("accuracy", c_double),
                 ("f1", c_double), ("matthews", c_double), ("pearson", c_double),
                 ("spearman", c_double), ("main", c_double), ("count", c_uint64)]
+
+
+class MetricsExtra(ctypes.Structure):  # since 0.4.0
+    _fields_ = [("size", c_size_t), ("macro_f1", c_double)]
+
+
+class TableParams(ctypes.Structure):  # since 0.4.0
+    _fields_ = [("size", c_size_t), ("format", c_int), ("text_column", c_char_p),
+                ("text_pair_column", c_char_p), ("label_column", c_char_p),
+                ("labels", POINTER(c_char_p)), ("num_labels", c_int32),
+                ("regression", c_bool), ("require_labels", c_bool), ("max_rows", c_size_t)]
 
 
 class PredictParams(ctypes.Structure):
@@ -66,7 +99,8 @@ class PredictParams(ctypes.Structure):
 
 class ImportanceParams(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("samples", c_size_t), ("batch_size", c_int32),
-                ("max_seq_length", c_int32), ("progress", PROGRESS_FN), ("user", c_void_p)]
+                ("max_seq_length", c_int32), ("progress", PROGRESS_FN), ("user", c_void_p),
+                ("dist", c_void_p)]  # dist: since 0.2.0
 
 
 class PruneParams(ctypes.Structure):
@@ -88,7 +122,8 @@ class LoraParams(ctypes.Structure):
 class EpochReport(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("epoch", c_int32), ("step", c_int64),
                 ("train_loss", c_double), ("dev", Metrics), ("seconds", c_double),
-                ("best", c_bool)]
+                ("best", c_bool),
+                ("dev_macro_f1", c_double)]  # since 0.4.0
 
 
 class StepReport(ctypes.Structure):
@@ -110,7 +145,9 @@ class TrainParams(ctypes.Structure):
                 ("max_seq_length", c_int32), ("checkpoint_dir", c_char_p),
                 ("save_every", c_int64), ("resume", c_bool), ("keep_best", c_bool),
                 ("progress", PROGRESS_FN), ("on_epoch", EPOCH_FN), ("log", LOG_FN),
-                ("user", c_void_p), ("on_step", STEP_FN)]
+                ("user", c_void_p), ("on_step", STEP_FN),
+                ("dist", c_void_p),      # since 0.2.0
+                ("metric", c_uint32)]    # since 0.4.0
 
 
 class TrainResult(ctypes.Structure):
@@ -156,6 +193,7 @@ _SIGNATURES = {
     "tpa_model_save": (S, [VP, c_char_p]),
     "tpa_model_save_dense": (S, [VP, c_char_p]),
     "tpa_model_tokenizer": (VP, [VP]),
+    "tpa_model_set_label_names": (S, [VP, POINTER(c_char_p), c_int32]),  # 0.4.0
     # data.h
     "tpa_task_from_name": (S, [c_char_p, POINTER(c_int)]),
     "tpa_task_name": (c_char_p, [c_int]),
@@ -172,6 +210,18 @@ _SIGNATURES = {
     "tpa_dataset_label": (c_float, [VP, c_size_t]),
     "tpa_metrics_compute": (S, [c_int, POINTER(c_float), POINTER(c_float), c_size_t,
                                 POINTER(Metrics)]),
+    # data.h, since 0.4.0
+    "tpa_table_params_init": (None, [POINTER(TableParams), c_size_t]),
+    "tpa_dataset_load_table": (S, [POINTER(VP), c_char_p, POINTER(TableParams)]),
+    "tpa_dataset_num_labels": (c_int32, [VP]),
+    "tpa_dataset_label_name": (c_char_p, [VP, c_int32]),
+    "tpa_dataset_has_labels": (c_bool, [VP]),
+    "tpa_dataset_column": (c_char_p, [VP, c_int]),
+    "tpa_dataset_split": (S, [VP, c_double, c_uint64, POINTER(VP), POINTER(VP)]),
+    "tpa_dataset_metrics": (S, [VP, POINTER(c_float), POINTER(c_float), c_size_t,
+                                POINTER(Metrics), POINTER(MetricsExtra)]),
+    "tpa_metric_from_name": (S, [c_char_p, POINTER(c_uint32)]),
+    "tpa_metrics_value": (c_double, [POINTER(Metrics), POINTER(MetricsExtra), c_uint32]),
     # infer.h
     "tpa_predict_params_init": (None, [POINTER(PredictParams), c_size_t]),
     "tpa_model_predict": (S, [VP, VP, POINTER(PredictParams), POINTER(c_float), c_size_t]),
@@ -219,7 +269,26 @@ _SIGNATURES = {
 }
 
 lib = ctypes.CDLL(_find_library())
+
+#: Functions of _SIGNATURES the loaded library lacks (an older libtpa: the
+#: 0.4 functions are absent from 0.3). Calling one raises NotImplementedError;
+#: everything else keeps working.
+MISSING = []
+
+
+def _missing(name):
+    def call(*_args):
+        raise NotImplementedError("%s is not in this libtpa (%s); it needs a newer one"
+                                  % (name, lib.tpa_version().decode()))
+    return call
+
+
 for _name, (_res, _args) in _SIGNATURES.items():
-    _fn = getattr(lib, _name)
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError:
+        MISSING.append(_name)
+        setattr(lib, _name, _missing(_name))
+        continue
     _fn.restype = _res
     _fn.argtypes = _args

@@ -272,6 +272,102 @@ def gen_tsv():
     put(k, "sst2_header_only", bytes([1]) + b"sentence\tlabel\n\n\n")
 
 
+def csv_sel(tsv=0, cols=0, gz=0, few=0, labels=0):
+    """fuzz_csv's selector byte (see fuzz/fuzz_csv.c)."""
+    return bytes([tsv | cols << 1 | gz << 3 | few << 4 | labels << 5])
+
+
+def gen_csv():
+    k = "csv"
+    # Labels: 0 discovered, 2 regression, 4 {negative, positive}, 5 {b, a, c}, 6 {1, 0}.
+    put(k, "plain", csv_sel() +
+        b"text,label\nA fine film,pos\nDull,neg\nGreat fun,pos\nBoring,neg\n")
+    put(k, "quoted", csv_sel() +
+        b'sentence1,sentence2,label\n"He said ""hi"", then left","a, b",1\n'
+        b'"line one\nline two",x,0\n"""",plain,1\n'
+        b'"crlf\r\ninside","q",0\n')
+    put(k, "bom_crlf_given", csv_sel(cols=3, labels=4) +
+        "\ufefftext,label\r\nfoo,negative\r\nbar,positive\r\n\"b\"\"az\",1\r\n".encode())
+    put(k, "regression_gz_here", csv_sel(gz=1, labels=2) +
+        b"text,score,label\nA,1,0.5\nB,2,-1e3\nC,3,4.25\nD,4,+7\n")
+    put(k, "by_number", csv_sel(cols=1, labels=6) +
+        b"question,sentence,label\nWhere?,Here.,1\nWho?,Me.,0\nWhy?,So.,1\n")
+    put(k, "tsv_plain", csv_sel(tsv=1) + b"sentence\tlabel\nfoo bar\t1\nbaz\t0\nqux\t1\n")
+    put(k, "tsv_quotes_given", csv_sel(tsv=1, labels=5) +
+        b'text\tlabel\n"quoted" text\ta\nx "y\tb\nyy\tc\nzz\t0\n')
+    put(k, "unlabeled", csv_sel(cols=2) + b"text\nhello\nworld\n\n")
+    put(k, "max_rows", csv_sel(few=1, labels=1) + b"text,label\na,x\nb,y\nc,x\nd,y\n")
+    put(k, "numeric_labels", csv_sel() + b"text,label\na,10\nb,2\nc,-1\nd,02\ne,2\n")
+    put(k, "unicode", csv_sel() +
+        "text,label\ncaf\u00e9 \u4e2d\u6587,\u00e9\nemoji \U0001f600,\u4e2d\n".encode())
+    put(k, "gz_input", csv_sel() + gzip.compress(b"text,label\nx,1\ny,0\n", mtime=0))
+    put(k, "extra_columns", csv_sel() + b"id,text,label,note\n1,a,0,n\n2,b,1,\n3,c,1,\"m\"\n")
+    put(k, "ragged", csv_sel() + b"text,label\na,0\nb,1,extra\n")
+    put(k, "unterminated_quote", csv_sel() + b'text,label\n"abc,0\nd,1\n')
+    put(k, "after_quote", csv_sel() + b'text,label\n"abc"x,0\n')
+    put(k, "dup_header", csv_sel() + b"text,text,label\na,b,0\n")
+    put(k, "empty_text", csv_sel() + b"text,label\na,0\n,1\n")
+    put(k, "single_class", csv_sel() + b"text,label\na,pos\nb,pos\n")
+    put(k, "bad_regression", csv_sel(labels=3) + b"text,label\na,1e999\nb,nan\n")
+    put(k, "no_text_column", csv_sel() + b"id,body,label\n1,a,0\n")
+
+
+def jsonl_sel(cols=0, gz=0, few=0, labels=0):
+    """fuzz_jsonl's selector byte (see fuzz/fuzz_jsonl.c)."""
+    return bytes([cols | gz << 3 | few << 4 | labels << 5])
+
+
+def gen_jsonl():
+    k = "jsonl"
+    # Columns: 0 auto, 1 by number, 2 no labels, 3 text/label, 4 sentence1/2,
+    # 5 question, 6 "2"/"1", 7 a/b/c. Labels as in gen_csv.
+    put(k, "plain", jsonl_sel() +
+        b'{"text": "good", "label": "pos"}\n{"text": "bad", "label": "neg"}\n'
+        b'{"text": "fine", "label": "pos"}\n')
+    put(k, "escapes", jsonl_sel(cols=3) +
+        b'{"text": "caf\\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\n\\t\\b\\f\\r", "label": 1}\n'
+        b'{"text": "\xe4\xb8\xad\xe6\x96\x87", "label": 0}\n{"text": "2", "label": 0}\n'
+        b'{"text": "3", "label": 1}\n')
+    put(k, "nested_bool", jsonl_sel() +
+        b'{"text": "x", "meta": {"a": [1, {"b": null}], "s": "]}"}, "label": true}\n'
+        b'{"text": "y", "meta": [], "label": false}\n{"text": "z", "label": false}\n'
+        b'{"text": 5, "label": true}\n')
+    put(k, "regression", jsonl_sel(labels=2) +
+        b'{"text": "a", "label": -1.5e2}\n{"text": "b", "label": 0}\n{"text": "c", "label": 3.25}\n'
+        b'{"text": "d", "label": "7"}\n')
+    put(k, "pairs", jsonl_sel(cols=4, labels=4) +
+        b'{"sentence1": "A dog.", "sentence2": "An animal.", "label": "positive"}\n'
+        b'{"sentence1": "It rains.", "sentence2": "Dry.", "label": "negative"}\n'
+        b'{"sentence1": "s", "sentence2": "t", "label": 1}\n')
+    put(k, "question", jsonl_sel(cols=5, labels=6) +
+        b'{"question": "Where?", "sentence": "Here.", "label": 1}\n'
+        b'{"question": "Who?", "sentence": "Me.", "label": "0"}\n')
+    put(k, "abc", jsonl_sel(cols=7, labels=5) +
+        b'{"a": "x", "b": "y", "c": "a"}\n{"c": "b", "b": "w", "a": "v"}\n'
+        b'{"a": "1", "b": "2", "c": 2}\n')
+    put(k, "by_number", jsonl_sel(cols=1) +
+        b'{"t": "x", "u": "y", "l": 0}\n{"t": "z", "u": "w", "l": 1}\n')
+    put(k, "blank_crlf_bom", jsonl_sel(gz=1) +
+        '\ufeff{"text": "a", "label": "n"}\r\n\r\n  \t\n'
+        '{ "text" :"b" , "label":"p" }\r\n'.encode())
+    put(k, "dup_key", jsonl_sel() +
+        b'{"text": "a", "label": "x"}\n{"text": null, "text": "b", "label": "y", "label": "z"}\n')
+    put(k, "unlabeled_max", jsonl_sel(cols=2, few=1) +
+        b'{"text": "a"}\n{"text": "b"}\n{"text": "c"}\n')
+    put(k, "numbers_text", jsonl_sel(cols=6) +
+        b'{"label": "x", "num": 12}\n{"label": "y", "num": -0.5e-3}\n{"label": "x", "num": true}\n')
+    put(k, "gz_input", jsonl_sel() +
+        gzip.compress(b'{"text": "a", "label": 1}\n{"text": "b", "label": 0}\n', mtime=0))
+    put(k, "not_object", jsonl_sel() + b'{"text": "a", "label": 1}\n[1, 2]\n')
+    put(k, "null_text", jsonl_sel() + b'{"text": "a", "label": 1}\n{"text": null, "label": 0}\n')
+    put(k, "array_label", jsonl_sel() + b'{"text": "a", "label": 1}\n{"text": "b", "label": [0]}\n')
+    put(k, "missing_key", jsonl_sel() + b'{"text": "a", "label": 1}\n{"label": 0}\n')
+    put(k, "trailing", jsonl_sel() + b'{"text": "a", "label": 1} x\n')
+    put(k, "bad_escape", jsonl_sel() + b'{"text": "\\ud800", "label": 1}\n{"text": "\\x"}\n')
+    put(k, "deep", jsonl_sel() + b'{"text": "a", "n": ' + b"[" * 40 + b"]" * 40 + b', "label": 1}\n'
+        b'{"text": "b", "label": 0}\n')
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -283,6 +379,8 @@ def main():
     gen_importance()
     gen_plan()
     gen_tsv()
+    gen_csv()
+    gen_jsonl()
     gen_weights()
 
 

@@ -27,9 +27,9 @@ mkdir -p "$out"
 # Input size limits per kind (bytes): enough for the seeds plus room to grow.
 declare -A max_len=(
   [safetensors]=4096 [weights]=8192 [config]=4096 [tokenizer_config]=1024 [vocab]=8192
-  [adapter]=4096 [importance]=4096 [plan]=2048 [tsv]=4096
+  [adapter]=4096 [importance]=4096 [plan]=2048 [tsv]=4096 [csv]=4096 [jsonl]=4096
 )
-kinds=(${FUZZ_ONLY:-safetensors weights config tokenizer_config vocab adapter importance plan tsv})
+kinds=(${FUZZ_ONLY:-safetensors weights config tokenizer_config vocab adapter importance plan tsv csv jsonl})
 
 if [ ! -f "$build/build.ninja" ]; then
   echo "== configuring $build (clang, -Dfuzz=true, ASan+UBSan)"

@@ -297,7 +297,7 @@ tpa_status tpa__jsonl_next(tpa__cursor *c, tpa__record *r, bool *got) {
   if (st == TPA_OK) {
     skip_ws(&ps);
     if (*ps.p != '\n' && ps.p < c->end)
-      st = fail(&ps, "text after the object (one object per line)");
+      st = fail(&ps, "text after the object");
   }
   if (st == TPA_OK) {
     for (size_t i = 0; i < r->n_ends; i++)

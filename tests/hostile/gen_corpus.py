@@ -13,6 +13,7 @@ of tests/fixtures/tiny, or loaded on their own):
   st/      model.safetensors variants     cfg/  config.json variants
   vocab/   vocab.txt variants             tok/  tokenizer_config.json
   glue/    GLUE TSV files                 adapter/, importance/, plan/
+  table/   CSV and JSON Lines tables of one's own
 Whole model directories (kind "model"), built on a mini BERT (hidden 4,
 2 heads, 2 layers, 8 positions, 10 tokens) written by
 tests/cli/tpa_model_gen.py, whose plain-Python forward pass also gives
@@ -236,6 +237,42 @@ def gen_glue():
           '0\t1\t2\tWhy?\tHow?\n')
 
 
+# ---------------------------------------------------------------- own tables
+
+def gen_tables():
+    """CSV and JSON Lines tables of one's own (tpa_dataset_load_table)."""
+    write('table/ok.csv', '\ufefftext,label\r\n'
+          '"a good movie, really",1\r\n'
+          '"the ""worst"" film",0\r\n'
+          '"two\nlines",1\r\n'
+          'plain text,0\r\n'
+          'caf\u00e9 cr\u00e8me,1\r\n'
+          'bad,0\r\n')
+    write('table/ok.jsonl', '{"text": "a good movie", "label": 1, "meta": {"id": [1, 2]}}\n'
+          '{"text": "caf\\u00e9 \\"quoted\\" \\ud83d\\ude00", "label": 0}\n'
+          '\n'
+          '{"label": "1", "text": "the movie", "extra": null}\n'
+          '{"text": "bad", "label": "0", "score": -1.5e2, "ok": true}\r\n'
+          '{"text": 42, "label": 1}\n'
+          '{"text": "worse", "label": 0}\n')
+    head = 'text,label\na good movie,1\n'
+    write('table/ragged.csv', head + 'the movie,0,extra\n')
+    write('table/unterminated-quote.csv', head + '"the movie,0\nmore,1\n')
+    write('table/text-after-quote.csv', head + '"the" movie,0\n')
+    write('table/duplicate-header.csv', 'text,label,text\na,1,b\nc,0,d\n')
+    write('table/empty-text.csv', head + '"",0\n')
+    write('table/non-utf8.csv', head.encode() + b'caf\xe9 bad,0\n')
+    write('table/nul-byte.csv', head.encode() + b'the\x00movie,0\n')
+    write('table/regression-not-finite.csv', 'text,label\na good movie,0.5\nthe movie,1e999\n')
+    write('table/single-class.csv', 'text,label\na good movie,pos\nthe movie,pos\n')
+    write('table/no-such-column.csv', head + 'the movie,0\n')
+    first = '{"text": "a good movie", "label": 1}\n'
+    write('table/not-object.jsonl', first + '["the movie", 0]\n')
+    write('table/null-text.jsonl', first + '{"text": null, "label": 0}\n')
+    write('table/array-label.jsonl', first + '{"text": "the movie", "label": [0]}\n')
+    write('table/missing-key.jsonl', first + '\n{"label": 0}\n')
+
+
 # ---------------------------------------------------------------- mini models
 
 def mini_model(**kw):
@@ -442,6 +479,7 @@ def main():
     gen_vocabs()
     gen_tokenizer_configs()
     gen_glue()
+    gen_tables()
     gen_models()
     gen_adapters()
     gen_importance_and_plans()

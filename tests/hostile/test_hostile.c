@@ -15,7 +15,9 @@
  * with the mini model at max_seq_length N), adapter / adapter_weights
  * (the file replaces adapter_config.json / adapter_model.safetensors of
  * corpus/adapter/good, loaded onto tiny), importance (load, plan, prune
- * tiny), plan (load, prune tiny). Loading runs oneDNN: CK_FORK=no. */
+ * tiny), plan (load, prune tiny), csv / jsonl[:FLAGS] (tpa_dataset_load_table
+ * with the flags of cases.tsv; a loaded table is read whole and split).
+ * Loading runs oneDNN: CK_FORK=no. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +242,94 @@ static tpa_status run_plan(const hcase *c, const char *path) {
   return st;
 }
 
+/* A table kind: "csv" or "jsonl", then optionally ":" and comma-separated
+ * flags (regression, text=C, labels, discovered; cases.tsv). Returns the
+ * format, or TPA_TABLE_AUTO when @p kind is no table kind. */
+static tpa_table_format table_kind(const char *kind, const char **flags) {
+  static const struct {
+    const char *name;
+    tpa_table_format format;
+  } kinds[] = {{"csv", TPA_TABLE_CSV}, {"jsonl", TPA_TABLE_JSONL}};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    size_t n = strlen(kinds[i].name);
+    if (strncmp(kind, kinds[i].name, n) == 0 && (kind[n] == '\0' || kind[n] == ':')) {
+      *flags = kind[n] ? kind + n + 1 : "";
+      return kinds[i].format;
+    }
+  }
+  return TPA_TABLE_AUTO;
+}
+
+/* Read a loaded table whole: texts, labels, class names, columns, a split. */
+static void check_table(const hcase *c, const tpa_dataset *ds) {
+  const size_t n = tpa_dataset_size(ds);
+  const int32_t k = tpa_dataset_num_labels(ds);
+  ck_assert_msg(n > 0, "%s: no examples", c->name);
+  ck_assert_ptr_nonnull(tpa_dataset_column(ds, TPA_ROLE_TEXT));
+  for (size_t i = 0; i < n; i++) {
+    const char *a = tpa_dataset_text_a(ds, i);
+    ck_assert_msg(a && *a, "%s: example %zu has no text", c->name, i);
+    const float label = tpa_dataset_label(ds, i);
+    if (tpa_dataset_has_labels(ds) && k >= 2)
+      ck_assert_msg(label >= 0 && label < (float)k, "%s: example %zu: label %g", c->name, i,
+                    (double)label);
+  }
+  for (int32_t id = 0; k >= 2 && id < k; id++)
+    ck_assert_ptr_nonnull(tpa_dataset_label_name(ds, id));
+  if (tpa_dataset_has_labels(ds)) {
+    tpa_dataset *kept = NULL, *held = NULL;
+    ck_assert_msg(tpa_dataset_split(ds, 0.3, 1, &kept, &held) == TPA_OK, "%s: split: %s", c->name,
+                  tpa_last_error());
+    ck_assert_uint_eq(tpa_dataset_size(kept) + tpa_dataset_size(held), n);
+    tpa_dataset_free(kept);
+    tpa_dataset_free(held);
+  }
+}
+
+/* csv / jsonl kinds: tpa_dataset_load_table with the row's flags. */
+static tpa_status run_table(const hcase *c, tpa_table_format format, const char *flags,
+                            const char *path) {
+  tpa_table_params p;
+  tpa_table_params_init(&p, sizeof p);
+  p.format = format;
+  bool labels_only = false;
+  char *copy = strdup(flags), *save = NULL;
+  ck_assert_ptr_nonnull(copy);
+  for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+    if (strcmp(f, "regression") == 0)
+      p.regression = true;
+    else if (strncmp(f, "text=", 5) == 0)
+      p.text_column = f + 5;
+    else if (strcmp(f, "labels") == 0)
+      labels_only = true;
+    else
+      ck_assert_msg(strcmp(f, "discovered") == 0, "cases.tsv:%d: unknown flag %s", c->line, f);
+  }
+  if (labels_only) {
+    /* The failure is in the labels: without them (as `tpa predict`
+     * reads), the texts load. Before the real load, whose message the
+     * caller checks. */
+    tpa_table_params q = p;
+    q.label_column = "";
+    tpa_dataset *texts = NULL;
+    ck_assert_msg(tpa_dataset_load_table(&texts, path, &q) == TPA_OK, "%s: without labels: %s",
+                  c->name, tpa_last_error());
+    ck_assert_msg(!tpa_dataset_has_labels(texts), "%s: labels read", c->name);
+    check_table(c, texts);
+    tpa_dataset_free(texts);
+  }
+  tpa_dataset *ds = (tpa_dataset *)1;
+  tpa_status st = tpa_dataset_load_table(&ds, path, &p);
+  if (st != TPA_OK) {
+    ck_assert_msg(ds == NULL, "%s: failed load left a dataset", c->name);
+  } else {
+    check_table(c, ds);
+    tpa_dataset_free(ds);
+  }
+  free(copy);
+  return st;
+}
+
 /* The file name a failure message must mention for this kind. */
 static const char *placed_name(const hcase *c) {
   if (strcmp(c->kind, "safetensors") == 0 || strcmp(c->kind, "model") == 0)
@@ -265,6 +355,8 @@ START_TEST(manifest_case) {
   ck_assert_msg(access(path, F_OK) == 0, "cases.tsv:%d: %s does not exist", c->line, path);
   tpa_status st;
   char *dir = NULL;
+  tpa_table_format format;
+  const char *flags = NULL;
   if (strcmp(c->kind, "safetensors") == 0 || strcmp(c->kind, "config") == 0 ||
       strcmp(c->kind, "vocab") == 0 || strcmp(c->kind, "tokenizer_config") == 0) {
     char *tiny = fixture("tiny");
@@ -285,6 +377,8 @@ START_TEST(manifest_case) {
     st = run_importance(c, path);
   } else if (strcmp(c->kind, "plan") == 0) {
     st = run_plan(c, path);
+  } else if ((format = table_kind(c->kind, &flags)) != TPA_TABLE_AUTO) {
+    st = run_table(c, format, flags, path);
   } else {
     ck_abort_msg("cases.tsv:%d: unknown kind %s", c->line, c->kind);
     return;

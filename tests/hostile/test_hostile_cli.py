@@ -18,7 +18,10 @@ Commands by kind: model files and directories: `tpa info DIR` and
 train.tsv) with tests/fixtures/tiny; seq:TASK:N: the same
 with the mini model and --max-seq-length N (none for 0); adapter,
 adapter_weights: `tpa merge --out DIR`; importance: `tpa prune --out
-DIR`; plan: no command reads a plan file (API only, counted as skipped).
+DIR`; plan: no command reads a plan file (API only, counted as skipped);
+csv, jsonl (tables of one's own, no --task): `tpa predict`, `tpa eval` and
+`tpa train --data FILE --max-steps 1` with tests/fixtures/tiny, with
+--regression and --text-column as the row's flags say (cases.tsv).
 """
 import os
 import shutil
@@ -76,7 +79,10 @@ def read_reference(path):
 
 
 def commands(row, tmp):
-    """[(argv, output path or None, check(output) or None)] for a row."""
+    """[(argv, output path or None, check(output) or None[, must pass])] for a row.
+
+    A fourth element True marks a command that must succeed even in a
+    failing row (predict of a table whose labels are bad)."""
     kind, path = row['kind'], os.path.join(HOSTILE, row['path'])
     out = os.path.join(tmp, 'out')
     os.mkdir(out)
@@ -133,6 +139,29 @@ def commands(row, tmp):
                  None)]
     if kind == 'plan':
         return []
+    table, _, flag_text = kind.partition(':')
+    if table in ('csv', 'jsonl'):
+        # Flags (cases.tsv): regression, text=C, labels (the failure is in
+        # the labels: predict, which reads none, succeeds), discovered
+        # (about the classes found in the data: eval, which takes the
+        # model's classes, is not run).
+        flags = [f for f in flag_text.split(',') if f]
+        text = [f for f in flags if f.startswith('text=')]
+        cols = ['--text-column', text[0][5:]] if text else []
+        reg = ['--regression'] if 'regression' in flags else []
+        labels_only = 'labels' in flags
+        # The output of a predict that must succeed goes outside out/, which
+        # the failing commands must leave empty.
+        pred = os.path.join(tmp if labels_only else out, 'pred.tsv')
+        trained = os.path.join(out, 'train')
+        cmds = [(['predict', '--model', TINY, '--data', path, '--out', pred] + cols, pred, None,
+                 labels_only)]
+        if 'discovered' not in flags:
+            cmds.append((['eval', '--model', TINY, '--data', path] + cols + reg, None, None))
+        cmds.append((['train', '--model', TINY, '--data', path, '--out', trained,
+                      '--max-steps', '1', '--quiet'] + cols + reg,
+                     os.path.join(trained, 'metrics.json'), None))
+        return cmds
     raise SystemExit('cases.tsv:%d: unknown kind %s' % (row['line'], kind))
 
 
@@ -144,8 +173,9 @@ def run_row(row):
         cmds = commands(row, tmp)
         if not cmds:
             return None
-        for argv, output, check in cmds:
+        for argv, output, check, *must_pass in cmds:
             what = '%s: tpa %s' % (row['name'], argv[0])
+            want_ok = row['status'] == 'TPA_OK' or (must_pass and must_pass[0])
             substr = row['substr']
             if argv[0] == 'train' and row['kind'].startswith('glue:'):
                 # The case file was copied to DIR/train.tsv.
@@ -156,7 +186,7 @@ def run_row(row):
             if p.returncode < 0:
                 errors.append('%s: killed by signal %d' % (what, -p.returncode))
                 continue
-            if row['status'] == 'TPA_OK':
+            if want_ok:
                 if p.returncode != 0:
                     errors.append('%s: exit %d, want 0; stderr: %s' % (what, p.returncode,
                                                                        err.strip()))

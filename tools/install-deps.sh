@@ -7,7 +7,7 @@
 # everything is already there.
 set -euo pipefail
 pkgs=(gcc g++ clang clang-format meson ninja-build pkgconf binutils python3
-      libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev zlib1g-dev doxygen
+      libdnnl-dev check libsubunit-dev libjansson-dev libutf8proc-dev libpcre2-dev zlib1g-dev doxygen
       abigail-tools libclang-rt-dev libomp-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do

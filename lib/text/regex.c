@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The regular expressions of tokenizer.json (ByteLevel's, Split's,
+ * Replace's) through PCRE2: UTF mode with Unicode properties (\p{L},
+ * \s, \w as Unicode defines them), which is what HF's Oniguruma patterns
+ * mean. Debian's libpcre2 is well kept and JIT-compiles; a hand-written
+ * engine would be neither. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "text/tj.h"
+
+struct tpa__regex {
+  pcre2_code *code;
+};
+
+tpa_status tpa__regex_compile(const tpa__tj_ctx *c, const char *pattern, tpa__regex **out) {
+  *out = NULL;
+  int err = 0;
+  PCRE2_SIZE at = 0;
+  pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &err, &at, NULL);
+  if (!code) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(err, msg, sizeof msg);
+    return tpa__tj_error(c, "regular expression \"%.80s\" does not compile at offset %zu: %s",
+                         pattern, (size_t)at, (const char *)msg);
+  }
+  /* JIT is an optimisation: without it (no JIT on this CPU) matching works. */
+  (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+  tpa__regex *re = malloc(sizeof *re);
+  if (!re) {
+    pcre2_code_free(code);
+    return TPA__NO_MEMORY("regex");
+  }
+  re->code = code;
+  *out = re;
+  return TPA_OK;
+}
+
+tpa_status tpa__regex_find_all(const tpa__regex *re, const char *s, size_t len, tpa__pieces *out) {
+  /* Match data per call keeps the compiled pattern shareable by threads. */
+  pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
+  if (!md)
+    return TPA__NO_MEMORY("regex match");
+  tpa_status st = TPA_OK;
+  size_t at = 0;
+  while (at <= len) {
+    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, md, NULL);
+    if (rc == PCRE2_ERROR_NOMATCH)
+      break;
+    if (rc < 0) {
+      st = tpa__error(TPA_ERR_INTERNAL, "regex match failed (PCRE2 error %d)", rc);
+      break;
+    }
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    size_t ms = ov[0], me = ov[1];
+    if (me > ms) {
+      if ((st = tpa__pieces_push(out, ms, me)) != TPA_OK)
+        break;
+      at = me;
+    } else {
+      /* An empty match: step over one whole UTF-8 character. */
+      at = me + 1;
+      while (at < len && ((unsigned char)s[at] & 0xC0) == 0x80)
+        at++;
+    }
+  }
+  pcre2_match_data_free(md);
+  return st;
+}
+
+void tpa__regex_free(tpa__regex *re) {
+  if (!re)
+    return;
+  pcre2_code_free(re->code);
+  free(re);
+}

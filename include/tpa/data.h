@@ -207,7 +207,7 @@ typedef struct tpa_metrics {
 
 /**
  * Metrics that tpa_metrics has no room for (it is embedded in
- * tpa_epoch_report, so it never grows). Size-first: set @ref size, and
+ * tpa_epoch_report, so it never grows). Size-first: set `size`, and
  * the library writes only that many bytes. @since 0.4.0
  */
 typedef struct tpa_metrics_extra {
@@ -275,7 +275,7 @@ typedef struct tpa_table_params {
   const char *text_column;
   /** The second text: NULL picks "sentence2" with "sentence1" and
    *  "sentence" with "question" when they exist (and no pair for a named
-   *  @ref text_column); "" means none. */
+   *  text_column); "" means none. */
   const char *text_pair_column;
   /** The label: NULL reads "label" when the file has it and gives an
    *  unlabeled dataset when it does not; "" never reads labels; a name
@@ -285,7 +285,7 @@ typedef struct tpa_table_params {
    *  distinct labels of the file, integers in numeric order, else strings
    *  in byte order (at least 2). */
   const char *const *labels;
-  int32_t num_labels;  /**< entries of @ref labels (0 when NULL) */
+  int32_t num_labels;  /**< entries of labels (0 when NULL) */
   bool regression;     /**< labels are finite real numbers, one output (false) */
   bool require_labels; /**< a file without the label column is an error (false) */
   size_t max_rows;     /**< >0: read at most this many examples (0 = all) */

@@ -7,6 +7,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "text/tj.h"
@@ -15,12 +16,43 @@ struct tpa__regex {
   pcre2_code *code;
 };
 
+/* HF's engines read \s as Unicode's White_Space property; PCRE2's \s
+ * (with UCP) also matches U+180E, which stopped being a space in Unicode
+ * 6.3. So \s and \S are spelled out (escaped backslashes skipped). The
+ * result is valid inside and outside character classes. NULL when out of
+ * memory. */
+static char *spell_out_spaces(const char *p) {
+  size_t n = strlen(p), k = 0;
+  char *out = malloc(n * 8 + 1); /* "\s" (2) becomes 15 bytes at most */
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] == '\\' && i + 1 < n && (p[i + 1] == 's' || p[i + 1] == 'S')) {
+      const char *rep = p[i + 1] == 's' ? "\\p{White_Space}" : "\\P{White_Space}";
+      memcpy(out + k, rep, strlen(rep));
+      k += strlen(rep);
+      i++;
+    } else if (p[i] == '\\' && i + 1 < n) {
+      out[k++] = p[i++];
+      out[k++] = p[i];
+    } else {
+      out[k++] = p[i];
+    }
+  }
+  out[k] = '\0';
+  return out;
+}
+
 tpa_status tpa__regex_compile(const tpa__tj_ctx *c, const char *pattern, tpa__regex **out) {
   *out = NULL;
   int err = 0;
   PCRE2_SIZE at = 0;
-  pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+  char *spelled = spell_out_spaces(pattern);
+  if (!spelled)
+    return TPA__NO_MEMORY("regex");
+  pcre2_code *code = pcre2_compile((PCRE2_SPTR)spelled, PCRE2_ZERO_TERMINATED,
                                    PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &err, &at, NULL);
+  free(spelled);
   if (!code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);

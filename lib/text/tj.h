@@ -126,9 +126,9 @@ typedef struct tpa__pretok tpa__pretok;
  * NULL (the whole string is one piece). */
 tpa_status tpa__pretok_parse(const tpa__tj_ctx *c, const json_t *j, tpa__pretok **out);
 /* Pieces of the normalized string s[0..len) into @p out (cleared first).
- * @p first is true for the first segment of a sequence (Metaspace's
- * prepend_scheme "first" and ByteLevel's add_prefix_space look at it);
- * @p p may be NULL. */
+ * @p first is true for a segment that starts the sequence (offset 0 of
+ * the text: Metaspace's prepend_scheme "first" looks at it; ByteLevel's
+ * add_prefix_space applies to every segment); @p p may be NULL. */
 tpa_status tpa__pretok_run(const tpa__pretok *p, const char *s, size_t len, bool first,
                            tpa__pieces *out);
 void tpa__pretok_free(tpa__pretok *p);
@@ -151,5 +151,31 @@ const char *tpa__tmodel_token(const tpa__tmodel *m, int32_t id);
 /* Ids of one piece appended to @p out. Thread-safe: no caches. */
 tpa_status tpa__tmodel_encode(const tpa__tmodel *m, const char *s, size_t len, tpa__idvec *out);
 void tpa__tmodel_free(tpa__tmodel *m);
+
+/* ------------------------------------------------------------------------ */
+/* The whole tokenizer (tj_tokenizer.c)                                      */
+
+typedef struct tpa__tjt tpa__tjt;
+
+/* Read a tokenizer.json file. */
+tpa_status tpa__tjt_load(const char *path, tpa__tjt **out);
+void tpa__tjt_free(tpa__tjt *t);
+/* Vocabulary: the model's tokens and the added tokens. */
+size_t tpa__tjt_vocab_size(const tpa__tjt *t);
+int32_t tpa__tjt_token_id(const tpa__tjt *t, const char *s, size_t len);
+const char *tpa__tjt_token(const tpa__tjt *t, int32_t id);
+/* "BPE; normalizer NFC, pre-tokenizer ByteLevel, post-processor
+ * RobertaProcessing" for `tpa info`. */
+const char *tpa__tjt_describe(const tpa__tjt *t);
+/* The file's bytes as read (tpa_model_save writes them back unchanged). */
+const char *tpa__tjt_source(const tpa__tjt *t, size_t *len);
+/* Ids of @p text without special tokens (added tokens in the text are
+ * matched), all of them. */
+tpa_status tpa__tjt_tokenize(const tpa__tjt *t, const char *text, tpa__idvec *out);
+/* Model input of a sequence or pair as HF's encode(a, b) with
+ * longest_first truncation to @p max_len ids, special tokens included;
+ * @p ids and @p types hold at least @p max_len entries. */
+tpa_status tpa__tjt_encode(const tpa__tjt *t, const char *a, const char *b, int32_t max_len,
+                           int32_t *ids, int32_t *types, size_t *n);
 
 #endif

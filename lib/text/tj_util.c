@@ -81,6 +81,8 @@ void tpa__pieces_free(tpa__pieces *p) {
 void tpa__tj_child(const tpa__tj_ctx *parent, const char *key, long index, tpa__tj_ctx *out) {
   out->path = parent->path;
   const char *dot = parent->where[0] ? "." : "";
+  if (!key[0]) /* an element of the parent itself: "added_tokens[3]" */
+    dot = "";
   int n = index >= 0 ? snprintf(out->where, sizeof out->where, "%s%s%s[%ld]", parent->where, dot,
                                 key, index)
                      : snprintf(out->where, sizeof out->where, "%s%s%s", parent->where, dot, key);

@@ -34,6 +34,33 @@ extern "C" {
 TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_load(tpa_tokenizer **out, const char *vocab_path,
                                                     bool lower_case);
 
+/**
+ * Load a Hugging Face fast-tokenizer file (tokenizer.json): its added
+ * tokens, normalizer, pre-tokenizer, model (WordPiece, BPE, Unigram,
+ * WordLevel) and post-processor, as HF's `tokenizers` defines them
+ * (docs/formats.md, "tokenizer.json"). tpa_tokenizer_encode() then gives
+ * what HF's encode(text_a, text_b) gives with longest_first truncation.
+ * A component libtpa does not implement is TPA_ERR_CONFIG naming it.
+ * @param out receives the tokenizer (free with tpa_tokenizer_free()); NULL
+ *        on failure; not NULL.
+ * @param path the file (borrowed for the call); not NULL.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT; TPA_ERR_NOT_FOUND; TPA_ERR_IO;
+ *         TPA_ERR_CONFIG for malformed or unsupported content, naming the
+ *         JSON location; TPA_ERR_NO_MEMORY.
+ * @since 0.4.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_tokenizer_load_json(tpa_tokenizer **out, const char *path);
+
+/**
+ * One line on what the tokenizer is: its model and pipeline
+ * ("BPE; normalizer none, pre-tokenizer ByteLevel, post-processor
+ * RobertaProcessing, 5 added tokens").
+ * @param tok the tokenizer (borrowed), or NULL.
+ * @return a string owned by the tokenizer; NULL for NULL.
+ * @since 0.4.0
+ */
+TPA_API const char *tpa_tokenizer_describe(const tpa_tokenizer *tok);
+
 /** Free a tokenizer from tpa_tokenizer_load(); NULL is allowed. Never
  *  pass the one borrowed from tpa_model_tokenizer().
  *  @param tok the tokenizer (ownership passes to the call), or NULL

@@ -274,11 +274,21 @@ static tpa_status load_weights(loader *L, const tpa_model_load_params *p) {
   return TPA_OK;
 }
 
+/* The tokenizer: tokenizer.json when the directory has one (as HF's
+ * AutoTokenizer prefers the fast tokenizer), else vocab.txt with
+ * tokenizer_config.json's do_lower_case. */
 static tpa_status load_vocab(tpa_model *m, const char *dir) {
-  char *path = tpa__path_join(dir, "vocab.txt");
+  char *json = tpa__path_join(dir, "tokenizer.json");
+  if (!json)
+    return TPA__NO_MEMORY("path");
+  const bool use_json = tpa__file_exists(json);
+  char *path = use_json ? json : tpa__path_join(dir, "vocab.txt");
+  if (!use_json)
+    free(json);
   if (!path)
     return TPA__NO_MEMORY("path");
-  tpa_status st = tpa_tokenizer_load(&m->tok, path, m->cfg.lower_case);
+  tpa_status st = use_json ? tpa_tokenizer_load_json(&m->tok, path)
+                           : tpa_tokenizer_load(&m->tok, path, m->cfg.lower_case);
   if (st == TPA_OK && tpa_tokenizer_vocab_size(m->tok) > (size_t)m->cfg.vocab)
     /* Token ids index the word embeddings: every id must have a row. */
     st = tpa__error(TPA_ERR_VOCAB, "file %s: %zu tokens but config.json vocab_size is %d", path,

@@ -17,6 +17,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "text/tokenizer.h"
 #include "model/tensors.h"
 #include "tpa/tokenizer.h"
 
@@ -141,8 +142,14 @@ static tpa_status write_tokenizer_config(const tpa_model *m, const char *dir) {
   return st;
 }
 
-/* vocab.txt: token of id i on line i. */
+/* vocab.txt: token of id i on line i; or the tokenizer.json the model
+ * was loaded with, unchanged (a BPE or Unigram vocabulary has no
+ * vocab.txt form). */
 static tpa_status write_vocab(const tpa_model *m, const char *dir) {
+  size_t json_len = 0;
+  const char *json = tpa__tokenizer_json_source(m->tok, &json_len);
+  if (json)
+    return tpa__atomic_write_file(dir, "tokenizer.json", json, json_len);
   size_t n = tpa_tokenizer_vocab_size(m->tok), len = 0, cap = 0;
   for (size_t i = 0; i < n; i++) {
     const char *t = tpa_tokenizer_token(m->tok, (int32_t)i);

@@ -42,6 +42,8 @@ TPA_API tpa_status tpa_tokenizer_encode(const tpa_tokenizer *tok, const char *te
                       : !ids    ? "ids"
                       : !n      ? "n"
                                 : "type_ids");
+  if (tok->tj)
+    return tpa__tjt_encode(tok->tj, text_a, text_b, max_len, ids, type_ids, n);
   int32_t specials = text_b ? 3 : 2;
   if (max_len < specials)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,

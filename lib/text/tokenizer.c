@@ -55,27 +55,67 @@ TPA_API tpa_status tpa_tokenizer_load(tpa_tokenizer **out, const char *vocab_pat
   return TPA_OK;
 }
 
+TPA_API tpa_status tpa_tokenizer_load_json(tpa_tokenizer **out, const char *path) {
+  tpa__error_clear();
+  if (!out || !path)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_tokenizer_load_json: NULL %s",
+                      out ? "path" : "out");
+  *out = NULL;
+  tpa_tokenizer *tok = calloc(1, sizeof *tok);
+  if (!tok)
+    return TPA__NO_MEMORY("tokenizer");
+  tpa_status st = tpa__tjt_load(path, &tok->tj);
+  if (st != TPA_OK) {
+    free(tok);
+    return st;
+  }
+  *out = tok;
+  return TPA_OK;
+}
+
+const char *tpa__tokenizer_json_source(const tpa_tokenizer *tok, size_t *len) {
+  *len = 0;
+  return tok && tok->tj ? tpa__tjt_source(tok->tj, len) : NULL;
+}
+
 TPA_API void tpa_tokenizer_free(tpa_tokenizer *tok) {
   if (!tok)
     return;
+  tpa__tjt_free(tok->tj);
   tpa__vocab_free(&tok->vocab);
   free(tok);
 }
 
 TPA_API size_t tpa_tokenizer_vocab_size(const tpa_tokenizer *tok) {
+  if (tok && tok->tj)
+    return tpa__tjt_vocab_size(tok->tj);
   return tok ? tok->vocab.n : 0;
 }
 
 TPA_API int32_t tpa_tokenizer_token_id(const tpa_tokenizer *tok, const char *token) {
   if (!tok || !token)
     return -1;
+  if (tok->tj)
+    return tpa__tjt_token_id(tok->tj, token, strlen(token));
   return tpa__vocab_find(&tok->vocab, false, token, strlen(token));
 }
 
 TPA_API const char *tpa_tokenizer_token(const tpa_tokenizer *tok, int32_t id) {
+  if (tok && tok->tj)
+    return id < 0 ? NULL : tpa__tjt_token(tok->tj, id);
   if (!tok || id < 0 || (size_t)id >= tok->vocab.n)
     return NULL;
   return tpa__vocab_token(&tok->vocab, (size_t)id);
+}
+
+TPA_API const char *tpa_tokenizer_describe(const tpa_tokenizer *tok) {
+  if (!tok)
+    return NULL;
+  if (tok->tj)
+    return tpa__tjt_describe(tok->tj);
+  return tok->lower ? "WordPiece (vocab.txt); BertNormalizer lowercase, BertPreTokenizer, "
+                      "BertProcessing"
+                    : "WordPiece (vocab.txt); BertNormalizer, BertPreTokenizer, BertProcessing";
 }
 
 TPA_API tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *text, int32_t *ids,
@@ -89,6 +129,20 @@ TPA_API tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *
                       : !text ? "text"
                       : !n    ? "n"
                               : "ids with cap > 0");
+  if (tok->tj) {
+    tpa__idvec v = {0};
+    tpa_status st = tpa__tjt_tokenize(tok->tj, text, &v);
+    if (st == TPA_OK) {
+      *n = v.n;
+      if (v.n <= cap && v.n)
+        memcpy(ids, v.v, v.n * sizeof *ids);
+      else if (v.n > cap)
+        st = tpa__error(TPA_ERR_BUFFER_TOO_SMALL,
+                        "tpa_tokenizer_tokenize: %zu ids do not fit a buffer of %zu", v.n, cap);
+    }
+    tpa__idvec_free(&v);
+    return st;
+  }
   tpa__ids out = {ids, cap, 0, 0};
   tpa_status st = tpa__tokenize(tok, text, &out);
   if (st != TPA_OK)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "text/tj.h"
 #include "text/vocab.h"
 #include "tpa/tokenizer.h"
 
@@ -26,6 +27,7 @@ typedef struct tpa__special {
 } tpa__special;
 
 struct tpa_tokenizer {
+  tpa__tjt *tj; /* a tokenizer.json: everything else below is unused */
   tpa__vocab vocab;
   bool lower; /* uncased: lowercase and strip accents */
   int32_t cls, sep, unk, pad;
@@ -53,6 +55,10 @@ static inline void tpa__ids_push(tpa__ids *out, int32_t id) {
     out->ids[out->n] = id;
   out->n++;
 }
+
+/* The bytes of the tokenizer.json @p tok was loaded from (to save them
+ * with a model), or NULL for a vocab.txt tokenizer. */
+const char *tpa__tokenizer_json_source(const tpa_tokenizer *tok, size_t *len);
 
 /* WordPiece ids of @p text (no special tokens added, no truncation).
  * Invalid UTF-8 gives TPA_ERR_INVALID_ARGUMENT. */

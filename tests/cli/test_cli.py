@@ -351,6 +351,10 @@ def check_info_json(d, info, cfg, kept, counts):
     if 'id2label' in cfg:
         expect(info['labels'] == [cfg['id2label'][str(i)] for i in range(n_labels)],
                'labels %r' % info['labels'])
+    # A vocab.txt model: WordPiece with BERT's pipeline, cased or not.
+    lower = ' lowercase' if c['do_lower_case'] else ''
+    expect(info['tokenizer'] == 'WordPiece (vocab.txt); BertNormalizer%s, BertPreTokenizer, '
+           'BertProcessing' % lower, 'tokenizer %r' % info['tokenizer'])
     layers = info['layers']
     expect(len(layers) == len(kept), '%d layers listed' % len(layers))
     for layer, heads in enumerate(kept):
@@ -458,6 +462,67 @@ def tokenize_matches_hf():
             expect(line == json.dumps(w, separators=(',', ':')),
                    '%s line %d:\n got %s\nwant %s' % (name, i, line,
                                                       json.dumps(w, separators=(',', ':'))))
+
+
+def bert_tokenizer_json(vocab_lines):
+    """bert-base-uncased's tokenizer.json layout over a vocab (the same
+    structure tests/fixtures/tokenizer/hf_bert.js gives HF's tokenizer)."""
+    vocab = {t.rstrip('\r\n'): i for i, t in enumerate(vocab_lines)}
+    specials = [s for s in ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]') if s in vocab]
+    tok = lambda n, t: {'SpecialToken': {'id': n, 'type_id': t}}  # noqa: E731
+    seq = lambda n, t: {'Sequence': {'id': n, 'type_id': t}}  # noqa: E731
+    return {
+        'version': '1.0', 'truncation': None, 'padding': None,
+        'added_tokens': [{'id': vocab[s], 'content': s, 'single_word': False, 'lstrip': False,
+                          'rstrip': False, 'normalized': False, 'special': True}
+                         for s in specials],
+        'normalizer': {'type': 'BertNormalizer', 'clean_text': True,
+                       'handle_chinese_chars': True, 'strip_accents': None, 'lowercase': True},
+        'pre_tokenizer': {'type': 'BertPreTokenizer'},
+        'post_processor': {
+            'type': 'TemplateProcessing',
+            'single': [tok('[CLS]', 0), seq('A', 0), tok('[SEP]', 0)],
+            'pair': [tok('[CLS]', 0), seq('A', 0), tok('[SEP]', 0), seq('B', 1),
+                     tok('[SEP]', 1)],
+            'special_tokens': {s: {'id': s, 'ids': [vocab[s]], 'tokens': [s]}
+                               for s in ('[CLS]', '[SEP]')}},
+        'decoder': {'type': 'WordPiece', 'prefix': '##', 'cleanup': True},
+        'model': {'type': 'WordPiece', 'unk_token': '[UNK]', 'continuing_subword_prefix': '##',
+                  'max_input_chars_per_word': 100, 'vocab': vocab},
+    }
+
+
+@case
+def tokenizer_json_model_dir():
+    """A model directory with tokenizer.json (and no vocab.txt) tokenizes
+    with it: HF's ids, the same logits, and the file survives an export."""
+    d, bert = model('cls2')
+    j = os.path.join(TMP, 'model-tokenizer-json')
+    shutil.copytree(d, j)
+    with open(os.path.join(j, 'vocab.txt'), encoding='utf-8') as f:
+        lines = f.readlines()
+    os.remove(os.path.join(j, 'vocab.txt'))
+    with open(os.path.join(j, 'tokenizer.json'), 'w', encoding='utf-8') as f:
+        json.dump(bert_tokenizer_json(lines), f)
+    for name in ('sst2', 'mrpc_max20'):
+        m = manifest()[name]
+        path, _ = subset(name)
+        out, _ = expect_ok(['tokenize', '--model', j, '--task', m['task'], '--data', path,
+                            '--max-seq-length', str(m['max_seq_length'])])
+        got = [json.loads(line) for line in out.strip().split('\n')]
+        expect(got == golden(name), '%s: tokenizer.json ids differ from HF' % name)
+    path, _ = subset('sst2')
+    compare_logits(parse_predict(predict(j, 'sst2', path), 2), reference_logits(bert, 'sst2'))
+    info = json.loads(expect_ok(['info', j, '--json'])[0])
+    expect(info['tokenizer'].startswith('WordPiece; normalizer BertNormalizer'),
+           'tokenizer %r' % info['tokenizer'])
+    # A bad tokenizer.json is a config error naming the file and place.
+    with open(os.path.join(j, 'tokenizer.json'), 'w') as f:
+        json.dump({'model': {'type': 'WordPiece', 'vocab': {'a': 0}, 'unk_token': 'a'},
+                   'normalizer': {'type': 'Fancy'}}, f)
+    rc, _, err = run(['info', j])
+    expect(rc == 1 and 'tokenizer.json' in err and 'normalizer' in err and 'Fancy' in err,
+           'bad tokenizer.json: exit %d, %s' % (rc, err))
 
 
 @case

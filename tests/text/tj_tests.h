@@ -10,5 +10,6 @@
 Suite *tj_norm_suite(void);   /* test_tj_norm.c: normalizers */
 Suite *tj_pretok_suite(void); /* test_tj_pretok.c: pre-tokenizers */
 Suite *tj_model_suite(void);  /* test_tj_model.c: WordPiece, BPE, Unigram */
+Suite *tj_e2e_suite(void);    /* test_tj_e2e.c: whole tokenizer.json files */
 
 #endif

@@ -80,6 +80,7 @@ static void print_table(const char *dir, const tpa_model *m, const info *in) {
   printf("hidden_dropout_prob           %g\n", c->hidden_dropout_prob);
   printf("attention_probs_dropout_prob  %g\n", c->attention_probs_dropout_prob);
   printf("do_lower_case                 %s\n", c->do_lower_case ? "true" : "false");
+  printf("tokenizer                     %s\n", tpa_tokenizer_describe(tpa_model_tokenizer(m)));
   printf("num_labels                    %d%s\n", c->num_labels,
          c->regression ? " (regression)" : "");
   printf("labels                       ");
@@ -155,6 +156,8 @@ static json_t *build_json(const char *dir, const tpa_model *m, const info *in) {
     ok &= json_array_append_new(labels, name != NULL ? json_string(name) : json_null()) == 0;
   }
   ok &= json_object_set_new(root, "labels", labels) == 0;
+  ok &= json_object_set_new(root, "tokenizer",
+                            json_string(tpa_tokenizer_describe(tpa_model_tokenizer(m)))) == 0;
 
   for (size_t l = 0; l < (size_t)c->num_layers; l++) {
     json_t *layer = json_object();

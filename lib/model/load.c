@@ -19,6 +19,7 @@
 #include "model/config.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "text/tokenizer.h"
 #include "tpa/tokenizer.h"
 
 static const tpa_model_load_params load_defaults = {
@@ -274,26 +275,30 @@ static tpa_status load_weights(loader *L, const tpa_model_load_params *p) {
   return TPA_OK;
 }
 
-/* The tokenizer: tokenizer.json when the directory has one (as HF's
- * AutoTokenizer prefers the fast tokenizer), else vocab.txt with
- * tokenizer_config.json's do_lower_case. */
+/* The tokenizer, as HF's AutoTokenizer finds it: tokenizer.json when the
+ * directory has one, else vocab.txt (with tokenizer_config.json's
+ * do_lower_case), else RoBERTa's vocab.json + merges.txt. */
 static tpa_status load_vocab(tpa_model *m, const char *dir) {
-  char *json = tpa__path_join(dir, "tokenizer.json");
-  if (!json)
-    return TPA__NO_MEMORY("path");
-  const bool use_json = tpa__file_exists(json);
-  char *path = use_json ? json : tpa__path_join(dir, "vocab.txt");
-  if (!use_json)
-    free(json);
-  if (!path)
-    return TPA__NO_MEMORY("path");
-  tpa_status st = use_json ? tpa_tokenizer_load_json(&m->tok, path)
-                           : tpa_tokenizer_load(&m->tok, path, m->cfg.lower_case);
+  char *json = tpa__path_join(dir, "tokenizer.json"), *txt = tpa__path_join(dir, "vocab.txt");
+  char *bpe_vocab = tpa__path_join(dir, "vocab.json"), *merges = tpa__path_join(dir, "merges.txt");
+  tpa_status st = TPA_OK;
+  const char *path = json;
+  if (!json || !txt || !bpe_vocab || !merges)
+    st = TPA__NO_MEMORY("path");
+  else if (tpa__file_exists(json))
+    st = tpa_tokenizer_load_json(&m->tok, json);
+  else if (!tpa__file_exists(txt) && tpa__file_exists(bpe_vocab) && tpa__file_exists(merges))
+    st = tpa__tokenizer_load_bpe_files(&m->tok, (path = bpe_vocab), merges);
+  else
+    st = tpa_tokenizer_load(&m->tok, (path = txt), m->cfg.lower_case);
   if (st == TPA_OK && tpa_tokenizer_vocab_size(m->tok) > (size_t)m->cfg.vocab)
     /* Token ids index the word embeddings: every id must have a row. */
     st = tpa__error(TPA_ERR_VOCAB, "file %s: %zu tokens but config.json vocab_size is %d", path,
                     tpa_tokenizer_vocab_size(m->tok), m->cfg.vocab);
-  free(path);
+  free(json);
+  free(txt);
+  free(bpe_vocab);
+  free(merges);
   return st;
 }
 

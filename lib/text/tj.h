@@ -159,6 +159,10 @@ typedef struct tpa__tjt tpa__tjt;
 
 /* Read a tokenizer.json file. */
 tpa_status tpa__tjt_load(const char *path, tpa__tjt **out);
+/* RoBERTa's vocab.json and merges.txt (no tokenizer.json): the tokenizer
+ * transformers' RobertaConverter makes of them (ByteLevel, BPE,
+ * RobertaProcessing, <mask> with lstrip). */
+tpa_status tpa__tjt_load_bpe_files(const char *vocab_path, const char *merges_path, tpa__tjt **out);
 void tpa__tjt_free(tpa__tjt *t);
 /* Vocabulary: the model's tokens and the added tokens. */
 size_t tpa__tjt_vocab_size(const tpa__tjt *t);

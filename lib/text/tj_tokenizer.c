@@ -494,19 +494,8 @@ static const char *type_of(const json_t *j) {
   return json_is_string(v) ? json_string_value(v) : "none";
 }
 
-tpa_status tpa__tjt_load(const char *path, tpa__tjt **out) {
-  *out = NULL;
-  tpa__tjt *t = calloc(1, sizeof *t);
-  if (!t)
-    return TPA__NO_MEMORY("tokenizer");
-  json_t *root = NULL;
-  tpa_status st = tpa__file_read(path, TPA__JSON_MAX_FILE, &t->source, &t->source_len);
-  if (st == TPA_OK)
-    st = tpa__json_parse(t->source, t->source_len, path, TPA_ERR_CONFIG, false, &root);
-  if (st != TPA_OK) {
-    tpa__tjt_free(t);
-    return st;
-  }
+/* Every component of the tokenizer object @p root (from file @p path). */
+static tpa_status parse_root(tpa__tjt *t, const char *path, const json_t *root) {
   const tpa__tj_ctx top = {path, ""};
   tpa__tj_ctx nc, pc, mc, ac, oc;
   tpa__tj_child(&top, "normalizer", -1, &nc);
@@ -514,6 +503,7 @@ tpa_status tpa__tjt_load(const char *path, tpa__tjt **out) {
   tpa__tj_child(&top, "model", -1, &mc);
   tpa__tj_child(&top, "added_tokens", -1, &ac);
   tpa__tj_child(&top, "post_processor", -1, &oc);
+  tpa_status st = TPA_OK;
   if (!json_is_object(json_object_get(root, "model")))
     st = tpa__tj_error(&mc, "missing (every tokenizer.json has a model)");
   if (st == TPA_OK)
@@ -537,7 +527,115 @@ tpa_status tpa__tjt_load(const char *path, tpa__tjt **out) {
              type_of(json_object_get(root, "pre_tokenizer")),
              type_of(json_object_get(root, "post_processor")), t->n_added);
   }
+  return st;
+}
+
+tpa_status tpa__tjt_load(const char *path, tpa__tjt **out) {
+  *out = NULL;
+  tpa__tjt *t = calloc(1, sizeof *t);
+  if (!t)
+    return TPA__NO_MEMORY("tokenizer");
+  json_t *root = NULL;
+  tpa_status st = tpa__file_read(path, TPA__JSON_MAX_FILE, &t->source, &t->source_len);
+  if (st == TPA_OK)
+    st = tpa__json_parse(t->source, t->source_len, path, TPA_ERR_CONFIG, false, &root);
+  if (st == TPA_OK)
+    st = parse_root(t, path, root);
   json_decref(root);
+  if (st != TPA_OK) {
+    tpa__tjt_free(t);
+    return st;
+  }
+  *out = t;
+  return TPA_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* RoBERTa's slow-tokenizer files                                            */
+
+/* merges.txt: "#version" lines skipped, then one "a b" merge per line. */
+static tpa_status read_merges(const char *path, json_t *merges) {
+  char *text = NULL;
+  size_t len = 0;
+  tpa_status st = tpa__file_read(path, (size_t)256 << 20, &text, &len);
+  if (st != TPA_OK)
+    return st;
+  size_t line = 0;
+  for (char *s = text, *end = text + len; s < end && st == TPA_OK;) {
+    char *nl = memchr(s, '\n', (size_t)(end - s));
+    char *stop = nl ? nl : end;
+    line++;
+    if (stop > s && stop[-1] == '\r')
+      stop--;
+    const size_t n = (size_t)(stop - s);
+    if (n && !(n >= 8 && memcmp(s, "#version", 8) == 0)) {
+      if (!memchr(s, ' ', n) || tpa__utf8_check((const unsigned char *)s, n) != n)
+        st = tpa__error(TPA_ERR_CONFIG, "file %s:%zu: not a merge \"a b\" in UTF-8", path, line);
+      else if (json_array_append_new(merges, json_stringn(s, n)) != 0)
+        st = TPA__NO_MEMORY("merges");
+    }
+    s = nl ? nl + 1 : end;
+  }
+  free(text);
+  return st;
+}
+
+/* An added token of RoBERTa's special set, if the vocabulary has it. */
+static void add_special(json_t *list, const json_t *vocab, const char *name, bool lstrip) {
+  const json_t *id = json_object_get(vocab, name);
+  if (!json_is_integer(id))
+    return;
+  json_array_append_new(list, json_pack("{s:O,s:s,s:b,s:b,s:b,s:b,s:b}", "id", id, "content", name,
+                                        "single_word", 0, "lstrip", lstrip, "rstrip", 0,
+                                        "normalized", 0, "special", 1));
+}
+
+tpa_status tpa__tjt_load_bpe_files(const char *vocab_path, const char *merges_path,
+                                   tpa__tjt **out) {
+  *out = NULL;
+  json_t *vocab = NULL, *merges = json_array();
+  tpa_status st = merges ? tpa__json_load_file(vocab_path, &vocab) : TPA__NO_MEMORY("merges");
+  if (st == TPA_OK)
+    st = read_merges(merges_path, merges);
+  const json_t *cls = json_object_get(vocab, "<s>"), *sep = json_object_get(vocab, "</s>");
+  if (st == TPA_OK && (!json_is_integer(cls) || !json_is_integer(sep)))
+    st = tpa__error(TPA_ERR_CONFIG, "file %s: no <s> or </s> (RoBERTa's special tokens)",
+                    vocab_path);
+  json_t *root = NULL;
+  if (st == TPA_OK) {
+    /* What transformers' RobertaConverter builds from these files. */
+    json_t *specials = json_array();
+    add_special(specials, vocab, "<s>", false);
+    add_special(specials, vocab, "<pad>", false);
+    add_special(specials, vocab, "</s>", false);
+    add_special(specials, vocab, "<unk>", false);
+    add_special(specials, vocab, "<mask>", true);
+    root = json_pack("{s:s,s:o,s:n,s:{s:s,s:b,s:b,s:b},s:{s:s,s:[s,O],s:[s,O],s:b,s:b},"
+                     "s:{s:s,s:O,s:O,s:s,s:s,s:b,s:b}}",
+                     "version", "1.0", "added_tokens", specials, "normalizer", "pre_tokenizer",
+                     "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 1,
+                     "post_processor", "type", "RobertaProcessing", "sep", "</s>", sep, "cls",
+                     "<s>", cls, "trim_offsets", 1, "add_prefix_space", 0, "model", "type", "BPE",
+                     "vocab", vocab, "merges", merges, "continuing_subword_prefix", "",
+                     "end_of_word_suffix", "", "fuse_unk", 0, "byte_fallback", 0);
+    if (!root)
+      st = TPA__NO_MEMORY("tokenizer");
+  }
+  tpa__tjt *t = NULL;
+  if (st == TPA_OK && !(t = calloc(1, sizeof *t)))
+    st = TPA__NO_MEMORY("tokenizer");
+  if (st == TPA_OK)
+    st = parse_root(t, vocab_path, root);
+  if (st == TPA_OK) {
+    /* Saved with the model as the tokenizer.json HF would write. */
+    t->source = json_dumps(root, JSON_COMPACT);
+    t->source_len = t->source ? strlen(t->source) : 0;
+    if (!t->source)
+      st = TPA__NO_MEMORY("tokenizer");
+  }
+  json_decref(root);
+  json_decref(vocab);
+  json_decref(merges);
   if (st != TPA_OK) {
     tpa__tjt_free(t);
     return st;

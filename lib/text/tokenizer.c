@@ -73,6 +73,21 @@ TPA_API tpa_status tpa_tokenizer_load_json(tpa_tokenizer **out, const char *path
   return TPA_OK;
 }
 
+tpa_status tpa__tokenizer_load_bpe_files(tpa_tokenizer **out, const char *vocab_json,
+                                         const char *merges_txt) {
+  *out = NULL;
+  tpa_tokenizer *tok = calloc(1, sizeof *tok);
+  if (!tok)
+    return TPA__NO_MEMORY("tokenizer");
+  tpa_status st = tpa__tjt_load_bpe_files(vocab_json, merges_txt, &tok->tj);
+  if (st != TPA_OK) {
+    free(tok);
+    return st;
+  }
+  *out = tok;
+  return TPA_OK;
+}
+
 const char *tpa__tokenizer_json_source(const tpa_tokenizer *tok, size_t *len) {
   *len = 0;
   return tok && tok->tj ? tpa__tjt_source(tok->tj, len) : NULL;

@@ -56,6 +56,10 @@ static inline void tpa__ids_push(tpa__ids *out, int32_t id) {
   out->n++;
 }
 
+/* RoBERTa's vocab.json + merges.txt as a tokenizer (tj.h). */
+tpa_status tpa__tokenizer_load_bpe_files(tpa_tokenizer **out, const char *vocab_json,
+                                         const char *merges_txt);
+
 /* The bytes of the tokenizer.json @p tok was loaded from (to save them
  * with a model), or NULL for a vocab.txt tokenizer. */
 const char *tpa__tokenizer_json_source(const tpa_tokenizer *tok, size_t *len);

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "tj_tests.h"
+#include "text/tokenizer.h"
 #include "tpa/tokenizer.h"
 
 enum { MAX_IDS = 1024 };
@@ -76,9 +77,9 @@ static int32_t ints(const json_t *arr, int32_t *out) {
   return (int32_t)n;
 }
 
-/* Every case of the golden file for tokenizer @p which. */
-static void run_cases(int which) {
-  tpa_tokenizer *tok = load_fixture(NAMES[which]);
+/* Every case of the golden file for tokenizer @p which, through @p tok
+ * (freed here). */
+static void run_cases(int which, tpa_tokenizer *tok) {
   char path[4096];
   env_path(path, sizeof path, "TPA_FIXTURES", "tokenizer/tj_e2e.jsonl.gz");
   gzFile gz = gzopen(path, "rb");
@@ -119,7 +120,43 @@ static void run_cases(int which) {
 }
 
 START_TEST(matches_hf) {
-  run_cases(_i);
+  run_cases(_i, load_fixture(NAMES[_i]));
+}
+END_TEST
+
+/* RoBERTa's vocab.json + merges.txt (no tokenizer.json) make the same
+ * tokenizer as roberta-like.json, which has RobertaConverter's layout. */
+START_TEST(roberta_slow_files) {
+  char path[4096];
+  env_path(path, sizeof path, "TPA_FIXTURES", "tokenizer/tj/roberta-like.json");
+  json_error_t err;
+  json_t *root = json_load_file(path, 0, &err);
+  ck_assert_msg(root != NULL, "%s: %s", path, err.text);
+  const json_t *model = json_object_get(root, "model");
+  char dir[] = "/tmp/tpa-tj-bpe-XXXXXX", vocab[64], merges[64];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(vocab, sizeof vocab, "%s/vocab.json", dir);
+  snprintf(merges, sizeof merges, "%s/merges.txt", dir);
+  ck_assert_int_eq(json_dump_file(json_object_get(model, "vocab"), vocab, 0), 0);
+  FILE *f = fopen(merges, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("#version: 0.2\n", f);
+  size_t i;
+  const json_t *m;
+  json_array_foreach(json_object_get(model, "merges"), i, m)
+      fprintf(f, "%s\n", json_string_value(m));
+  ck_assert_int_eq(fclose(f), 0);
+  json_decref(root);
+  tpa_tokenizer *tok = NULL;
+  ck_assert_msg(tpa__tokenizer_load_bpe_files(&tok, vocab, merges) == TPA_OK, "%s",
+                tpa_last_error());
+  unlink(vocab);
+  unlink(merges);
+  rmdir(dir);
+  ck_assert_ptr_nonnull(strstr(tpa_tokenizer_describe(tok), "BPE; normalizer none, pre-tokenizer "
+                                                            "ByteLevel, post-processor "
+                                                            "RobertaProcessing"));
+  run_cases(2, tok);
 }
 END_TEST
 
@@ -187,6 +224,7 @@ Suite *tj_e2e_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, matches_hf, 0, N_TOK);
   tcase_add_test(tc, bert_json_equals_vocab_txt);
+  tcase_add_test(tc, roberta_slow_files);
   tcase_add_test(tc, bad_files);
   suite_add_tcase(s, tc);
   return s;

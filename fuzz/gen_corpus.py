@@ -9,6 +9,7 @@ data is copied: the TSV rows below are made up in GLUE's column layout.
 Run from anywhere: python3 fuzz/gen_corpus.py (rewrites corpus/ only;
 regressions/ are kept by hand, see docs/fuzzing.md).
 """
+import base64
 import gzip
 import json
 import os
@@ -368,6 +369,207 @@ def gen_jsonl():
         b'{"text": "b", "label": 0}\n')
 
 
+# ---- tokenizer.json -------------------------------------------------------
+
+
+def charsmap(entries):
+    """A sentencepiece precompiled charsmap (base64) for (key, replacement)
+    pairs, as tests/fixtures/tokenizer/gen_tj_norm.js's buildCharsmap: u32
+    trie size, the Darts-clone double array (label bits 0-7, leaf bit 8, XOR
+    offset to the children from bit 10; a leaf's value unit has bit 31 and
+    the replacement's byte offset), then the NUL-terminated replacements."""
+    norm, values = b"", {}
+    for key, repl in entries:
+        r = repl.encode() + b"\0"
+        at = norm.find(r)
+        if at < 0 or (at > 0 and norm[at - 1] != 0):
+            at = len(norm)
+            norm += r
+        values[key] = at
+    root = {"kids": {}, "value": None}
+    for key, _ in entries:
+        node = root
+        for b in key.encode():
+            node = node["kids"].setdefault(b, {"kids": {}, "value": None})
+        node["value"] = values[key]
+    unit, used, max_base = {0: 0}, {0}, [0]
+
+    def place(node, pos):
+        labels = sorted(node["kids"])
+        if node["value"] is not None:
+            labels.insert(0, 0)
+        base = 1
+        while any((base ^ l) in used for l in labels):
+            base += 1
+        max_base[0] = max(max_base[0], base | 255)
+        unit[pos] = unit.get(pos, 0) | ((pos ^ base) << 10) | (256 if node["value"] is not None else 0)
+        used.update(base ^ l for l in labels)
+        if node["value"] is not None:
+            unit[base] = node["value"] | 0x80000000
+        for l, kid in node["kids"].items():
+            unit[base ^ l] = l
+            place(kid, base ^ l)
+
+    place(root, 0)
+    n = max(max(unit) + 1, max_base[0] + 1)
+    trie = b"".join(struct.pack("<I", unit.get(i, 0)) for i in range(n))
+    return base64.b64encode(struct.pack("<I", 4 * n) + trie + norm).decode()
+
+
+def added(tokens, normalized=False):
+    """added_tokens entries for (id, content) pairs, special and not
+    normalized (the last one lstrip, like <mask>)."""
+    out = []
+    for k, (i, content) in enumerate(tokens):
+        out.append({"id": i, "content": content, "single_word": False,
+                    "lstrip": k == len(tokens) - 1 and k > 0, "rstrip": False,
+                    "normalized": normalized, "special": True})
+    return out
+
+
+def template(cls, sep, pair_type=1, ids=None):
+    ids = ids or {}
+    sp = lambda t, ty=0: {"SpecialToken": {"id": t, "type_id": ty}}
+    sq = lambda t, ty=0: {"Sequence": {"id": t, "type_id": ty}}
+    return {"type": "TemplateProcessing",
+            "single": [sp(cls), sq("A"), sp(sep)],
+            "pair": [sp(cls), sq("A"), sp(sep), sq("B", pair_type), sp(sep, pair_type)],
+            "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]} for t in (cls, sep)}}
+
+
+def tj(model, normalizer=None, pre=None, post=None, added_tokens=None):
+    return json.dumps({"version": "1.0", "truncation": None, "padding": None,
+                       "added_tokens": added_tokens or [], "normalizer": normalizer,
+                       "pre_tokenizer": pre, "post_processor": post, "decoder": None,
+                       "model": model}, ensure_ascii=False)
+
+
+BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "hello", "world", ",", "!",
+              ".", "'", "s", "##s", "##ing", "un", "##aff", "##able", "caf", "##e", "h", "##e",
+              "##l", "##o", "w", "##r", "##d", "\u4e2d", "\u6587"]
+
+
+def bert_json(lower=True, post="template", pre=None):
+    vocab = {t: i for i, t in enumerate(BERT_VOCAB)}
+    ids = {"[CLS]": 2, "[SEP]": 3}
+    if post == "template":
+        pp = template("[CLS]", "[SEP]", ids=ids)
+    else:
+        pp = {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}
+    return tj({"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+               "max_input_chars_per_word": 100, "vocab": vocab},
+              {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+               "strip_accents": None, "lowercase": lower},
+              pre or {"type": "BertPreTokenizer"}, pp,
+              added([(0, "[PAD]"), (1, "[UNK]"), (2, "[CLS]"), (3, "[SEP]"), (4, "[MASK]")]))
+
+
+def roberta_small(merges=24, pairs=False):
+    """roberta-like.json with its first merges only and the tokens they use,
+    renumbered from 0 (specials first, <mask> last)."""
+    j = json.loads(fixture("tokenizer/tj/roberta-like.json"))
+    m = j["model"]
+    keep = m["merges"][:merges]
+    toks = ["<s>", "<pad>", "</s>", "<unk>"]
+    for ch in "Hel,o wrd!'s\u0120Tthe":
+        if ch not in toks and ch in m["vocab"]:
+            toks.append(ch)
+    for mg in keep:
+        a, b = mg.split(" ") if isinstance(mg, str) else mg
+        for t in (a, b, a + b):
+            if t not in toks:
+                toks.append(t)
+    vocab = {t: i for i, t in enumerate(toks)}
+    model = dict(m, vocab=vocab, merges=[mg.split(" ") if pairs else mg for mg in keep])
+    mask = len(toks)
+    specials = [(0, "<s>"), (1, "<pad>"), (2, "</s>"), (3, "<unk>"), (mask, "<mask>")]
+    return dict(j, model=model, added_tokens=added(specials))
+
+
+def xlmr_small(pieces=40):
+    """xlmr-like.json's Unigram with its first pieces only."""
+    j = json.loads(fixture("tokenizer/tj/xlmr-like.json"))
+    m = j["model"]
+    vocab = m["vocab"][:pieces]
+    specials = [(0, "<s>"), (1, "<pad>"), (2, "</s>"), (3, "<unk>"), (len(vocab), "<mask>")]
+    return dict(j, model=dict(m, vocab=vocab), added_tokens=added(specials))
+
+
+GPT2_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
+SMALL_CHARSMAP = [("x", "y"), ("\u00e9", "e"), ("e\u0301", "\u00c9"), ("\ufb01", "fi"),
+                  ("\u200b", ""), ("k", "K"), ("k\u0301", "\u1e30"), ("\U0001F642", ":)"),
+                  ("\u00e4", "ae"), ("\u4e2d", "\u4e2d\u4e2d"), ("\u3000", " ")]
+
+
+def gen_tokenizer_json():
+    k = "tokenizer_json"
+    dump = lambda j: json.dumps(j, ensure_ascii=False)
+    put(k, "roberta_bpe", dump(roberta_small()))
+    r = roberta_small(merges=12, pairs=True)
+    r["model"].update(unk_token="<unk>", fuse_unk=True, ignore_merges=True)
+    r["post_processor"] = {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "trim_offsets": True},
+        template("<s>", "</s>", pair_type=0, ids={"<s>": 0, "</s>": 2})]}
+    put(k, "bpe_pairs_options_seqpost", dump(r))
+    r = roberta_small(merges=8)
+    r["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": GPT2_SPLIT}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]}
+    r["normalizer"] = {"type": "NFC"}
+    put(k, "bpe_split_regex_bytelevel", dump(r))
+    put(k, "xlmr_unigram", dump(xlmr_small()))
+    x = xlmr_small(24)
+    x["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Precompiled", "precompiled_charsmap": charsmap(SMALL_CHARSMAP)},
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]}
+    x["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                          "split": False}
+    x["model"]["byte_fallback"] = True
+    x["model"]["vocab"] += [["<0x%02X>" % b, -20.0] for b in (0x41, 0xC3, 0xA9, 0xF0)]
+    x["added_tokens"][-1]["id"] = len(x["model"]["vocab"])
+    put(k, "unigram_precompiled_metaspace", dump(x))
+    put(k, "bert_uncased", bert_json())
+    put(k, "bert_cased_bertprocessing", bert_json(lower=False, post="bert"))
+    put(k, "bert_whitespace_digits", bert_json(pre={"type": "Sequence", "pretokenizers": [
+        {"type": "WhitespaceSplit"}, {"type": "Punctuation", "behavior": "Contiguous"},
+        {"type": "Digits", "individual_digits": True}]}))
+    words = ["[UNK]", "[CLS]", "[SEP]", "hello", "world", ",", "!", "the", "caf\u00e9", "\u4e2d"]
+    put(k, "wordlevel_split_string", tj(
+        {"type": "WordLevel", "vocab": {w: i for i, w in enumerate(words)}, "unk_token": "[UNK]"},
+        {"type": "Sequence", "normalizers": [
+            {"type": "Strip", "strip_left": True, "strip_right": True},
+            {"type": "Replace", "pattern": {"String": "``"}, "content": "\""},
+            {"type": "NFKD"}, {"type": "StripAccents"}, {"type": "Lowercase"}]},
+        {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "[,!]"}, "behavior": "MergedWithNext",
+             "invert": True},
+            {"type": "Whitespace"}]},
+        template("[CLS]", "[SEP]", ids={"[CLS]": 1, "[SEP]": 2}),
+        added([(1, "[CLS]"), (2, "[SEP]")], normalized=True)))
+    put(k, "unigram_nmt_prepend_roberta", tj(
+        {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0], ["<s>", 0], ["</s>", 0],
+                                                   ["\u2581", -2], ["\u2581hello", -5], ["h", -3],
+                                                   ["e", -3], ["l", -3], ["o", -3], ["w", -4]]},
+        {"type": "Sequence", "normalizers": [{"type": "Nmt"}, {"type": "NFD"},
+                                             {"type": "Prepend", "prepend": "\u2581"},
+                                             {"type": "Replace", "pattern": {"String": " "},
+                                              "content": "\u2581"}]},
+        {"type": "Split", "pattern": {"Regex": "\u2581?[^\u2581]+"}, "behavior": "MergedWithPrevious",
+         "invert": False},
+        {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 1],
+         "trim_offsets": True, "add_prefix_space": True},
+        added([(0, "<unk>"), (1, "<s>"), (2, "</s>")])))
+    # Near-valid files.
+    put(k, "unknown_pretok", bert_json(pre={"type": "UnicodeScripts"}))
+    put(k, "bad_regex", bert_json(pre={"type": "Split", "pattern": {"Regex": "(a|"},
+                                       "behavior": "Isolated", "invert": False}))
+    put(k, "huge_id", tj({"type": "WordLevel", "vocab": {"a": 0, "[UNK]": 2147483647},
+                          "unk_token": "[UNK]"}, added_tokens=added([(2147483646, "<x>")])))
+    put(k, "no_model", '{"version": "1.0", "normalizer": null}')
+    put(k, "empty", "")
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -382,6 +584,7 @@ def main():
     gen_csv()
     gen_jsonl()
     gen_weights()
+    gen_tokenizer_json()
 
 
 if __name__ == "__main__":

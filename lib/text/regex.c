@@ -16,6 +16,19 @@ struct tpa__regex {
   pcre2_code *code;
 };
 
+/* PCRE2's backtracking budget (match limit) for one pcre2_match() call:
+ * this base plus this much per byte of text left to search. PCRE2's
+ * default, 10 million whatever the text, let a pattern from the file that
+ * backtracks catastrophically ("(?:(?:a|a){1,18}b)?a") spend millions of
+ * steps at every piece of a short text: seconds per text. The patterns
+ * tokenizers use (GPT-2's, Llama 3's, " {2,}") cost a few steps per byte
+ * (the test suite passes with a flat limit of 1000), so only runaway
+ * backtracking reaches this, and it fails with an error. */
+#ifndef TPA__REGEX_MATCH_BASE
+#define TPA__REGEX_MATCH_BASE 10000
+#endif
+#define TPA__REGEX_MATCH_PER_BYTE 16
+
 /* HF's engines read \s as Unicode's White_Space property; PCRE2's \s
  * (with UCP) also matches U+180E, which stopped being a space in Unicode
  * 6.3. So \s and \S are spelled out (escaped backslashes skipped). The
@@ -74,14 +87,30 @@ tpa_status tpa__regex_compile(const tpa__tj_ctx *c, const char *pattern, tpa__re
 tpa_status tpa__regex_find_all(const tpa__regex *re, const char *s, size_t len, tpa__pieces *out) {
   /* Match data per call keeps the compiled pattern shareable by threads. */
   pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
-  if (!md)
+  pcre2_match_context *mc = pcre2_match_context_create(NULL);
+  if (!md || !mc) {
+    pcre2_match_data_free(md);
+    pcre2_match_context_free(mc);
     return TPA__NO_MEMORY("regex match");
+  }
   tpa_status st = TPA_OK;
   size_t at = 0;
   while (at <= len) {
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, md, NULL);
+    size_t limit = TPA__REGEX_MATCH_BASE + TPA__REGEX_MATCH_PER_BYTE * (len - at);
+    pcre2_set_match_limit(mc, limit < UINT32_MAX / 2 ? (uint32_t)limit : UINT32_MAX / 2);
+    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, md, mc);
     if (rc == PCRE2_ERROR_NOMATCH)
       break;
+    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+        rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      PCRE2_UCHAR msg[128];
+      pcre2_get_error_message(rc, msg, sizeof msg);
+      st = tpa__error(TPA_ERR_CONFIG,
+                      "a regular expression of the tokenizer backtracks too much on this text "
+                      "(PCRE2: %s)",
+                      (const char *)msg);
+      break;
+    }
     if (rc < 0) {
       st = tpa__error(TPA_ERR_INTERNAL, "regex match failed (PCRE2 error %d)", rc);
       break;
@@ -100,6 +129,7 @@ tpa_status tpa__regex_find_all(const tpa__regex *re, const char *s, size_t len, 
     }
   }
   pcre2_match_data_free(md);
+  pcre2_match_context_free(mc);
   return st;
 }
 

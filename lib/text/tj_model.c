@@ -1169,7 +1169,7 @@ const char *tpa__tmodel_type(const tpa__tmodel *m) {
 }
 
 size_t tpa__tmodel_vocab_size(const tpa__tmodel *m) {
-  return (size_t)(m->v.max_id + 1);
+  return (size_t)((int64_t)m->v.max_id + 1); /* max_id may be INT32_MAX */
 }
 
 int32_t tpa__tmodel_token_id(const tpa__tmodel *m, const char *s, size_t len) {

@@ -521,6 +521,14 @@ static tpa_status parse_root(tpa__tjt *t, const char *path, const json_t *root) 
     for (size_t i = 0; i < t->n_added; i++)
       if ((size_t)t->added[i].id + 1 > t->vocab_size)
         t->vocab_size = (size_t)t->added[i].id + 1;
+    /* The post-processor's special ids are output ids too (HF does not
+     * check that they are in the vocabulary). */
+    const template *tps[] = {&t->single, &t->pair};
+    for (size_t k = 0; k < 2; k++)
+      for (size_t i = 0; i < tps[k]->n; i++)
+        for (size_t d = 0; d < tps[k]->item[i].n_ids; d++)
+          if ((size_t)tps[k]->item[i].ids[d] + 1 > t->vocab_size)
+            t->vocab_size = (size_t)tps[k]->item[i].ids[d] + 1;
     snprintf(t->describe, sizeof t->describe,
              "%s; normalizer %s, pre-tokenizer %s, post-processor %s, %zu added tokens",
              tpa__tmodel_type(t->model), type_of(json_object_get(root, "normalizer")),

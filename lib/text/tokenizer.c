@@ -148,10 +148,12 @@ TPA_API tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *
     tpa__idvec v = {0};
     tpa_status st = tpa__tjt_tokenize(tok->tj, text, &v);
     if (st == TPA_OK) {
+      /* As the vocab.txt path: the first min(count, cap) ids are stored. */
       *n = v.n;
-      if (v.n <= cap && v.n)
-        memcpy(ids, v.v, v.n * sizeof *ids);
-      else if (v.n > cap)
+      const size_t k = v.n < cap ? v.n : cap;
+      if (k)
+        memcpy(ids, v.v, k * sizeof *ids);
+      if (v.n > cap)
         st = tpa__error(TPA_ERR_BUFFER_TOO_SMALL,
                         "tpa_tokenizer_tokenize: %zu ids do not fit a buffer of %zu", v.n, cap);
     }

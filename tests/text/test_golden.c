@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "text/unicode.h"
+#include "gzlines.h"
 #include "text_tests.h"
 #include "tpa/tokenizer.h"
 
@@ -19,46 +20,6 @@ void text_test_path(char *out, size_t cap, const char *env_var, const char *name
   const char *dir = getenv(env_var);
   ck_assert_msg(dir != NULL, "%s is not set (run through meson test)", env_var);
   ck_assert_int_lt(snprintf(out, cap, "%s/%s", dir, name), (int)cap);
-}
-
-/* ---- gzip line reader ---- */
-
-typedef struct gzlines {
-  gzFile f;
-  char *buf;
-  size_t cap;
-} gzlines;
-
-static void gz_open(gzlines *g, const char *path) {
-  g->f = gzopen(path, "rb");
-  ck_assert_msg(g->f != NULL, "cannot open %s", path);
-  g->cap = 1 << 16;
-  g->buf = malloc(g->cap);
-  ck_assert_ptr_nonnull(g->buf);
-}
-
-/* The next line without its newline, or NULL at the end. */
-static char *gz_next(gzlines *g) {
-  size_t len = 0;
-  for (;;) {
-    if (!gzgets(g->f, g->buf + len, (int)(g->cap - len)))
-      return len ? g->buf : NULL;
-    len += strlen(g->buf + len);
-    if (len && g->buf[len - 1] == '\n') {
-      g->buf[len - 1] = '\0';
-      return g->buf;
-    }
-    if (len + 1 < g->cap)
-      return g->buf; /* last line without a newline */
-    g->cap *= 2;
-    g->buf = realloc(g->buf, g->cap);
-    ck_assert_ptr_nonnull(g->buf);
-  }
-}
-
-static void gz_close(gzlines *g) {
-  gzclose(g->f);
-  free(g->buf);
 }
 
 /* ---- a small GLUE TSV reader: BOM dropped, "\n" lines, tab columns ---- */

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "text/tj.h"
+#include "gzlines.h"
 #include "tj_tests.h"
 #include "tpa/common.h"
 
@@ -56,46 +57,6 @@ static void expect_ids(const tpa__tmodel *m, const char *s, const char *want) {
   char got[512];
   encode_str(m, s, strlen(s), got, sizeof got);
   ck_assert_msg(strcmp(got, want) == 0, "\"%s\": got [%s], want [%s]", s, got, want);
-}
-
-/* ---- gzip lines ---- */
-
-typedef struct gzlines {
-  gzFile f;
-  char *buf;
-  size_t cap;
-} gzlines;
-
-static void gz_open(gzlines *g, const char *path) {
-  g->f = gzopen(path, "rb");
-  ck_assert_msg(g->f != NULL, "cannot open %s", path);
-  g->cap = 1 << 16;
-  g->buf = malloc(g->cap);
-  ck_assert_ptr_nonnull(g->buf);
-}
-
-/* The next line without its newline, or NULL at the end. */
-static char *gz_next(gzlines *g) {
-  size_t len = 0;
-  for (;;) {
-    if (!gzgets(g->f, g->buf + len, (int)(g->cap - len)))
-      return len ? g->buf : NULL;
-    len += strlen(g->buf + len);
-    if (len && g->buf[len - 1] == '\n') {
-      g->buf[len - 1] = '\0';
-      return g->buf;
-    }
-    if (len + 1 < g->cap)
-      return g->buf; /* last line without a newline */
-    g->cap *= 2;
-    g->buf = realloc(g->buf, g->cap);
-    ck_assert_ptr_nonnull(g->buf);
-  }
-}
-
-static void gz_close(gzlines *g) {
-  gzclose(g->f);
-  free(g->buf);
 }
 
 /* ---- agreement with HF ---- */

@@ -13,52 +13,19 @@
 
 #include "text/tj.h"
 #include "text/utf8.h"
+#include "gzlines.h"
 #include "tj_tests.h"
 #include "tpa/common.h"
 
 /* ---- fixture lines ---- */
 
-typedef struct gzlines {
-  gzFile f;
-  char *buf;
-  size_t cap;
-} gzlines;
-
+/* The fixture @p name under $TPA_FIXTURES/tokenizer. */
 static void fixture_open(gzlines *g, const char *name) {
   const char *dir = getenv("TPA_FIXTURES");
   ck_assert_msg(dir != NULL, "TPA_FIXTURES is not set (run through meson test)");
   char path[1024];
   ck_assert_int_lt(snprintf(path, sizeof path, "%s/tokenizer/%s", dir, name), (int)sizeof path);
-  g->f = gzopen(path, "rb");
-  ck_assert_msg(g->f != NULL, "cannot open %s", path);
-  g->cap = 1 << 20;
-  g->buf = malloc(g->cap);
-  ck_assert_ptr_nonnull(g->buf);
-}
-
-/* The next line without its newline, or NULL at the end; lines can be a
- * megabyte (a sweep, the nmt_nfkc charsmap). */
-static char *fixture_next(gzlines *g) {
-  size_t len = 0;
-  for (;;) {
-    if (!gzgets(g->f, g->buf + len, (int)(g->cap - len)))
-      return len ? g->buf : NULL;
-    len += strlen(g->buf + len);
-    if (len && g->buf[len - 1] == '\n') {
-      g->buf[len - 1] = '\0';
-      return g->buf;
-    }
-    if (len + 1 < g->cap)
-      return g->buf;
-    g->cap *= 2;
-    g->buf = realloc(g->buf, g->cap);
-    ck_assert_ptr_nonnull(g->buf);
-  }
-}
-
-static void fixture_close(gzlines *g) {
-  gzclose(g->f);
-  free(g->buf);
+  gz_open(g, path);
 }
 
 /* ---- helpers ---- */
@@ -274,9 +241,9 @@ START_TEST(test_golden) {
   fixture_open(&f, "tj_norm.jsonl.gz");
   golden g = {0};
   bool usable = false;
-  for (char *l; (l = fixture_next(&f));)
+  for (char *l; (l = gz_next(&f));)
     golden_line(&g, l, &usable);
-  fixture_close(&f);
+  gz_close(&f);
   tpa__norm_free(g.norm);
   free(g.config);
   fprintf(stderr, "tj_norm: %zu cases, %zu refused configs, %zu sweeps, %d failures\n", g.cases,

@@ -25,12 +25,14 @@ import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import tpa_model_gen  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, '..', 'common'))
+from cases import Skip, case, expect, run_cases  # noqa: E402
 
 TPA = os.path.abspath(sys.argv[1])
 VERSION = sys.argv[2]
@@ -44,18 +46,6 @@ DATA_COMMANDS = ['tokenize', 'predict', 'eval']
 TMP = tempfile.mkdtemp(prefix='tpa-cli-test-')
 
 
-class Skip(Exception):
-    pass
-
-
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
 def run(args, timeout=300, env=None, stdout=subprocess.PIPE):
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -63,11 +53,6 @@ def run(args, timeout=300, env=None, stdout=subprocess.PIPE):
                        env=full_env)
     out = p.stdout.decode('utf-8') if p.stdout is not None else ''
     return p.returncode, out, p.stderr.decode('utf-8', 'replace')
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def expect_ok(args, **kw):
@@ -844,27 +829,7 @@ def eval_metrics_match_logits():
 
 
 def main():
-    passed = failed = skipped = 0
-    for fn in CASES:
-        try:
-            fn()
-        except Skip as e:
-            skipped += 1
-            print('skip %s: %s' % (fn.__name__, e))
-        except Exception as e:  # noqa: BLE001 (report and continue)
-            failed += 1
-            print('FAIL %s: %s' % (fn.__name__, e))
-            if not isinstance(e, AssertionError):
-                traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print('ok   %s' % fn.__name__)
-        sys.stdout.flush()
-    shutil.rmtree(TMP, ignore_errors=True)
-    if skipped:
-        print('%d skipped' % skipped)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return run_cases(TMP)
 
 
 if __name__ == '__main__':

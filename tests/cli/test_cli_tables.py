@@ -20,12 +20,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import tpa_model_gen  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, '..', 'common'))
+from cases import Skip, case, expect, run_cases  # noqa: E402
 
 TPA = os.path.abspath(sys.argv[1])
 SHARED = os.environ.get('TPA_SHARED_DATA', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
@@ -34,27 +36,10 @@ SST2_DEV = os.path.join(SHARED, 'glue', 'SST-2', 'dev.tsv')
 GOLDEN = os.path.join(HERE, 'golden', 'sst2.jsonl')
 TMP = tempfile.mkdtemp(prefix='tpa-cli-tables-')
 NAMES = ['negative', 'positive']
-CASES = []
-
-
-class Skip(Exception):
-    pass
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
 def run(args, timeout=300):
     p = subprocess.run([TPA] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return p.returncode, p.stdout.decode('utf-8'), p.stderr.decode('utf-8', 'replace')
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def expect_ok(args):
@@ -345,27 +330,7 @@ def usage_errors_exit_2():
 
 
 def main():
-    passed = failed = skipped = 0
-    for fn in CASES:
-        try:
-            fn()
-        except Skip as e:
-            skipped += 1
-            print('skip %s: %s' % (fn.__name__, e))
-        except Exception as e:  # noqa: BLE001 (report and continue)
-            failed += 1
-            print('FAIL %s: %s' % (fn.__name__, e))
-            if not isinstance(e, AssertionError):
-                traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print('ok   %s' % fn.__name__)
-        sys.stdout.flush()
-    shutil.rmtree(TMP, ignore_errors=True)
-    if skipped:
-        print('%d skipped' % skipped)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return run_cases(TMP)
 
 
 if __name__ == '__main__':

@@ -20,19 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 TPA = os.path.abspath(sys.argv[1])
 ROOT = os.path.abspath(sys.argv[2])
 DEFAULT = os.path.join(ROOT, 'share', 'default')
 DEV = os.path.join(DEFAULT, 'task', 'dev.tsv')
 TMP = tempfile.mkdtemp(prefix='tpa-run-test-')
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
+from cases import case, expect, run_cases  # noqa: E402
 
 
 def run(args, env=None, timeout=300):
@@ -41,11 +36,6 @@ def run(args, env=None, timeout=300):
     p = subprocess.run([TPA] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout, env=full_env)
     return p.returncode, p.stdout.decode(), p.stderr.decode('utf-8', 'replace')
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def expect_ok(args, **kw):
@@ -445,22 +435,7 @@ def help_exits_0():
 
 
 def main():
-    passed = failed = 0
-    for fn in CASES:
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 (report and continue)
-            failed += 1
-            print('FAIL %s: %s' % (fn.__name__, e))
-            if not isinstance(e, AssertionError):
-                traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print('ok   %s' % fn.__name__)
-        sys.stdout.flush()
-    shutil.rmtree(TMP, ignore_errors=True)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return run_cases(TMP)
 
 
 if __name__ == '__main__':

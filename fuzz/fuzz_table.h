@@ -12,42 +12,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "fuzz_util.h"
 #include "tpa/data.h"
 
-/* @p n bytes as one gzip member in a new buffer (free()). */
-static unsigned char *tbl_gzip(const uint8_t *data, size_t n, size_t *out_len) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    abort();
-  uLong cap = deflateBound(&z, (uLong)n) + 64;
-  unsigned char *buf = malloc(cap);
-  if (!buf)
-    abort();
-  z.next_in = (Bytef *)(uintptr_t)data;
-  z.avail_in = (uInt)n;
-  z.next_out = buf;
-  z.avail_out = (uInt)cap;
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-    abort();
-  *out_len = (size_t)z.total_out;
-  deflateEnd(&z);
-  return buf;
-}
-
 /* Put @p size bytes in @p f, gzip-compressed first when @p compress. */
 static void tbl_set(tpa_fuzz_file *f, const uint8_t *data, size_t size, bool compress) {
-  if (!compress) {
+  if (compress)
+    tpa_fuzz_file_set_gzip(f, data, size);
+  else
     tpa_fuzz_file_set(f, data, size);
-    return;
-  }
-  size_t zlen;
-  unsigned char *z = tbl_gzip(data, size, &zlen);
-  tpa_fuzz_file_set(f, z, zlen);
-  free(z);
 }
 
 /* Label options by a 3-bit mode: 0 discovered; 1 discovered,

@@ -8,7 +8,6 @@
  * be gzip data, since the reader detects gzip by its magic bytes. */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "fuzz_util.h"
 #include "tpa/data.h"
@@ -22,27 +21,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-/* @p n bytes as one gzip member in a new buffer (free()). */
-static unsigned char *gzip(const uint8_t *data, size_t n, size_t *out_len) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    abort();
-  uLong cap = deflateBound(&z, (uLong)n) + 64;
-  unsigned char *buf = malloc(cap);
-  if (!buf)
-    abort();
-  z.next_in = (Bytef *)(uintptr_t)data;
-  z.avail_in = (uInt)n;
-  z.next_out = buf;
-  z.avail_out = (uInt)cap;
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-    abort();
-  *out_len = (size_t)z.total_out;
-  deflateEnd(&z);
-  return buf;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
@@ -52,14 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool few = (sel / (2 * TPA_TASK_COUNT)) & 1;
   data++;
   size--;
-  if (compress) {
-    size_t zlen;
-    unsigned char *z = gzip(data, size, &zlen);
-    tpa_fuzz_file_set(&tsv, z, zlen);
-    free(z);
-  } else {
+  if (compress)
+    tpa_fuzz_file_set_gzip(&tsv, data, size);
+  else
     tpa_fuzz_file_set(&tsv, data, size);
-  }
   tpa_dataset_params p;
   tpa_dataset_params_init(&p, sizeof p);
   p.max_rows = few ? 2 : 0;

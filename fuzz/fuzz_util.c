@@ -2,11 +2,13 @@
 #include "fuzz_util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef TPA_FUZZ_FIXTURES
 #define TPA_FUZZ_FIXTURES "tests/fixtures"
@@ -37,6 +39,27 @@ void tpa_fuzz_file_set(tpa_fuzz_file *f, const void *data, size_t size) {
       die("pwrite");
     done += (size_t)n;
   }
+}
+
+void tpa_fuzz_file_set_gzip(tpa_fuzz_file *f, const void *data, size_t size) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  /* windowBits 15 + 16: a gzip wrapper instead of zlib's. */
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    die("deflateInit2");
+  uLong cap = deflateBound(&z, (uLong)size) + 64;
+  unsigned char *buf = malloc(cap);
+  if (!buf)
+    die("malloc");
+  z.next_in = (Bytef *)(uintptr_t)data;
+  z.avail_in = (uInt)size;
+  z.next_out = buf;
+  z.avail_out = (uInt)cap;
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+    die("deflate");
+  tpa_fuzz_file_set(f, buf, (size_t)z.total_out);
+  deflateEnd(&z);
+  free(buf);
 }
 
 #define MAX_LINKS 8

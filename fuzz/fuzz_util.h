@@ -29,6 +29,10 @@ void tpa_fuzz_file_init(tpa_fuzz_file *f, const char *name);
 /* Replace the file's whole content with @p size bytes of @p data. */
 void tpa_fuzz_file_set(tpa_fuzz_file *f, const void *data, size_t size);
 
+/* The same with @p data gzip-compressed first (one member), so that the
+ * mutations of the text also reach the library's inflating reader. */
+void tpa_fuzz_file_set_gzip(tpa_fuzz_file *f, const void *data, size_t size);
+
 /* A new empty scratch directory (under $TMPDIR or /tmp), removed with its
  * symlinks at exit. Returns its path (static storage, one per process). */
 const char *tpa_fuzz_dir(void);

@@ -3,6 +3,7 @@
 #include "cli_data.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,33 @@ bool cli_data_check(const char *cmd, const cli_data_opts *d, bool have_task) {
   return true;
 }
 
+/* In the order the reports list them. */
+static const struct {
+  uint32_t bit;
+  const char *name;
+} metric_names[] = {
+    {TPA_METRIC_ACCURACY, "accuracy"}, {TPA_METRIC_F1, "f1"},
+    {TPA_METRIC_MATTHEWS, "matthews"}, {TPA_METRIC_PEARSON, "pearson"},
+    {TPA_METRIC_SPEARMAN, "spearman"}, {TPA_METRIC_MACRO_F1, "macro_f1"},
+};
+
+const char *cli_metric_name(uint32_t bit) {
+  for (size_t i = 0; i < sizeof metric_names / sizeof metric_names[0]; i++)
+    if (metric_names[i].bit == bit)
+      return metric_names[i].name;
+  return NULL;
+}
+
+void cli_metrics_json(json_t *obj, const tpa_metrics *m, const tpa_metrics_extra *x) {
+  for (size_t i = 0; i < sizeof metric_names / sizeof metric_names[0]; i++) {
+    if (!(m->present & metric_names[i].bit))
+      continue;
+    /* JSON has no NaN (e.g. Matthews of a constant prediction): null. */
+    const double v = tpa_metrics_value(m, x, metric_names[i].bit);
+    json_object_set_new(obj, metric_names[i].name, isfinite(v) ? json_real(v) : json_null());
+  }
+}
+
 bool cli_model_has_names(const tpa_model *model) {
   tpa_model_config cfg = {.size = sizeof cfg};
   if (!model || tpa_model_get_config(model, &cfg) != TPA_OK || cfg.num_labels < 2)
@@ -130,6 +158,15 @@ static const char **model_names(const tpa_model *model, int32_t *n) {
   for (int32_t i = 0; names && i < cfg.num_labels; i++)
     names[i] = tpa_model_label_name(model, i);
   *n = cfg.num_labels;
+  return names;
+}
+
+/* The dataset's class names in a new array (borrowed strings). */
+static const char **dataset_names(const tpa_dataset *ds) {
+  const int32_t k = tpa_dataset_num_labels(ds);
+  const char **names = calloc(k > 0 ? (size_t)k : 1, sizeof *names);
+  for (int32_t i = 0; names && i < k; i++)
+    names[i] = tpa_dataset_label_name(ds, i);
   return names;
 }
 
@@ -189,12 +226,9 @@ bool cli_data_load(const cli_data_opts *d, tpa_task task, const char *path, cons
     if (like && tpa_dataset_num_labels(like) == 1) {
       p.regression = true;
     } else if (like) {
-      names = calloc((size_t)tpa_dataset_num_labels(like), sizeof *names);
-      if (!names)
+      if (!(names = dataset_names(like)))
         return cli_fail("out of memory"), false;
       p.num_labels = tpa_dataset_num_labels(like);
-      for (int32_t i = 0; i < p.num_labels; i++)
-        names[i] = tpa_dataset_label_name(like, i);
     } else if (d->labels) {
       if (!split_labels(d->labels, &copy, &names, &p.num_labels))
         return false;
@@ -261,10 +295,14 @@ static bool is_dir(const char *path) {
   return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+const char *cli_glue_dev_name(tpa_task task) {
+  return task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv";
+}
+
 static bool glue_splits(tpa_task task, const char *data, size_t limit, tpa_dataset **train,
                         tpa_dataset **dev) {
   char *tp = cli_join(data, "train.tsv");
-  char *dp = cli_join(data, task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv");
+  char *dp = cli_join(data, cli_glue_dev_name(task));
   bool ok = tp && dp;
   tpa_dataset_params p;
   tpa_dataset_params_init(&p, sizeof p);
@@ -366,11 +404,9 @@ bool cli_data_fit_model(tpa_model **model, const char *dir, const tpa_dataset *t
       return false;
   }
   if (st == TPA_OK && k >= 2 && tpa_dataset_label_name(train, 0)) {
-    const char **names = calloc((size_t)k, sizeof *names);
+    const char **names = dataset_names(train);
     if (!names)
       return cli_fail("out of memory"), false;
-    for (int32_t i = 0; i < k; i++)
-      names[i] = tpa_dataset_label_name(train, i);
     st = tpa_model_set_label_names(*model, names, k);
     free(names);
   }

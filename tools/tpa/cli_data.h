@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "tpa/tpa.h"
 
 /* getopt_long values of the data options (above every command's own). */
@@ -118,11 +120,23 @@ bool cli_data_splits(const cli_data_opts *d, tpa_task task, const char *data,
                      const tpa_model *model, size_t limit, bool quiet, tpa_dataset **train,
                      tpa_dataset **dev, const char **held_note);
 
+/* The dev file of a GLUE task folder: dev.tsv, MNLI's dev_matched.tsv. */
+const char *cli_glue_dev_name(tpa_task task);
+
 /* Make @p *model fit the data's label space: reload it from @p dir with a
  * new, seeded classifier when the number of outputs differs (as HF's
  * ignore_mismatched_sizes), then name its classes after the data's.
  * Prints the problem and returns false on failure. */
 bool cli_data_fit_model(tpa_model **model, const char *dir, const tpa_dataset *train, bool quiet);
+
+/* The name of metric @p bit as --metric and the JSON reports spell it
+ * ("macro_f1"); NULL for no single metric. */
+const char *cli_metric_name(uint32_t bit);
+
+/* Every metric present in @p m (macro-F1 from @p x) as "name": value in
+ * @p obj, in one fixed order (non-finite values as null); tpa eval and
+ * metrics.json share it. */
+void cli_metrics_json(json_t *obj, const tpa_metrics *m, const tpa_metrics_extra *x);
 
 /* Whether the model's id2label holds real names, not LABEL_<i>. */
 bool cli_model_has_names(const tpa_model *model);

@@ -42,14 +42,6 @@ static json_t *jreal(double v) {
 
 static int print_metrics(const tpa_dataset *ds, uint32_t metric, const tpa_metrics *m,
                          const tpa_metrics_extra *x) {
-  static const struct {
-    uint32_t bit;
-    const char *name;
-  } fields[] = {
-      {TPA_METRIC_ACCURACY, "accuracy"}, {TPA_METRIC_F1, "f1"},
-      {TPA_METRIC_MATTHEWS, "matthews"}, {TPA_METRIC_PEARSON, "pearson"},
-      {TPA_METRIC_SPEARMAN, "spearman"}, {TPA_METRIC_MACRO_F1, "macro_f1"},
-  };
   json_t *root = json_object();
   if (root == NULL)
     return cli_fail("out of memory (building the JSON report)");
@@ -62,16 +54,9 @@ static int print_metrics(const tpa_dataset *ds, uint32_t metric, const tpa_metri
     const uint32_t main = metric                            ? metric
                           : tpa_dataset_num_labels(ds) == 1 ? TPA_METRIC_PEARSON
                                                             : TPA_METRIC_ACCURACY;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-      if (fields[i].bit == main)
-        ok &= json_object_set_new(root, "metric", json_string(fields[i].name)) == 0;
+    ok &= json_object_set_new(root, "metric", json_string(cli_metric_name(main))) == 0;
   }
-  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-    if (!(m->present & fields[i].bit))
-      continue;
-    ok &= json_object_set_new(root, fields[i].name,
-                              jreal(tpa_metrics_value(m, x, fields[i].bit))) == 0;
-  }
+  cli_metrics_json(root, m, x);
   ok &= json_object_set_new(root, "main", jreal(m->main)) == 0;
   char *text = ok ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
   json_decref(root);

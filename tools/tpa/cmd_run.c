@@ -554,7 +554,7 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
     goto done;
   o->num_labels = glue ? tpa_task_num_labels(o->task) : tpa_dataset_num_labels(s.train);
   if (s.dev && glue) {
-    s.dev_path = cli_join(o->t.data, o->task == TPA_TASK_MNLI ? "dev_matched.tsv" : "dev.tsv");
+    s.dev_path = cli_join(o->t.data, cli_glue_dev_name(o->task));
   } else if (s.dev) {
     /* The inference child reads the dev set (held out or not) from here;
      * under mpirun only rank 0 measures, so only it writes the file. */

@@ -169,18 +169,8 @@ static void on_epoch(void *user, const tpa_epoch_report *r) {
   if (r->dev.present) {
     json_t *d = json_object();
     const tpa_metrics *m = &r->dev;
-    if (m->present & TPA_METRIC_ACCURACY)
-      json_object_set_new(d, "accuracy", jnum(m->accuracy));
-    if (m->present & TPA_METRIC_F1)
-      json_object_set_new(d, "f1", jnum(m->f1));
-    if (m->present & TPA_METRIC_MATTHEWS)
-      json_object_set_new(d, "matthews", jnum(m->matthews));
-    if (m->present & TPA_METRIC_PEARSON)
-      json_object_set_new(d, "pearson", jnum(m->pearson));
-    if (m->present & TPA_METRIC_SPEARMAN)
-      json_object_set_new(d, "spearman", jnum(m->spearman));
-    if (m->present & TPA_METRIC_MACRO_F1)
-      json_object_set_new(d, "macro_f1", jnum(r->dev_macro_f1));
+    const tpa_metrics_extra x = {.size = sizeof x, .macro_f1 = r->dev_macro_f1};
+    cli_metrics_json(d, m, &x);
     json_object_set_new(d, "main", jnum(m->main));
     json_object_set_new(d, "examples", json_integer((json_int_t)m->count));
     json_object_set_new(e, "dev", d);

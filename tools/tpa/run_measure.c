@@ -336,18 +336,11 @@ bool run_measure_child(const run_opts *o, const char *model_dir, const char *dev
 }
 
 const char *run_metric_name(const run_opts *o) {
-  static const struct {
-    uint32_t bit;
-    const char *name;
-  } names[] = {{TPA_METRIC_ACCURACY, "accuracy"}, {TPA_METRIC_F1, "f1"},
-               {TPA_METRIC_MACRO_F1, "macro_f1"}, {TPA_METRIC_MATTHEWS, "matthews"},
-               {TPA_METRIC_PEARSON, "pearson"},   {TPA_METRIC_SPEARMAN, "spearman"}};
   uint32_t bit = o->t.tp.metric;
   if (!bit && !tpa_task_name(o->task))
     bit = o->num_labels == 1 ? TPA_METRIC_PEARSON : TPA_METRIC_ACCURACY;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (names[i].bit == bit)
-      return names[i].name;
+  if (cli_metric_name(bit))
+    return cli_metric_name(bit);
   /* GLUE's headline figures */
   switch (o->task) {
   case TPA_TASK_COLA: return "matthews";

@@ -209,10 +209,7 @@ static tpa_status field(const loader *L, int role, const char **out) {
   const tpa__record *r = &L->rec;
   const char *name = L->names[col];
   if (L->format != TPA_TABLE_JSONL) {
-    if (r->n != L->n_names)
-      return tpa__error(TPA_ERR_DATA, "%s:%zu: %zu field%s but the header has %zu", L->path,
-                        r->line, r->n, r->n == 1 ? "" : "s", L->n_names);
-    *out = r->value[col];
+    *out = r->value[col]; /* the record's width was checked by read_rows */
   } else {
     /* JSON allows a key twice; the last one counts, as in Python. */
     size_t i = r->n;
@@ -272,6 +269,12 @@ static tpa_status read_rows(loader *L, tpa_dataset *ds, bool first_is_data, size
   while (st == TPA_OK && got && ds->n < cap) {
     tpa__example *ex = &ds->examples[ds->n];
     const char *label = NULL;
+    const tpa__record *r = &L->rec;
+    if (L->format != TPA_TABLE_JSONL && r->n != L->n_names) {
+      st = tpa__error(TPA_ERR_DATA, "%s:%zu: %zu field%s but the header has %zu", L->path, r->line,
+                      r->n, r->n == 1 ? "" : "s", L->n_names);
+      break;
+    }
     if ((st = field(L, TPA_ROLE_TEXT, &ex->a)) != TPA_OK ||
         (st = field(L, TPA_ROLE_TEXT_PAIR, &ex->b)) != TPA_OK ||
         (st = field(L, TPA_ROLE_LABEL, &label)) != TPA_OK)

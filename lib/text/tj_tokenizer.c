@@ -30,8 +30,9 @@
 #include "text/utf8.h"
 
 typedef struct added {
-  char *content; /* as written */
-  char *norm;    /* normalized content (normalized=true), else NULL */
+  char *content;                /* as written */
+  char *norm;                   /* normalized content (normalized=true), else NULL */
+  size_t content_len, norm_len; /* matching tries every text position */
   int32_t id;
   bool single_word, lstrip, rstrip, normalized, special;
 } added;
@@ -166,7 +167,7 @@ static const added *match_at(const tpa__tjt *t, bool normalized, const char *s, 
     if (a->normalized != normalized)
       continue;
     const char *pat = normalized ? a->norm : a->content;
-    size_t pl = strlen(pat);
+    const size_t pl = normalized ? a->norm_len : a->content_len;
     if (pl == 0 || pl > len - at || pl <= *mlen || memcmp(s + at, pat, pl) != 0)
       continue;
     best = a;
@@ -475,6 +476,7 @@ static tpa_status added_parse(tpa__tjt *t, const tpa__tj_ctx *c, const json_t *l
       st = TPA__NO_MEMORY("added tokens");
       break;
     }
+    d->content_len = strlen(content);
     t->n_added++;
     if (d->normalized) { /* matched against normalized text: normalize it too */
       if ((st = tpa__norm_run(t->norm, content, strlen(content), &nb)) != TPA_OK)
@@ -483,6 +485,7 @@ static tpa_status added_parse(tpa__tjt *t, const tpa__tj_ctx *c, const json_t *l
         st = TPA__NO_MEMORY("added tokens");
         break;
       }
+      d->norm_len = nb.len;
     }
   }
   tpa__buf_free(&nb);
@@ -675,7 +678,7 @@ size_t tpa__tjt_vocab_size(const tpa__tjt *t) {
 
 int32_t tpa__tjt_token_id(const tpa__tjt *t, const char *s, size_t len) {
   for (size_t i = 0; i < t->n_added; i++)
-    if (strlen(t->added[i].content) == len && memcmp(t->added[i].content, s, len) == 0)
+    if (t->added[i].content_len == len && memcmp(t->added[i].content, s, len) == 0)
       return t->added[i].id;
   return tpa__tmodel_token_id(t->model, s, len);
 }

@@ -348,6 +348,7 @@ static tpa_status template_list(const tpa__tj_ctx *c, const json_t *list, const 
     return tpa__tj_error(c, "is not a list of template pieces");
   size_t i;
   const json_t *it;
+  bool seen[2] = {false, false};
   json_array_foreach(list, i, it) {
     tpa__tj_ctx ic;
     tpa__tj_child(c, "", (long)i, &ic);
@@ -368,6 +369,11 @@ static tpa_status template_list(const tpa__tj_ctx *c, const json_t *list, const 
       int seq = strcmp(name, "A") == 0 ? 0 : strcmp(name, "B") == 0 ? 1 : -1;
       if (seq < 0 || (seq == 1 && !pair))
         return tpa__tj_error(&ic, "sequence \"%s\" is not %s", name, pair ? "A or B" : "A");
+      /* HF would copy a repeated sequence past max_length; the caller's
+       * buffer holds max_len ids, so each sequence appears once. */
+      if (seen[seq])
+        return tpa__tj_error(&ic, "sequence \"%s\" appears twice in the template", name);
+      seen[seq] = true;
       if ((st = template_add(out, seq, (int32_t)type_id, NULL, 0)))
         return st;
       continue;

@@ -34,7 +34,8 @@ typedef struct tpa__nn_tensor {
 typedef enum tpa__nn_act {
   TPA__NN_ACT_NONE = 0,
   TPA__NN_ACT_GELU_ERF = 1, /* HF "gelu": x * Phi(x) */
-  TPA__NN_ACT_TANH = 2
+  TPA__NN_ACT_TANH = 2,
+  TPA__NN_ACT_RELU = 3 /* DistilBERT's head */
 } tpa__nn_act;
 
 /* dst = act( scale * (src x wei) + bias [+ dst] + add ). Batch dimensions

@@ -126,7 +126,7 @@ static dnnl_status_t build_eltwise_backward(dnnl_engine_t engine, const void *p,
 }
 
 static tpa_status check_act(int32_t act, const char *what) {
-  if (act != TPA__NN_ACT_GELU_ERF && act != TPA__NN_ACT_TANH)
+  if (act != TPA__NN_ACT_GELU_ERF && act != TPA__NN_ACT_TANH && act != TPA__NN_ACT_RELU)
     return tpa__error(TPA_ERR_INTERNAL, "oneDNN eltwise (%s): unknown activation %d",
                       what ? what : "?", act);
   return TPA_OK;

@@ -120,6 +120,8 @@ dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
     TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
   else if (d->act == TPA__NN_ACT_TANH)
     TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
+  else if (d->act == TPA__NN_ACT_RELU)
+    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
   TPA__PD_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
   TPA__PD_TRY(dnnl_primitive_desc_create(pd, &md, attr, engine, NULL));
 out:
@@ -205,7 +207,9 @@ dnnl_status_t tpa__pd_layer_norm_backward(dnnl_engine_t engine, const tpa__nn_te
 /* ---------------------------------------------------------------- eltwise */
 
 static dnnl_alg_kind_t eltwise_alg(int32_t act) {
-  return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
+  return act == TPA__NN_ACT_TANH   ? dnnl_eltwise_tanh
+         : act == TPA__NN_ACT_RELU ? dnnl_eltwise_relu
+                                   : dnnl_eltwise_gelu_erf;
 }
 
 static dnnl_status_t eltwise_forward_desc(const tpa__nn_tensor *t, int32_t act,

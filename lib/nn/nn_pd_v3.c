@@ -103,6 +103,8 @@ dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
     TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
   else if (d->act == TPA__NN_ACT_TANH)
     TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_tanh, 0.0f, 0.0f));
+  else if (d->act == TPA__NN_ACT_RELU)
+    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_relu, 0.0f, 0.0f));
   TPA__PD_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
   TPA__PD_TRY(dnnl_matmul_primitive_desc_create(pd, engine, src, wei_ref, bias, dst, attr));
 out:
@@ -225,7 +227,9 @@ dnnl_status_t tpa__pd_layer_norm_backward(dnnl_engine_t engine, const tpa__nn_te
 /* ---------------------------------------------------------------- eltwise */
 
 static dnnl_alg_kind_t eltwise_alg(int32_t act) {
-  return act == TPA__NN_ACT_TANH ? dnnl_eltwise_tanh : dnnl_eltwise_gelu_erf;
+  return act == TPA__NN_ACT_TANH   ? dnnl_eltwise_tanh
+         : act == TPA__NN_ACT_RELU ? dnnl_eltwise_relu
+                                   : dnnl_eltwise_gelu_erf;
 }
 
 static dnnl_status_t eltwise_forward(dnnl_engine_t engine, const build *b, int32_t act,

@@ -198,8 +198,8 @@ static void setup_train(soak *s) {
     bench_die("trainable tensors");
   if (tpa__grad_work_create(&s->work, s->m, s->batch, s->seq) != TPA_OK)
     bench_die("gradient work memory");
-  s->go =
-      (tpa__grad_opts){(float)s->m->cfg.hidden_dropout, (float)s->m->cfg.attn_dropout, 42, NULL};
+  s->go = (tpa__grad_opts){(float)s->m->cfg.hidden_dropout, (float)s->m->cfg.attn_dropout,
+                           (float)s->m->cfg.cls_dropout, 42, NULL};
 }
 
 static void iteration(soak *s, bool train) {

@@ -191,7 +191,8 @@ static void run_mode(const char *dir, bool full, const opts *o, mode_result *r) 
   tpa__grad_work *work = NULL;
   if (tpa__grad_work_create(&work, m, o->batch, o->seq) != TPA_OK)
     bench_die("gradient work memory");
-  tpa__grad_opts go = {(float)m->cfg.hidden_dropout, (float)m->cfg.attn_dropout, 42, NULL};
+  tpa__grad_opts go = {(float)m->cfg.hidden_dropout, (float)m->cfg.attn_dropout,
+                       (float)m->cfg.cls_dropout, 42, NULL};
   const double lr = full ? 2e-5 : 5e-4;
 
   /* Warm-up (primitive creation, first touch of every buffer); the peak

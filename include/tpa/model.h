@@ -93,6 +93,15 @@ typedef struct tpa_model_config {
   double attention_probs_dropout_prob; /**< dropout on the attention probabilities */
   bool do_lower_case;                  /**< from tokenizer_config.json (default true) */
   bool regression;                     /**< problem_type regression or num_labels == 1 */
+  /** config.json's model_type: "bert", "roberta", "xlm-roberta",
+   * "distilbert" or "electra" (a static string). @since 0.5.0 */
+  const char *model_type;
+  /** Width of the embeddings: ELECTRA's embedding_size, else hidden_size.
+   * @since 0.5.0 */
+  int32_t embedding_size;
+  /** Longest sequence the positions cover: max_position_embeddings, less
+   * padding_idx + 1 for RoBERTa and XLM-R (514 - 2 = 512). @since 0.5.0 */
+  int32_t max_sequence_length;
 } tpa_model_config;
 
 /**
@@ -144,8 +153,8 @@ typedef struct tpa_param_counts {
   uint64_t total;      /**< every parameter */
   uint64_t embeddings; /**< word, position, token-type, LayerNorm */
   uint64_t encoder;    /**< all transformer blocks */
-  uint64_t head;       /**< pooler + classifier */
-  uint64_t pooler;     /**< pooler dense layer */
+  uint64_t head;       /**< pooler (or the head's dense) + classifier */
+  uint64_t pooler;     /**< BERT's pooler, or the head's own dense layer */
   uint64_t classifier; /**< classification layer */
 } tpa_param_counts;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* config.json -> tpa__config. Absent keys take HF BertConfig's defaults
- * (as transformers does); present keys must have the right type and a
- * sane value, and every failure names the key and the file. */
+/* config.json -> tpa__config. model_type picks the family
+ * (model/family.h); absent keys take that family's HF config defaults (as
+ * transformers does); present keys must have the right type and a sane
+ * value, and every failure names the key and the file. */
 #include "model/config.h"
 
 #include <math.h>
@@ -73,6 +74,8 @@ static bool parse_index(const char *s, int64_t limit, int64_t *out) {
 }
 
 void tpa__config_free(tpa__config *cfg) {
+  json_decref(cfg->raw);
+  json_decref(cfg->raw_tok);
   if (cfg->id2label)
     for (int32_t i = 0; i < cfg->num_labels; i++)
       free(cfg->id2label[i]);
@@ -177,28 +180,85 @@ static tpa_status parse_pruned(const json_t *map, const char *path, const tpa__c
   return TPA_OK;
 }
 
+/* config.json's names for the sizes and rates: BERT's, or DistilBERT's own. */
+typedef struct size_keys {
+  const char *hidden, *layers, *heads, *inter, *hidden_drop, *attn_drop, *act;
+} size_keys;
+
+static const size_keys bert_keys = {"hidden_size",         "num_hidden_layers",
+                                    "num_attention_heads", "intermediate_size",
+                                    "hidden_dropout_prob", "attention_probs_dropout_prob",
+                                    "hidden_act"};
+static const size_keys distil_keys = {"dim",     "n_layers",          "n_heads",   "hidden_dim",
+                                      "dropout", "attention_dropout", "activation"};
+
+/* DistilBertConfig's attribute_map lets BERT's names stand for its own;
+ * a file that gives both must give the same value. */
+static tpa_status check_alias(const json_t *root, const char *path, const char *own,
+                              const char *alias, int32_t value) {
+  int64_t v = value;
+  bool present = false;
+  tpa_status st = tpa__json_get_int(root, alias, path, TPA_ERR_CONFIG, &v, &present);
+  if (st == TPA_OK && present && v != value)
+    st = tpa__error(TPA_ERR_CONFIG,
+                    "file %s: key \"%s\" is %lld but \"%s\" is %d: inconsistent sizes", path, alias,
+                    (long long)v, own, value);
+  return st;
+}
+
 static tpa_status parse_sizes(const json_t *root, const char *path, tpa__config *cfg) {
+  const bool distil = cfg->family == TPA__FAM_DISTILBERT;
+  const size_keys *k = distil ? &distil_keys : &bert_keys;
   tpa_status st;
-  if ((st = get_bounded(root, path, "hidden_size", 1, TPA__CFG_MAX_HIDDEN, &cfg->hidden)) ||
-      (st = get_bounded(root, path, "num_hidden_layers", 1, TPA__CFG_MAX_LAYERS, &cfg->layers)) ||
-      (st = get_bounded(root, path, "num_attention_heads", 1, TPA__CFG_MAX_HEADS, &cfg->heads)) ||
-      (st = get_bounded(root, path, "intermediate_size", 1, TPA__CFG_MAX_INTER, &cfg->inter)) ||
+  if ((st = get_bounded(root, path, k->hidden, 1, TPA__CFG_MAX_HIDDEN, &cfg->hidden)) ||
+      (st = get_bounded(root, path, k->layers, 1, TPA__CFG_MAX_LAYERS, &cfg->layers)) ||
+      (st = get_bounded(root, path, k->heads, 1, TPA__CFG_MAX_HEADS, &cfg->heads)) ||
+      (st = get_bounded(root, path, k->inter, 1, TPA__CFG_MAX_INTER, &cfg->inter)) ||
       (st = get_bounded(root, path, "vocab_size", 1, TPA__CFG_MAX_VOCAB, &cfg->vocab)) ||
-      (st = get_bounded(root, path, "max_position_embeddings", 1, TPA__CFG_MAX_POS,
-                        &cfg->max_pos)) ||
+      (st = get_bounded(root, path, "max_position_embeddings", 1, TPA__CFG_MAX_POS, &cfg->max_pos)))
+    return st;
+  if (distil && ((st = check_alias(root, path, "dim", "hidden_size", cfg->hidden)) ||
+                 (st = check_alias(root, path, "n_layers", "num_hidden_layers", cfg->layers)) ||
+                 (st = check_alias(root, path, "n_heads", "num_attention_heads", cfg->heads))))
+    return st;
+  if (tpa__family_get(cfg->family)->token_types &&
       (st = get_bounded(root, path, "type_vocab_size", 1, TPA__CFG_MAX_TYPES, &cfg->type_vocab)))
     return st;
-  if (cfg->hidden % cfg->heads != 0)
-    return tpa__error(TPA_ERR_CONFIG,
-                      "file %s: key \"hidden_size\" (%d) is not a multiple of "
-                      "\"num_attention_heads\" (%d)",
-                      path, cfg->hidden, cfg->heads);
-  cfg->head_dim = cfg->hidden / cfg->heads;
-  if ((st = get_real(root, path, "layer_norm_eps", 0.0, 1.0, true, &cfg->ln_eps)) ||
-      (st = get_real(root, path, "hidden_dropout_prob", 0.0, 1.0, false, &cfg->hidden_dropout)) ||
-      (st = get_real(root, path, "attention_probs_dropout_prob", 0.0, 1.0, false,
-                     &cfg->attn_dropout)))
+  if (cfg->family != TPA__FAM_ELECTRA)
+    cfg->emb = cfg->hidden;
+  else if ((st = get_bounded(root, path, "embedding_size", 1, TPA__CFG_MAX_HIDDEN, &cfg->emb)))
     return st;
+  if (cfg->hidden % cfg->heads != 0)
+    return tpa__error(TPA_ERR_CONFIG, "file %s: key \"%s\" (%d) is not a multiple of \"%s\" (%d)",
+                      path, k->hidden, cfg->hidden, k->heads, cfg->heads);
+  cfg->head_dim = cfg->hidden / cfg->heads;
+  /* DistilBERT's LayerNorms have a fixed eps (1e-12); no key sets it. */
+  if ((!distil && (st = get_real(root, path, "layer_norm_eps", 0.0, 1.0, true, &cfg->ln_eps))) ||
+      (st = get_real(root, path, k->hidden_drop, 0.0, 1.0, false, &cfg->hidden_dropout)) ||
+      (st = get_real(root, path, k->attn_drop, 0.0, 1.0, false, &cfg->attn_dropout)))
+    return st;
+  /* The head's dropout: DistilBERT's seq_classif_dropout, else
+   * classifier_dropout, whose null (the default) means hidden dropout. */
+  cfg->cls_dropout = distil ? 0.2 : cfg->hidden_dropout;
+  const char *cls_key = distil ? "seq_classif_dropout" : "classifier_dropout";
+  return get_real(root, path, cls_key, 0.0, 1.0, false, &cfg->cls_dropout);
+}
+
+/* pad_token_id: RoBERTa's position ids start after it, so it must leave
+ * room in the position table; max_seq is what the table then covers. */
+static tpa_status parse_positions(const json_t *root, const char *path, tpa__config *cfg) {
+  tpa_status st = get_bounded(root, path, "pad_token_id", 0, cfg->vocab - 1, &cfg->pad_id);
+  if (st != TPA_OK)
+    return st;
+  cfg->max_seq = cfg->max_pos;
+  if (!tpa__family_get(cfg->family)->pad_positions)
+    return TPA_OK;
+  if (cfg->pad_id + 1 >= cfg->max_pos)
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: key \"max_position_embeddings\" (%d) leaves no position after "
+                      "\"pad_token_id\" (%d), where %s's positions start",
+                      path, cfg->max_pos, cfg->pad_id, tpa__family_get(cfg->family)->model_type);
+  cfg->max_seq = cfg->max_pos - cfg->pad_id - 1;
   return TPA_OK;
 }
 
@@ -236,28 +296,74 @@ static tpa_status parse_labels(const json_t *root, const char *path, tpa__config
   return TPA_OK;
 }
 
+/* HF's config defaults of each family (BertConfig, RobertaConfig,
+ * XLMRobertaConfig, DistilBertConfig, ElectraConfig). */
+static tpa__config family_defaults(tpa__family f) {
+  tpa__config c = {.family = f,
+                   .hidden = 768,
+                   .layers = 12,
+                   .heads = 12,
+                   .inter = 3072,
+                   .vocab = 30522,
+                   .max_pos = 512,
+                   .type_vocab = 2,
+                   .ln_eps = 1e-12,
+                   .hidden_dropout = 0.1,
+                   .attn_dropout = 0.1,
+                   .lower_case = true};
+  switch (f) {
+  case TPA__FAM_ROBERTA:
+    c.vocab = 50265;
+    c.pad_id = 1;
+    break;
+  case TPA__FAM_XLMR: c.pad_id = 1; break;
+  case TPA__FAM_DISTILBERT:
+    c.layers = 6;
+    c.type_vocab = 0;
+    break;
+  case TPA__FAM_ELECTRA:
+    c.emb = 128;
+    c.hidden = 256;
+    c.heads = 4;
+    c.inter = 1024;
+    break;
+  default: break;
+  }
+  return c;
+}
+
+/* model_type picks the family; a config without one is BERT's, as
+ * libtpa has always read it. */
+static tpa_status parse_family(const json_t *root, const char *path, tpa__family *f) {
+  const char *type = NULL;
+  tpa_status st = tpa__json_get_string(root, "model_type", path, TPA_ERR_CONFIG, &type, NULL);
+  if (st != TPA_OK)
+    return st;
+  *f = TPA__FAM_BERT;
+  if (type && !tpa__family_find(type, f))
+    return tpa__error(TPA_ERR_UNSUPPORTED,
+                      "file %s: model_type \"%.64s\" is not supported; supported: %s", path, type,
+                      tpa__family_list());
+  return TPA_OK;
+}
+
 tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *cfg,
                              bool **pruned) {
   *pruned = NULL;
-  /* HF BertConfig's defaults. */
-  *cfg = (tpa__config){.hidden = 768,
-                       .layers = 12,
-                       .heads = 12,
-                       .inter = 3072,
-                       .vocab = 30522,
-                       .max_pos = 512,
-                       .type_vocab = 2,
-                       .ln_eps = 1e-12,
-                       .hidden_dropout = 0.1,
-                       .attn_dropout = 0.1,
-                       .lower_case = true};
+  tpa__family family;
+  tpa_status st = parse_family(root, path, &family);
+  if (st != TPA_OK) {
+    memset(cfg, 0, sizeof *cfg);
+    return st;
+  }
+  *cfg = family_defaults(family);
+  const bool distil = family == TPA__FAM_DISTILBERT;
   bool *table = NULL;
   const json_t *map = NULL;
-  tpa_status st;
-  if ((st = require_string(root, path, "model_type", "bert")) ||
-      (st = require_string(root, path, "hidden_act", "gelu")) ||
-      (st = require_string(root, path, "position_embedding_type", "absolute")) ||
-      (st = parse_sizes(root, path, cfg)) || (st = parse_labels(root, path, cfg)))
+  if ((st = require_string(root, path, distil ? "activation" : "hidden_act", "gelu")) ||
+      (!distil && (st = require_string(root, path, "position_embedding_type", "absolute"))) ||
+      (st = parse_sizes(root, path, cfg)) || (st = parse_positions(root, path, cfg)) ||
+      (st = parse_labels(root, path, cfg)))
     goto fail;
   table = tpa__calloc((size_t)cfg->layers * (size_t)cfg->heads, sizeof *table);
   if (!table) {
@@ -272,6 +378,7 @@ tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *
     goto fail;
   }
   *pruned = table;
+  cfg->raw = json_incref((json_t *)root);
   return TPA_OK;
 fail:
   tpa__config_free(cfg);
@@ -294,6 +401,8 @@ tpa_status tpa__config_load(const char *dir, tpa__config *cfg, bool **pruned) {
     if (st == TPA_OK)
       st =
           tpa__json_get_bool(troot, "do_lower_case", tpath, TPA_ERR_CONFIG, &cfg->lower_case, NULL);
+    if (st == TPA_OK)
+      cfg->raw_tok = json_incref(troot);
     if (st != TPA_OK) {
       tpa__config_free(cfg);
       free(*pruned);

@@ -21,6 +21,10 @@
 
 /* Parse the object @p root of config file @p path into @p cfg and the
  * pruned-head table *pruned ([layers * heads], true = removed; free()).
+ * model_type must name a family of model/family.h (absent: BERT), else
+ * TPA_ERR_UNSUPPORTED listing them; each family's own keys are read
+ * (DistilBERT's dim/n_layers/n_heads/hidden_dim, ELECTRA's
+ * embedding_size, RoBERTa's pad_token_id for its positions).
  * Sizes must be positive and bounded, hidden_size a multiple of
  * num_attention_heads, hidden_act "gelu" (else TPA_ERR_UNSUPPORTED). The
  * label count comes from id2label, else num_labels, else 2; labels without

@@ -13,14 +13,17 @@
 
 tpa_status tpa__resolve_max_seq(const tpa_model *m, int32_t requested, const char *fn,
                                 int32_t *out) {
-  const int32_t max_pos = m->cfg.max_pos;
+  /* The positions the table covers: max_position_embeddings, less
+   * RoBERTa's padding_idx + 1 (514 - 2 = 512 for roberta-base). */
+  const int32_t max_pos = m->cfg.max_seq;
   int32_t len = requested;
   if (len == 0) /* the default: BERT's usual 128, or less if the model is short */
     len = max_pos < 128 ? max_pos : 128;
   if (len < 3 || len > max_pos)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "%s: max_seq_length %d must be in 3..%d (max_position_embeddings)", fn, len,
-                      max_pos);
+                      "%s: max_seq_length %d must be in 3..%d (the positions "
+                      "max_position_embeddings %d gives)",
+                      fn, len, max_pos, m->cfg.max_pos);
   *out = len;
   return TPA_OK;
 }
@@ -90,9 +93,13 @@ tpa_status tpa__encode_dataset(const tpa_model *m, const tpa_dataset *ds, size_t
       tpa__encoded_free(e);
       return tpa__error(TPA_ERR_INTERNAL, "%s: example %zu encoded to %zu tokens", what, i, len);
     }
+    /* DistilBERT has no token types (its tokenizer returns none). */
+    if (!tpa__family_get(m->cfg.family)->token_types)
+      memset(types, 0, len * sizeof *types);
     /* vocab.txt may list more tokens than the embedding has rows. */
     for (size_t t = 0; t < len; t++)
-      if (ids[t] < 0 || ids[t] >= m->cfg.vocab || types[t] < 0 || types[t] >= m->cfg.type_vocab) {
+      if (ids[t] < 0 || ids[t] >= m->cfg.vocab || types[t] < 0 ||
+          (types[t] >= m->cfg.type_vocab && types[t] > 0)) {
         tpa_status st = tpa__error(TPA_ERR_VOCAB,
                                    "%s: example %zu: token %d (type %d) is past vocab_size %d or "
                                    "type_vocab_size %d of %s",

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* BERT forward pass (docs/method.md section 4, HF BertForSequenceClassification
- * math in eval mode): embeddings + LayerNorm, post-LN blocks with erf GELU
- * and an additive mask of the most negative float on padding, pooler tanh,
- * classifier. Every matrix product goes through lib/nn (oneDNN); only the
- * embedding gather and the mask are plain C loops. */
+/* Forward pass of every family (docs/method.md section 4, HF's
+ * *ForSequenceClassification math in eval mode): embeddings + LayerNorm
+ * (+ ELECTRA's projection), post-LN blocks with erf GELU and an additive
+ * mask of the most negative float on padding, then the head on token 0:
+ * dense, activation (tanh, ReLU or GELU by family), output layer. Every matrix product goes through
+ * lib/nn (oneDNN); only the embedding gather and the mask are plain C loops. */
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -110,6 +111,11 @@ tpa_status tpa__infer_work_init(tpa__infer_work *w, const tpa_model *m, size_t m
   w->r = alloc_floats(tokens, r_width, &s, "Q/K/V and FFN activations");
   w->scores = alloc_floats(w->scores_floats, 1, &s, "attention scores");
   w->mask = alloc_floats(tokens, 1, &s, "attention mask");
+  w->pos = tpa__malloc_array(tokens, sizeof *w->pos);
+  if (!w->pos && s == TPA_OK)
+    s = TPA__NO_MEMORY("position ids");
+  if (m->w.proj_w)
+    w->e = alloc_floats(tokens, (size_t)c->emb, &s, "embeddings");
   if (s == TPA_OK)
     s = tpa__nn_ctx_create(&w->nn, st->cache);
   if (s != TPA_OK)
@@ -124,27 +130,47 @@ void tpa__infer_work_free(tpa__infer_work *w) {
   free(w->r);
   free(w->scores);
   free(w->mask);
+  free(w->pos);
+  free(w->e);
   memset(w, 0, sizeof *w);
 }
 
-/* x = LN(word[id] + type[tt] + pos[s]), summed in HF's order. */
+/* x = LN(word[id] + type[tt] + pos[p]), summed in HF's order (no type
+ * term for DistilBERT), then ELECTRA's projection to the hidden width. */
 static tpa_status embed(const tpa_model *m, tpa__infer_work *w, const int32_t *ids,
                         const int32_t *types, int32_t batch, int32_t seq) {
-  const int64_t h = m->cfg.hidden, tokens = (int64_t)batch * seq;
+  const tpa__config *c = &m->cfg;
+  const int64_t e = c->emb, tokens = (int64_t)batch * seq;
   const tpa__weights *wt = &m->w;
-  float *x = w->x;
+  float *x = wt->proj_w ? w->e : w->x;
+  int32_t *pos = w->pos;
+  tpa__positions(tpa__family_get(c->family)->pad_positions, c->pad_id, ids, batch, seq, pos);
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < tokens; t++) {
-    const float *we = wt->word_emb + (int64_t)ids[t] * h;
-    const float *te = wt->type_emb + (int64_t)types[t] * h;
-    const float *pe = wt->pos_emb + (t % seq) * h;
-    float *o = x + t * h;
-    for (int64_t i = 0; i < h; i++)
-      o[i] = (we[i] + te[i]) + pe[i];
+    const float *we = wt->word_emb + (int64_t)ids[t] * e;
+    const float *pe = wt->pos_emb + (int64_t)pos[t] * e;
+    float *o = x + t * e;
+    if (wt->type_emb) {
+      const float *te = wt->type_emb + (int64_t)types[t] * e;
+      for (int64_t i = 0; i < e; i++)
+        o[i] = (we[i] + te[i]) + pe[i];
+    } else {
+      for (int64_t i = 0; i < e; i++)
+        o[i] = we[i] + pe[i];
+    }
   }
-  tpa__nn_tensor view = tpa__nn_dense2(tokens, h);
-  return tpa__nn_layer_norm(w->nn, &view, (float)m->cfg.ln_eps, x, wt->emb_ln_g, wt->emb_ln_b, x,
-                            "embeddings LayerNorm");
+  tpa__nn_tensor view = tpa__nn_dense2(tokens, e);
+  tpa_status s = tpa__nn_layer_norm(w->nn, &view, (float)c->ln_eps, x, wt->emb_ln_g, wt->emb_ln_b,
+                                    x, "embeddings LayerNorm");
+  if (s != TPA_OK || !wt->proj_w)
+    return s;
+  tpa__nn_matmul_desc p;
+  memset(&p, 0, sizeof p);
+  p.src = tpa__nn_dense2(tokens, e);
+  p.wei = tpa__nn_strided2(e, c->hidden, 1, e);
+  p.bias = tpa__nn_dense2(1, c->hidden);
+  p.dst = tpa__nn_dense2(tokens, c->hidden);
+  return tpa__nn_matmul(w->nn, &p, x, wt->proj_w, wt->proj_b, NULL, w->x, "embeddings_project");
 }
 
 /* Self-attention of block @p l: X -> Q/K/V -> per-head softmax(QK^T/sqrt(d)
@@ -287,8 +313,18 @@ static tpa_status block(const tpa_model *m, tpa__infer_work *w, int32_t l, int32
   return tpa__nn_layer_norm(w->nn, &th, eps, w->x, W->ln2_g, W->ln2_b, w->x, what);
 }
 
-/* logits = classifier(tanh(pooler([CLS] rows))); weights used in place as
- * [in, out] views of HF's [out, in] (they are small). */
+/* The oneDNN post-op of the head's activation. */
+static tpa__nn_act head_act(const tpa__config *c) {
+  switch (tpa__family_get(c->family)->head_act) {
+  case TPA__HEAD_RELU: return TPA__NN_ACT_RELU;
+  case TPA__HEAD_GELU: return TPA__NN_ACT_GELU_ERF;
+  default: return TPA__NN_ACT_TANH;
+  }
+}
+
+/* logits = out(act(dense(token 0 rows))): BERT's pooler + classifier or
+ * the family's head; weights used in place as [in, out] views of HF's
+ * [out, in] (they are small). */
 static tpa_status head(const tpa_model *m, tpa__infer_work *w, int32_t batch, int32_t seq,
                        float *logits) {
   const int64_t h = m->cfg.hidden, nl = m->cfg.num_labels;
@@ -298,7 +334,7 @@ static tpa_status head(const tpa_model *m, tpa__infer_work *w, int32_t batch, in
   p.wei = tpa__nn_strided2(h, h, 1, h);
   p.bias = tpa__nn_dense2(1, h);
   p.dst = tpa__nn_dense2(batch, h);
-  p.act = TPA__NN_ACT_TANH;
+  p.act = head_act(&m->cfg);
   tpa_status s = tpa__nn_matmul(w->nn, &p, w->x, m->w.pool_w, m->w.pool_b, NULL, w->a, "pooler");
   if (s != TPA_OK)
     return s;
@@ -363,10 +399,15 @@ tpa_status tpa_model_forward(const tpa_model *model, const int32_t *ids, const i
   if (batch <= 0 || seq <= 0)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                       "tpa_model_forward: batch (%d) and seq (%d) must be positive", batch, seq);
-  if (seq > c->max_pos)
+  if (seq > c->max_seq && c->max_seq == c->max_pos)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                       "tpa_model_forward: seq %d exceeds max_position_embeddings %d", seq,
                       c->max_pos);
+  if (seq > c->max_seq)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_model_forward: seq %d exceeds the %d positions that "
+                      "max_position_embeddings %d leaves after pad_token_id %d",
+                      seq, c->max_seq, c->max_pos, c->pad_id);
   size_t tokens;
   if (!tpa__mul_size((size_t)batch, (size_t)seq, &tokens))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_forward: batch x seq overflows");
@@ -375,7 +416,8 @@ tpa_status tpa_model_forward(const tpa_model *model, const int32_t *ids, const i
       return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "tpa_model_forward: ids[%zu] = %d is outside the vocabulary (0..%d)", t,
                         ids[t], c->vocab - 1);
-    if (type_ids && (type_ids[t] < 0 || type_ids[t] >= c->type_vocab))
+    /* DistilBERT has no token types: its type ids are not read. */
+    if (type_ids && model->w.type_emb && (type_ids[t] < 0 || type_ids[t] >= c->type_vocab))
       return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "tpa_model_forward: type_ids[%zu] = %d is outside 0..%d", t, type_ids[t],
                         c->type_vocab - 1);

@@ -45,6 +45,8 @@ typedef struct tpa__infer_work {
   float *r;      /* Q/K/V [3][tokens][hq], later the FFN [tokens][inter] */
   float *scores; /* [chunk, heads, seq, seq] attention probabilities */
   float *mask;   /* [batch, seq] additive mask: 0 or -FLT_MAX */
+  int32_t *pos;  /* [batch, seq] position ids */
+  float *e;      /* [tokens, emb] embeddings before ELECTRA's projection, or NULL */
   size_t scores_floats;
 } tpa__infer_work;
 

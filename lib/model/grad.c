@@ -59,6 +59,7 @@ void tpa__grad_work_free(tpa__grad_work *wk) {
   free(wk->masked);
   free(wk->lora_x);
   free(wk->ldt);
+  free(wk->pos);
   free(wk);
 }
 
@@ -78,6 +79,7 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
   wk->hidden = c->hidden;
   wk->inter = c->inter;
   wk->heads = c->heads;
+  wk->emb = c->emb;
   for (int32_t l = 0; l < c->layers; l++) {
     int32_t hq = m->w.layer[l].n_heads * c->head_dim;
     if (hq > wk->max_hq)
@@ -95,14 +97,16 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
   const size_t T = wk->tokens, H = (size_t)wk->hidden, Q = (size_t)wk->max_hq;
   const size_t I = (size_t)wk->inter, R = (size_t)max_batch < T ? (size_t)max_batch : T;
   const size_t NL = (size_t)c->num_labels, L = (size_t)c->layers, NH = (size_t)c->heads;
+  const size_t E = (size_t)c->emb, EM = E > H ? E : H, EO = m->w.proj_w ? E : 0;
   if (!tpa__mul_size(T, nh * (size_t)max_seq, &wk->p_floats) || !acts_floats(wk, &acts))
     s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "gradient work: batch %d x seq %d is too large",
                    max_batch, max_seq);
   if (s == TPA_OK) {
-    /* x_out, e_pre, stats, pooled x3, logits x2, pd/dp, cm/dcm/dq/dk/dv,
-     * big, bx/b1/b2, gtmp, mask, head mask; 16 floats of slack per array. */
-    scratch = T * H * 2 + 2 * T + 3 * R * H + 2 * R * NL + 2 * wk->p_floats + 5 * T * Q + T * I +
-              3 * T * H + 2 * H + T + L * NH + 30 * 16;
+    /* x_out, e_pre, e_out, stats, head_in/head_pre/pooled x3, logits x2,
+     * pd/dp, cm/dcm/dq/dk/dv, big, bx/b1/b2, gtmp, mask, head mask; 16
+     * floats of slack per array. */
+    scratch = T * H + T * EM + T * EO + 2 * T + 5 * R * H + 2 * R * NL + 2 * wk->p_floats +
+              5 * T * Q + T * I + T * H + 2 * T * EM + 2 * EM + T + L * NH + 34 * 16;
     if (!tpa__add_size(acts, scratch, &total) || !tpa__mul_size(total, sizeof(float), &total))
       s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "gradient work: batch %d x seq %d is too large",
                      max_batch, max_seq);
@@ -112,6 +116,8 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
   if (s == TPA_OK && !(wk->acts = tpa__calloc(L, sizeof *wk->acts)))
     s = TPA__NO_MEMORY("gradient work");
   if (s == TPA_OK && !(wk->masked = tpa__calloc(L, sizeof *wk->masked)))
+    s = TPA__NO_MEMORY("gradient work");
+  if (s == TPA_OK && !(wk->pos = tpa__malloc_array(T, sizeof *wk->pos)))
     s = TPA__NO_MEMORY("gradient work");
   if (s == TPA_OK) {
     float *cur = wk->block;
@@ -133,9 +139,12 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
       A->var2 = take(&cur, T);
     }
     wk->x_out = take(&cur, T * H);
-    wk->e_pre = take(&cur, T * H);
+    wk->e_pre = take(&cur, T * EM);
+    wk->e_out = EO ? take(&cur, T * EO) : NULL;
     wk->e_mean = take(&cur, T);
     wk->e_var = take(&cur, T);
+    wk->head_in = take(&cur, R * H);
+    wk->head_pre = take(&cur, R * H);
     wk->pooled = take(&cur, R * H);
     wk->pooled_d = take(&cur, R * H);
     wk->dpool = take(&cur, R * H);
@@ -150,9 +159,9 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
     wk->dv = take(&cur, T * Q);
     wk->big = take(&cur, T * I);
     wk->bx = take(&cur, T * H);
-    wk->b1 = take(&cur, T * H);
-    wk->b2 = take(&cur, T * H);
-    wk->gtmp = take(&cur, 2 * H);
+    wk->b1 = take(&cur, T * EM);
+    wk->b2 = take(&cur, T * EM);
+    wk->gtmp = take(&cur, 2 * EM);
     wk->mask = take(&cur, T);
     wk->head_mask = take(&cur, L * NH);
   }
@@ -212,17 +221,17 @@ static tpa_status check_batch(const tpa__grad_work *wk, const tpa_model *m, cons
   if (!b || !b->ids || !b->type_ids || !b->mask || (need_labels && !b->labels))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "gradient engine: incomplete batch");
   if (b->batch <= 0 || b->seq <= 0 || b->batch > wk->max_batch || b->seq > wk->max_seq ||
-      b->seq > c->max_pos)
+      b->seq > c->max_seq)
     return tpa__error(
         TPA_ERR_INVALID_ARGUMENT,
         "gradient engine: batch %d x %d outside the work area (%d x %d, %d positions)", b->batch,
-        b->seq, wk->max_batch, wk->max_seq, c->max_pos);
+        b->seq, wk->max_batch, wk->max_seq, c->max_seq);
   const size_t n = (size_t)b->batch * (size_t)b->seq;
   for (size_t t = 0; t < n; t++) {
     if (b->ids[t] < 0 || b->ids[t] >= c->vocab)
       return tpa__error(TPA_ERR_INVALID_ARGUMENT, "gradient engine: ids[%zu] = %d outside 0..%d", t,
                         b->ids[t], c->vocab - 1);
-    if (b->type_ids[t] < 0 || b->type_ids[t] >= c->type_vocab)
+    if (m->w.type_emb && (b->type_ids[t] < 0 || b->type_ids[t] >= c->type_vocab))
       return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "gradient engine: type_ids[%zu] = %d outside 0..%d", t, b->type_ids[t],
                         c->type_vocab - 1);
@@ -248,11 +257,14 @@ static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__
   } while (0)
   if (g->w) {
     tpa__weight_grads *G = g->w;
-    ZERO(G->word_emb, (size_t)c->vocab * H);
-    ZERO(G->pos_emb, (size_t)c->max_pos * H);
-    ZERO(G->type_emb, (size_t)c->type_vocab * H);
-    ZERO(G->emb_ln_g, H);
-    ZERO(G->emb_ln_b, H);
+    const size_t E = (size_t)c->emb;
+    ZERO(G->word_emb, (size_t)c->vocab * E);
+    ZERO(G->pos_emb, (size_t)c->max_pos * E);
+    ZERO(G->type_emb, (size_t)c->type_vocab * E);
+    ZERO(G->emb_ln_g, E);
+    ZERO(G->emb_ln_b, E);
+    ZERO(G->proj_w, H * E);
+    ZERO(G->proj_b, H);
     for (int32_t l = 0; G->layer && l < c->layers; l++) {
       tpa__layer_grad *L = &G->layer[l];
       const size_t hq = (size_t)w->layer[l].n_heads * (size_t)c->head_dim;
@@ -286,8 +298,10 @@ static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__
       ZERO(mod->b, (size_t)mod->out * (size_t)mod->rank);
     }
     const size_t LH = (size_t)S->layers * (size_t)S->hidden;
-    ZERO(S->emb_ln_g, S->hidden);
-    ZERO(S->emb_ln_b, S->hidden);
+    ZERO(S->emb_ln_g, S->emb);
+    ZERO(S->emb_ln_b, S->emb);
+    ZERO(S->pool_w, (size_t)S->hidden * (size_t)S->hidden);
+    ZERO(S->pool_b, S->hidden);
     ZERO(S->ln1_g, LH);
     ZERO(S->ln1_b, LH);
     ZERO(S->ln2_g, LH);
@@ -377,10 +391,11 @@ static tpa_status run(tpa__grad_work *wk, const tpa_model *m, const tpa__weights
   memset(&defaults, 0, sizeof defaults);
   if (!o || !train)
     o = &defaults;
-  const float hp = o->hidden_dropout, ap = o->attn_dropout;
-  if (!(hp >= 0.0f && hp < 1.0f) || !(ap >= 0.0f && ap < 1.0f))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "gradient engine: dropout %g / %g outside [0, 1)",
-                      (double)hp, (double)ap);
+  const float hp = o->hidden_dropout, ap = o->attn_dropout, cp = o->cls_dropout;
+  if (!(hp >= 0.0f && hp < 1.0f) || !(ap >= 0.0f && ap < 1.0f) || !(cp >= 0.0f && cp < 1.0f))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "gradient engine: dropout %g / %g / %g outside [0, 1)", (double)hp,
+                      (double)ap, (double)cp);
   setup_head_mask(wk, m, w, o->head_mask);
   if (g)
     zero_grads(wk, m, w, g, b->batch);

@@ -36,6 +36,7 @@ typedef struct tpa__layer_grad {
 
 typedef struct tpa__weight_grads {
   float *word_emb, *pos_emb, *type_emb, *emb_ln_g, *emb_ln_b;
+  float *proj_w, *proj_b; /* ELECTRA's embeddings_project */
   tpa__layer_grad *layer; /* [layers] */
   float *pool_w, *pool_b, *cls_w, *cls_b;
 } tpa__weight_grads;
@@ -43,6 +44,7 @@ typedef struct tpa__weight_grads {
 typedef struct tpa__grad_opts {
   float hidden_dropout; /* 0 = off (evaluation, reference tests) */
   float attn_dropout;
+  float cls_dropout;      /* the head's (config classifier_dropout / seq_classif_dropout) */
   uint64_t dropout_seed;  /* masks are a pure function of (seed, layer, position) */
   const float *head_mask; /* optional [layers, config.heads] by ORIGINAL head (NULL = ones) */
 } tpa__grad_opts;

@@ -35,11 +35,11 @@ static const tpa__lora_mod *lora_gmod(const tpa__grad_run *r, int32_t l, int mod
 }
 
 /* LayerNorm backward; parameter gradients added to up to two places. */
-static tpa_status ln_backward(tpa__grad_run *r, int64_t tokens, const float *src, const float *mean,
-                              const float *var, const float *gamma, const float *beta,
-                              const float *dy, float *dx, ln_dst a, ln_dst b, const char *what) {
+static tpa_status ln_backward(tpa__grad_run *r, int64_t tokens, int64_t h, const float *src,
+                              const float *mean, const float *var, const float *gamma,
+                              const float *beta, const float *dy, float *dx, ln_dst a, ln_dst b,
+                              const char *what) {
   tpa__grad_work *wk = r->wk;
-  const int64_t h = wk->hidden;
   const tpa__nn_tensor th = tpa__nn_dense2(tokens, h);
   float *gg = wk->gtmp, *gb = wk->gtmp + h;
   tpa_status s = tpa__nn_layer_norm_backward(wk->nn, &th, (float)r->m->cfg.ln_eps, src, mean, var,
@@ -187,7 +187,7 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   /* Output LayerNorm: df = d(f_pre) into b1 (the residual's gradient). */
   snprintf(what, sizeof what, "layer %d output LayerNorm backward", l);
   s = ln_backward(
-      r, tokens, A->f_pre, A->mean2, A->var2, W->ln2_g, W->ln2_b, wk->bx, wk->b1,
+      r, tokens, h, A->f_pre, A->mean2, A->var2, W->ln2_g, W->ln2_b, wk->bx, wk->b1,
       (ln_dst){G ? G->ln2_g : NULL, G ? G->ln2_b : NULL},
       (ln_dst){gl ? gl->ln2_g + (size_t)l * h : NULL, gl ? gl->ln2_b + (size_t)l * h : NULL}, what);
   if (s != TPA_OK)
@@ -224,7 +224,7 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   /* Attention LayerNorm: d(a_pre) into b1 (the residual into the block input). */
   snprintf(what, sizeof what, "layer %d attention LayerNorm backward", l);
   s = ln_backward(
-      r, tokens, A->a_pre, A->mean1, A->var1, W->ln1_g, W->ln1_b, wk->bx, wk->b1,
+      r, tokens, h, A->a_pre, A->mean1, A->var1, W->ln1_g, W->ln1_b, wk->bx, wk->b1,
       (ln_dst){G ? G->ln1_g : NULL, G ? G->ln1_b : NULL},
       (ln_dst){gl ? gl->ln1_g + (size_t)l * h : NULL, gl ? gl->ln1_b + (size_t)l * h : NULL}, what);
   if (s != TPA_OK)
@@ -279,15 +279,35 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   return TPA_OK;
 }
 
-/* Classifier and pooler: from dlogits to d(last hidden state) in bx. */
+/* d act / d pre of the head's activation, times @p dy, in place. */
+static void head_activation_back(tpa__head_act act, size_t n, const float *pre, const float *out,
+                                 float *dy) {
+  for (size_t i = 0; i < n; i++) {
+    if (act == TPA__HEAD_RELU) {
+      dy[i] = pre[i] > 0 ? dy[i] : 0.0f;
+    } else if (act == TPA__HEAD_GELU) { /* Phi(x) + x phi(x) */
+      const double x = pre[i];
+      const double d =
+          0.5 * (1.0 + erf(x * M_SQRT1_2)) + x * exp(-0.5 * x * x) * 0.3989422804014327;
+      dy[i] = (float)(dy[i] * d);
+    } else { /* tanh' = 1 - tanh^2, from the stored output */
+      dy[i] *= 1.0f - out[i] * out[i];
+    }
+  }
+}
+
+/* The head (classifier and pooler, or the family's dense + output): from
+ * dlogits to d(last hidden state) in bx. */
 static tpa_status head_backward(tpa__grad_run *r) {
   tpa__grad_work *wk = r->wk;
   const tpa__weights *w = r->w;
+  const tpa__family_desc *f = tpa__family_get(r->m->cfg.family);
   tpa__weight_grads *gw = r->g ? r->g->w : NULL;
   tpa_lora_set *gl = r->g ? r->g->lora : NULL;
   const int64_t h = wk->hidden, nl = r->m->cfg.num_labels, rows = r->rows, seq = r->seq;
+  const float cp = r->o->cls_dropout;
   tpa_status s;
-  /* Classifier weights: into the full-model grads and/or the LoRA set's copy. */
+  /* Output layer: into the full-model grads and/or the LoRA set's copy. */
   float *cw[2] = {gw ? gw->cls_w : NULL, gl ? gl->cls_w : NULL};
   float *cb[2] = {gw ? gw->cls_b : NULL, gl ? gl->cls_b : NULL};
   for (int i = 0; i < 2; i++) {
@@ -302,56 +322,66 @@ static tpa_status head_backward(tpa__grad_run *r) {
                        "classifier backward");
   if (s != TPA_OK)
     return s;
-  drop_back(r, -1, TPA__DROP_POOLED, r->o->hidden_dropout, r->drop_row0 * (uint64_t)h,
-            (size_t)(rows * h), wk->dpool, wk->dpool);
-  /* tanh' = 1 - tanh^2, from the stored output. */
-  for (int64_t i = 0; i < rows * h; i++)
-    wk->dpool[i] *= 1.0f - wk->pooled[i] * wk->pooled[i];
-  if (gw && (gw->pool_w || gw->pool_b)) {
-    /* dWp += dpre^T CLS: CLS rows are a strided view of the last state. */
-    if (gw->pool_w) {
-      tpa__nn_matmul_desc d;
-      memset(&d, 0, sizeof d);
-      d.src = tpa__nn_strided2(h, rows, 1, h);
-      d.wei = tpa__nn_strided2(rows, h, seq * h, 1);
-      d.dst = tpa__nn_dense2(h, h);
-      d.accumulate = 1;
-      s = tpa__nn_matmul(wk->nn, &d, wk->dpool, wk->x_out, NULL, NULL, gw->pool_w,
+  drop_back(r, -1, TPA__DROP_POOLED, cp, r->drop_row0 * (uint64_t)h, (size_t)(rows * h), wk->dpool,
+            wk->dpool);
+  head_activation_back(f->head_act, (size_t)(rows * h), wk->head_pre, wk->pooled, wk->dpool);
+  /* The dense: dW += dpre^T head_in (full model and/or the set's copy). */
+  float *pw[2] = {gw ? gw->pool_w : NULL, gl ? gl->pool_w : NULL};
+  float *pb[2] = {gw ? gw->pool_b : NULL, gl ? gl->pool_b : NULL};
+  for (int i = 0; i < 2; i++) {
+    if (!pw[i] && !pb[i])
+      continue;
+    s = tpa__g_linear_dw(wk->nn, rows, h, h, wk->dpool, wk->head_in, pw[i], pb[i],
                          "pooler backward");
-      if (s != TPA_OK)
-        return s;
-    }
-    if (gw->pool_b) {
-      s = tpa__g_linear_dw(wk->nn, rows, h, h, wk->dpool, NULL, NULL, gw->pool_b,
-                           "pooler backward");
-      if (s != TPA_OK)
-        return s;
-    }
+    if (s != TPA_OK)
+      return s;
   }
-  /* d(last state): zero except the [CLS] rows, which get dpre Wp. */
+  /* d(token 0) = dpre Wp, through the head's input dropout. */
+  s = tpa__g_linear_dx(wk->nn, rows, h, h, wk->dpool, w->pool_w, NULL, wk->b1, false,
+                       "pooler backward");
+  if (s != TPA_OK)
+    return s;
+  if (f->head_pre_dropout)
+    drop_back(r, -1, TPA__DROP_HEAD_IN, cp, r->drop_row0 * (uint64_t)h, (size_t)(rows * h), wk->b1,
+              wk->b1);
+  /* d(last state): zero except the token-0 rows. */
   memset(wk->bx, 0, (size_t)(rows * seq * h) * sizeof *wk->bx);
-  tpa__nn_matmul_desc d;
-  memset(&d, 0, sizeof d);
-  d.src = tpa__nn_dense2(rows, h);
-  d.wei = tpa__nn_dense2(h, h);
-  d.dst = tpa__nn_strided2(rows, h, seq * h, 1);
-  return tpa__nn_matmul(wk->nn, &d, wk->dpool, w->pool_w, NULL, NULL, wk->bx, "pooler backward");
+  for (int64_t b = 0; b < rows; b++)
+    memcpy(wk->bx + b * seq * h, wk->b1 + b * h, (size_t)h * sizeof *wk->bx);
+  return TPA_OK;
 }
 
-/* Embeddings: through dropout and LayerNorm, then scatter-add. */
+/* Embeddings: back through ELECTRA's projection, dropout and LayerNorm,
+ * then scatter-add into the tables. */
 static tpa_status embed_backward(tpa__grad_run *r) {
   tpa__grad_work *wk = r->wk;
+  const tpa__weights *w = r->w;
   tpa__weight_grads *gw = r->g ? r->g->w : NULL;
   tpa_lora_set *gl = r->g ? r->g->lora : NULL;
-  const int64_t h = wk->hidden, seq = r->seq, tokens = (int64_t)r->rows * seq;
-  if (!(gw && (gw->emb_ln_g || gw->emb_ln_b || gw->word_emb || gw->pos_emb || gw->type_emb)) &&
+  const int64_t e = wk->emb, seq = r->seq, tokens = (int64_t)r->rows * seq;
+  if (!(gw && (gw->emb_ln_g || gw->emb_ln_b || gw->word_emb || gw->pos_emb || gw->type_emb ||
+               gw->proj_w || gw->proj_b)) &&
       !(gl && (gl->emb_ln_g || gl->emb_ln_b)))
     return TPA_OK;
-  drop_back(r, -1, TPA__DROP_EMB, r->o->hidden_dropout, r->drop_row0 * (uint64_t)seq * h,
-            (size_t)(tokens * h), wk->bx, wk->b2);
-  tpa_status s =
-      ln_backward(r, tokens, wk->e_pre, wk->e_mean, wk->e_var, r->w->emb_ln_g, r->w->emb_ln_b,
-                  wk->b2, wk->b1, (ln_dst){gw ? gw->emb_ln_g : NULL, gw ? gw->emb_ln_b : NULL},
+  const float *dx = wk->bx; /* d(layer 0 input) [T, H] */
+  tpa_status s;
+  if (w->proj_w) {
+    if (gw && (gw->proj_w || gw->proj_b)) {
+      s = tpa__g_linear_dw(wk->nn, tokens, e, wk->hidden, wk->bx, wk->e_out, gw->proj_w, gw->proj_b,
+                           "embeddings_project backward");
+      if (s != TPA_OK)
+        return s;
+    }
+    s = tpa__g_linear_dx(wk->nn, tokens, e, wk->hidden, wk->bx, w->proj_w, NULL, wk->b1, false,
+                         "embeddings_project backward");
+    if (s != TPA_OK)
+      return s;
+    dx = wk->b1;
+  }
+  drop_back(r, -1, TPA__DROP_EMB, r->o->hidden_dropout, r->drop_row0 * (uint64_t)seq * e,
+            (size_t)(tokens * e), dx, wk->b2);
+  s = ln_backward(r, tokens, e, wk->e_pre, wk->e_mean, wk->e_var, w->emb_ln_g, w->emb_ln_b, wk->b2,
+                  wk->b1, (ln_dst){gw ? gw->emb_ln_g : NULL, gw ? gw->emb_ln_b : NULL},
                   (ln_dst){gl ? gl->emb_ln_g : NULL, gl ? gl->emb_ln_b : NULL},
                   "embeddings LayerNorm backward");
   if (s != TPA_OK || !gw)
@@ -360,13 +390,13 @@ static tpa_status embed_backward(tpa__grad_run *r) {
    * the sums deterministic whatever the thread count. */
   const float *de = wk->b1;
   for (int64_t t = 0; t < tokens; t++) {
-    const float *src = de + t * h;
-    float *dst[3] = {gw->word_emb ? gw->word_emb + (int64_t)r->ids[t] * h : NULL,
-                     gw->pos_emb ? gw->pos_emb + (t % seq) * h : NULL,
-                     gw->type_emb ? gw->type_emb + (int64_t)r->types[t] * h : NULL};
+    const float *src = de + t * e;
+    float *dst[3] = {gw->word_emb ? gw->word_emb + (int64_t)r->ids[t] * e : NULL,
+                     gw->pos_emb ? gw->pos_emb + (int64_t)wk->pos[t] * e : NULL,
+                     gw->type_emb ? gw->type_emb + (int64_t)r->types[t] * e : NULL};
     for (int k = 0; k < 3; k++)
       if (dst[k])
-        for (int64_t i = 0; i < h; i++)
+        for (int64_t i = 0; i < e; i++)
           dst[k][i] += src[i];
   }
   return TPA_OK;

@@ -16,29 +16,41 @@ static bool drop_on(float p) {
   return p > 0.0f;
 }
 
-/* x = LN(word[id] + type[tt] + pos[s]), then embeddings dropout. */
+/* x = LN(word[id] + type[tt] + pos[p]) (no type term for DistilBERT),
+ * embeddings dropout, then ELECTRA's projection to the hidden width. */
 static tpa_status embed(tpa__grad_run *r) {
   tpa__grad_work *wk = r->wk;
   const tpa__weights *w = r->w;
-  const int64_t h = wk->hidden, seq = r->seq, tokens = (int64_t)r->rows * seq;
-  float *e = wk->e_pre, *x = wk->acts[0].xin;
+  const tpa__config *c = &r->m->cfg;
+  const int64_t e = wk->emb, seq = r->seq, tokens = (int64_t)r->rows * seq;
+  float *pre = wk->e_pre, *x = w->proj_w ? wk->e_out : wk->acts[0].xin;
   const int32_t *ids = r->ids, *types = r->types;
+  int32_t *pos = wk->pos;
+  tpa__positions(tpa__family_get(c->family)->pad_positions, c->pad_id, ids, r->rows, r->seq, pos);
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < tokens; t++) {
-    const float *we = w->word_emb + (int64_t)ids[t] * h;
-    const float *te = w->type_emb + (int64_t)types[t] * h;
-    const float *pe = w->pos_emb + (t % seq) * h;
-    float *o = e + t * h;
-    for (int64_t i = 0; i < h; i++)
-      o[i] = (we[i] + te[i]) + pe[i];
+    const float *we = w->word_emb + (int64_t)ids[t] * e;
+    const float *pe = w->pos_emb + (int64_t)pos[t] * e;
+    float *o = pre + t * e;
+    if (w->type_emb) {
+      const float *te = w->type_emb + (int64_t)types[t] * e;
+      for (int64_t i = 0; i < e; i++)
+        o[i] = (we[i] + te[i]) + pe[i];
+    } else {
+      for (int64_t i = 0; i < e; i++)
+        o[i] = we[i] + pe[i];
+    }
   }
-  const tpa__nn_tensor view = tpa__nn_dense2(tokens, h);
+  const tpa__nn_tensor view = tpa__nn_dense2(tokens, e);
   tpa_status s =
-      tpa__nn_layer_norm_train(wk->nn, &view, (float)r->m->cfg.ln_eps, e, w->emb_ln_g, w->emb_ln_b,
-                               x, wk->e_mean, wk->e_var, "embeddings LayerNorm");
+      tpa__nn_layer_norm_train(wk->nn, &view, (float)c->ln_eps, pre, w->emb_ln_g, w->emb_ln_b, x,
+                               wk->e_mean, wk->e_var, "embeddings LayerNorm");
   if (s == TPA_OK && r->train && drop_on(r->o->hidden_dropout))
     tpa__dropout(r->o->dropout_seed, -1, TPA__DROP_EMB, r->o->hidden_dropout,
-                 r->drop_row0 * (uint64_t)seq * (uint64_t)h, (size_t)(tokens * h), x, NULL, x);
+                 r->drop_row0 * (uint64_t)seq * (uint64_t)e, (size_t)(tokens * e), x, NULL, x);
+  if (s == TPA_OK && w->proj_w)
+    s = tpa__g_linear(wk->nn, tokens, e, wk->hidden, x, w->proj_w, NULL, w->proj_b, NULL,
+                      wk->acts[0].xin, "embeddings_project");
   return s;
 }
 
@@ -195,26 +207,39 @@ static tpa_status block(tpa__grad_run *r, int32_t l) {
                                   A->var2, what);
 }
 
-/* logits = classifier(dropout(tanh(pooler([CLS])))). */
+/* The head's activation of @p n values, in place. */
+static void head_activation(tpa__head_act act, size_t n, float *x) {
+  for (size_t i = 0; i < n; i++) {
+    const double v = x[i];
+    x[i] = act == TPA__HEAD_RELU   ? (v > 0 ? x[i] : 0.0f)
+           : act == TPA__HEAD_GELU ? (float)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)))
+                                   : tanhf(x[i]);
+  }
+}
+
+/* logits = out(dropout(act(dense(dropout?(token 0))))): BERT's pooler +
+ * classifier, or the family's head with its dropout placement. */
 static tpa_status head(tpa__grad_run *r) {
   tpa__grad_work *wk = r->wk;
   const tpa__weights *w = r->w;
+  const tpa__family_desc *f = tpa__family_get(r->m->cfg.family);
   const int64_t h = wk->hidden, nl = r->m->cfg.num_labels, rows = r->rows;
-  tpa__nn_matmul_desc p;
-  memset(&p, 0, sizeof p);
-  p.src = tpa__nn_strided2(rows, h, (int64_t)r->seq * h, 1);
-  p.wei = tpa__nn_strided2(h, h, 1, h);
-  p.bias = tpa__nn_dense2(1, h);
-  p.dst = tpa__nn_dense2(rows, h);
-  p.act = TPA__NN_ACT_TANH;
-  tpa_status s =
-      tpa__nn_matmul(wk->nn, &p, wk->x_out, w->pool_w, w->pool_b, NULL, wk->pooled, "pooler");
+  const float cp = r->o->cls_dropout;
+  for (int64_t b = 0; b < rows; b++)
+    memcpy(wk->head_in + b * h, wk->x_out + b * r->seq * h, (size_t)h * sizeof(float));
+  if (f->head_pre_dropout && r->train && drop_on(cp))
+    tpa__dropout(r->o->dropout_seed, -1, TPA__DROP_HEAD_IN, cp, r->drop_row0 * (uint64_t)h,
+                 (size_t)(rows * h), wk->head_in, NULL, wk->head_in);
+  tpa_status s = tpa__g_linear(wk->nn, rows, h, h, wk->head_in, w->pool_w, NULL, w->pool_b, NULL,
+                               wk->head_pre, "pooler");
   if (s != TPA_OK)
     return s;
+  memcpy(wk->pooled, wk->head_pre, (size_t)(rows * h) * sizeof(float));
+  head_activation(f->head_act, (size_t)(rows * h), wk->pooled);
   const float *pd = wk->pooled;
-  if (r->train && drop_on(r->o->hidden_dropout)) {
-    tpa__dropout(r->o->dropout_seed, -1, TPA__DROP_POOLED, r->o->hidden_dropout,
-                 r->drop_row0 * (uint64_t)h, (size_t)(rows * h), wk->pooled, NULL, wk->pooled_d);
+  if (r->train && drop_on(cp)) {
+    tpa__dropout(r->o->dropout_seed, -1, TPA__DROP_POOLED, cp, r->drop_row0 * (uint64_t)h,
+                 (size_t)(rows * h), wk->pooled, NULL, wk->pooled_d);
     pd = wk->pooled_d;
   } else {
     memcpy(wk->pooled_d, wk->pooled, (size_t)(rows * h) * sizeof *pd);

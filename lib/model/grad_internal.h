@@ -25,7 +25,8 @@ enum {
   TPA__DROP_ATTN = 2,
   TPA__DROP_ATTN_OUT = 3,
   TPA__DROP_FFN_OUT = 4,
-  TPA__DROP_POOLED = 5
+  TPA__DROP_POOLED = 5,
+  TPA__DROP_HEAD_IN = 6 /* token 0 before the head's dense (RoBERTa, ELECTRA) */
 };
 
 /* One micro-batch's activations of layer l (each a slice of a block that
@@ -51,11 +52,17 @@ struct tpa__grad_work {
   size_t micro;    /* tokens per micro-batch actually used (<= tokens) */
   size_t p_floats; /* capacity of one layer's probabilities */
   int32_t layers, hidden, inter, heads, max_hq;
+  int32_t emb;  /* embedding width (ELECTRA's embedding_size, else hidden) */
+  int32_t *pos; /* [T] position ids of the micro-batch */
   /* Stored activations: [layers] slices, plus the final hidden state. */
   tpa__grad_acts *acts;
   float *x_out;                  /* [T, H] the last layer's output */
-  float *e_pre, *e_mean, *e_var; /* embeddings before their LayerNorm */
-  float *pooled;                 /* [R, H] tanh output, before dropout */
+  float *e_pre, *e_mean, *e_var; /* [T, emb] embeddings before their LayerNorm */
+  float *e_out;                  /* [T, emb] their LayerNorm output, input of
+                                    ELECTRA's projection (NULL without one) */
+  float *head_in;                /* [R, H] token 0, after the head's input dropout */
+  float *head_pre;               /* [R, H] the head dense's output, before activation */
+  float *pooled;                 /* [R, H] activation output, before dropout */
   float *pooled_d;               /* [R, H] after dropout */
   float *logits;                 /* [R, nl] */
   float *dlogits;                /* [R, nl] */
@@ -64,13 +71,14 @@ struct tpa__grad_work {
   float *cm, *dcm;     /* [T, hq] masked context and its gradient */
   float *dq, *dk, *dv; /* [T, hq] */
   float *big;          /* [T, inter] GELU output / its gradient */
-  float *bx, *b1, *b2; /* [T, H] running gradients and temporaries */
+  float *bx;           /* [T, H] running gradient */
+  float *b1, *b2;      /* [T, max(H, emb)] temporaries */
   float *dpool;        /* [R, H] */
   float *ldt;          /* [T, rank] gradient of a LoRA x A^T (grown per call) */
   float *lora_x;       /* [layers * 4][T, rank]: each module's x A^T, kept by the
                           forward for the backward's dB */
   size_t lora_rank_cap;
-  float *gtmp;      /* [2 * H] LayerNorm parameter gradients of one call */
+  float *gtmp;      /* [2 * max(H, emb)] LayerNorm parameter gradients of one call */
   float *mask;      /* [T] additive attention mask: 0 or -FLT_MAX */
   float *head_mask; /* [layers, max heads] effective mask by KEPT head */
   bool *masked;     /* [layers]: some kept head's mask differs from 1 */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tpa_model_load: config.json + model.safetensors + vocab.txt -> tpa_model.
- * Every tensor is looked up by its HF name, checked against the shape the
- * config (and the pruned head layout) implies, and used in place from the
+/* tpa_model_load: config.json + model.safetensors + the tokenizer files ->
+ * tpa_model, for every family of model/family.h. Every tensor of the
+ * family's list (model/tensors.c) is looked up by its HF name, checked
+ * against the shape the config (and the pruned head layout) implies, and used in place from the
  * mapping when it is aligned F32; anything else is converted into blocks
  * the model owns. Any failure frees everything: no partial model. */
 #include <math.h>
@@ -19,6 +20,7 @@
 #include "model/config.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/tensors.h"
 #include "text/tokenizer.h"
 #include "tpa/tokenizer.h"
 
@@ -37,7 +39,7 @@ TPA_API void tpa_model_load_params_init(tpa_model_load_params *p, size_t size) {
 typedef struct loader {
   tpa_model *m;
   tpa__st_file st;
-  const char *prefix; /* "bert." or "" for the encoder's names */
+  const char *prefix; /* the family's ("bert.") or "" (a bare base model) */
   bool in_place;      /* some tensor points into the mapping */
   size_t used;        /* tensors taken (the rest are logged as ignored) */
 } loader;
@@ -101,40 +103,10 @@ static tpa_status take_tensor(loader *L, const tpa__st_tensor *t, int32_t ndim,
   return TPA_OK;
 }
 
-/* Take the tensor "<prefix><name>" of shape [d0] or [d0, d1] (d1 < 0). */
-static tpa_status take(loader *L, bool prefixed, const char *name, int64_t d0, int64_t d1,
-                       const float **out) {
-  char full[512];
-  snprintf(full, sizeof full, "%s%s", prefixed ? L->prefix : "", name);
-  const tpa__st_tensor *t = find_tensor(L, full);
-  if (!t)
-    return tpa__error(TPA_ERR_TENSOR_MISSING, "file %s: tensor \"%s\" is missing", L->st.path,
-                      full);
-  uint64_t dims[2] = {(uint64_t)d0, (uint64_t)(d1 < 0 ? 0 : d1)};
-  return take_tensor(L, t, d1 < 0 ? 1 : 2, dims, out);
-}
-
-/* A Linear layer: weight [out, in] and bias [out]. */
-static tpa_status take_linear(loader *L, bool prefixed, const char *base, int64_t out_dim,
-                              int64_t in_dim, const float **w, const float **b) {
-  char name[256];
-  snprintf(name, sizeof name, "%s.weight", base);
-  tpa_status st = take(L, prefixed, name, out_dim, in_dim, w);
-  if (st != TPA_OK)
-    return st;
-  snprintf(name, sizeof name, "%s.bias", base);
-  return take(L, prefixed, name, out_dim, -1, b);
-}
-
-static tpa_status take_layernorm(loader *L, const char *base, int64_t h, const float **g,
-                                 const float **b) {
-  char name[256];
-  snprintf(name, sizeof name, "%s.LayerNorm.weight", base);
-  tpa_status st = take(L, true, name, h, -1, g);
-  if (st != TPA_OK)
-    return st;
-  snprintf(name, sizeof name, "%s.LayerNorm.bias", base);
-  return take(L, true, name, h, -1, b);
+/* Take @p x for list entry @p t, whose shape it must have. */
+static tpa_status take_entry(loader *L, const tpa__st_tensor *x, const tpa__named_tensor *t) {
+  uint64_t dims[2] = {(uint64_t)t->dims[0], (uint64_t)t->dims[1]};
+  return take_tensor(L, x, t->ndims, dims, t->ptr);
 }
 
 /* Heads each layer keeps, from config.json's pruned_heads table. */
@@ -162,38 +134,14 @@ static tpa_status build_layers(tpa_model *m, const bool *pruned) {
   return TPA_OK;
 }
 
-static tpa_status load_layer(loader *L, int32_t l) {
-  const tpa__config *c = &L->m->cfg;
-  tpa__layer *ly = &L->m->w.layer[l];
-  int64_t H = c->hidden, a = (int64_t)ly->n_heads * c->head_dim;
-  char base[64], name[128];
-  snprintf(base, sizeof base, "encoder.layer.%d", l);
-  tpa_status st;
-#define LIN(suffix, o, i, w, b)                                                                    \
-  (snprintf(name, sizeof name, "%s.%s", base, suffix), take_linear(L, true, name, o, i, w, b))
-#define LN(suffix, g, b)                                                                           \
-  (snprintf(name, sizeof name, "%s.%s", base, suffix), take_layernorm(L, name, H, g, b))
-  if ((st = LIN("attention.self.query", a, H, &ly->q_w, &ly->q_b)) ||
-      (st = LIN("attention.self.key", a, H, &ly->k_w, &ly->k_b)) ||
-      (st = LIN("attention.self.value", a, H, &ly->v_w, &ly->v_b)) ||
-      (st = LIN("attention.output.dense", H, a, &ly->o_w, &ly->o_b)) ||
-      (st = LN("attention.output", &ly->ln1_g, &ly->ln1_b)) ||
-      (st = LIN("intermediate.dense", c->inter, H, &ly->i_w, &ly->i_b)) ||
-      (st = LIN("output.dense", H, c->inter, &ly->f_w, &ly->f_b)) ||
-      (st = LN("output", &ly->ln2_g, &ly->ln2_b)))
-    return st;
-#undef LIN
-#undef LN
-  return TPA_OK;
-}
-
-/* A new classifier as HF initialises one: weight N(0, 0.02), bias 0.
+/* A new Linear as HF initialises one: weight N(0, 0.02), bias 0.
  * Normals come from Box-Muller on pairs of core/rng.h draws seeded with
  * @p seed: u1 = (top 53 bits + 1) / 2^53 in (0, 1], u2 = top 53 bits /
  * 2^53, giving sqrt(-2 ln u1) cos(2 pi u2) then ... sin(2 pi u2), written
  * row-major. The same seed always gives the same weights. */
-static tpa_status fresh_classifier(tpa_model *m, uint64_t seed) {
-  size_t rows = (size_t)m->cfg.num_labels, cols = (size_t)m->cfg.hidden, n = rows * cols;
+static tpa_status fresh_linear(tpa_model *m, size_t rows, size_t cols, uint64_t seed,
+                               const float **w_out, const float **b_out) {
+  size_t n = rows * cols;
   float *w = tpa__malloc_array(n, sizeof *w);
   float *b = tpa__calloc(rows, sizeof *b);
   if (!w || !b || !tpa__model_own(m, w)) {
@@ -215,64 +163,100 @@ static tpa_status fresh_classifier(tpa_model *m, uint64_t seed) {
     if (i + 1 < n)
       w[i + 1] = (float)(0.02 * r * sin(two_pi * u2));
   }
-  m->w.cls_w = w;
-  m->w.cls_b = b;
+  *w_out = w;
+  *b_out = b;
   return TPA_OK;
 }
 
-static tpa_status load_classifier(loader *L, const tpa_model_load_params *p) {
+/* The seed of a new head dense (RoBERTa's classifier.dense, DistilBERT's
+ * pre_classifier), apart from the output layer's so the two differ. */
+#define DENSE_SEED_MIX 0x9e3779b97f4a7c15ull
+
+/* The tensor of list entry @p t in the file, under the prefix the file
+ * uses for the encoder (none in a bare base model). */
+static const tpa__st_tensor *find_entry(const loader *L, const tpa__named_tensor *t,
+                                        const char *family_prefix, char *name, size_t cap) {
+  const char *n = t->name;
+  if (t->base && strcmp(L->prefix, family_prefix) != 0)
+    n += strlen(family_prefix);
+  snprintf(name, cap, "%s", n);
+  return find_tensor(L, name);
+}
+
+/* The head: taken from the file when it has it; created as HF creates a
+ * new one otherwise (a base checkpoint), and its output layer also when
+ * the caller asked for another label count than the file's (a new task,
+ * as HF's ignore_mismatched_sizes). */
+static tpa_status load_head(loader *L, const tpa_model_load_params *p, tpa__named_tensor *t,
+                            size_t n, const char *family_prefix) {
   tpa_model *m = L->m;
-  int64_t H = m->cfg.hidden, n = m->cfg.num_labels;
-  const tpa__st_tensor *w = tpa__st_find(&L->st, "classifier.weight");
-  const tpa__st_tensor *b = tpa__st_find(&L->st, "classifier.bias");
-  if (w && b && p->num_labels > 0 && w->ndim == 2 && w->shape[1] == (uint64_t)H &&
-      w->shape[0] != (uint64_t)n) {
-    /* The caller asked for another label count than the checkpoint's head
-     * has (a new task): start a new head, as HF's ignore_mismatched_sizes. */
-    tpa__log(p->log, p->user, TPA_LOG_INFO,
-             "%s: classifier has %llu labels, %lld requested: creating a new classifier "
-             "(seed %llu)",
-             L->st.path, (unsigned long long)w->shape[0], (long long)n,
-             (unsigned long long)p->seed);
-    return fresh_classifier(m, p->seed);
+  const int64_t H = m->cfg.hidden, labels = m->cfg.num_labels;
+  const tpa__family_desc *f = tpa__family_get(m->cfg.family);
+  char name[160];
+  for (size_t i = 0; i < n; i += 2) { /* weight, bias pairs */
+    const bool out = t[i].ptr == &m->w.cls_w;
+    const tpa__st_tensor *w = find_entry(L, &t[i], family_prefix, name, sizeof name);
+    const tpa__st_tensor *b = find_entry(L, &t[i + 1], family_prefix, name, sizeof name);
+    const char *what = out ? f->head_out : f->head_dense;
+    if (out && w && b && p->num_labels > 0 && w->ndim == 2 && w->shape[1] == (uint64_t)H &&
+        w->shape[0] != (uint64_t)labels) {
+      tpa__log(p->log, p->user, TPA_LOG_INFO,
+               "%s: %s has %llu labels, %lld requested: creating a new one (seed %llu)", L->st.path,
+               what, (unsigned long long)w->shape[0], (long long)labels,
+               (unsigned long long)p->seed);
+      w = b = NULL;
+    } else if (!w && !b) {
+      tpa__log(p->log, p->user, TPA_LOG_INFO,
+               "%s: no %s (a base model): creating one with N(0, 0.02) weights from seed %llu "
+               "and zero bias",
+               L->st.path, what, (unsigned long long)p->seed);
+    }
+    tpa_status st;
+    if (!w && !b)
+      st = fresh_linear(m, (size_t)t[i].dims[0], (size_t)t[i].dims[1],
+                        out ? p->seed : p->seed ^ DENSE_SEED_MIX, t[i].ptr, t[i + 1].ptr);
+    else if (!w || !b)
+      st = tpa__error(TPA_ERR_TENSOR_MISSING, "file %s: tensor \"%s\" is missing", L->st.path,
+                      w ? t[i + 1].name : t[i].name);
+    else if ((st = take_entry(L, w, &t[i])) == TPA_OK)
+      st = take_entry(L, b, &t[i + 1]);
+    if (st != TPA_OK)
+      return st;
   }
-  if (w || b) {
-    tpa_status st = take(L, false, "classifier.weight", n, H, &m->w.cls_w);
-    return st != TPA_OK ? st : take(L, false, "classifier.bias", n, -1, &m->w.cls_b);
-  }
-  tpa__log(p->log, p->user, TPA_LOG_INFO,
-           "%s: no classifier (a bare BertModel): creating one with %lld labels, N(0, 0.02) "
-           "weights from seed %llu and zero bias",
-           L->st.path, (long long)n, (unsigned long long)p->seed);
-  return fresh_classifier(m, p->seed);
+  return TPA_OK;
 }
 
 static tpa_status load_weights(loader *L, const tpa_model_load_params *p) {
   tpa_model *m = L->m;
-  const tpa__config *c = &m->cfg;
-  tpa__weights *w = &m->w;
-  int64_t H = c->hidden;
-  /* A BertForSequenceClassification prefixes the encoder with "bert.";
-   * a bare BertModel does not. */
-  L->prefix = tpa__st_find(&L->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
-  tpa_status st;
-  if ((st = take(L, true, "embeddings.word_embeddings.weight", c->vocab, H, &w->word_emb)) ||
-      (st = take(L, true, "embeddings.position_embeddings.weight", c->max_pos, H, &w->pos_emb)) ||
-      (st = take(L, true, "embeddings.token_type_embeddings.weight", c->type_vocab, H,
-                 &w->type_emb)) ||
-      (st = take_layernorm(L, "embeddings", H, &w->emb_ln_g, &w->emb_ln_b)))
-    return st;
-  for (int32_t l = 0; l < c->layers; l++)
-    if ((st = load_layer(L, l)))
-      return st;
-  /* HF's classification head reads the pooled [CLS]: a pooler is needed. */
-  if ((st = take_linear(L, true, "pooler.dense", H, H, &w->pool_w, &w->pool_b)) ||
-      (st = load_classifier(L, p)))
-    return st;
-  if (L->used < L->st.n)
+  const tpa__family_desc *f = tpa__family_get(m->cfg.family);
+  size_t n = tpa__model_tensors(&m->cfg, &m->w, NULL, 0);
+  tpa__named_tensor *t = tpa__calloc(n, sizeof *t);
+  if (!t)
+    return TPA__NO_MEMORY("tensor list");
+  tpa__model_tensors(&m->cfg, &m->w, t, n);
+  /* A *ForSequenceClassification prefixes the encoder ("bert."); a bare
+   * base model does not. */
+  L->prefix = tpa__st_find(&L->st, t[0].name) ? f->prefix : "";
+  tpa_status st = TPA_OK;
+  size_t head = n;
+  char name[160];
+  for (size_t i = 0; st == TPA_OK && i < n; i++) {
+    if (t[i].head) {
+      head = i;
+      break;
+    }
+    const tpa__st_tensor *x = find_entry(L, &t[i], f->prefix, name, sizeof name);
+    st = x ? take_entry(L, x, &t[i])
+           : tpa__error(TPA_ERR_TENSOR_MISSING, "file %s: tensor \"%s\" is missing", L->st.path,
+                        name);
+  }
+  if (st == TPA_OK)
+    st = load_head(L, p, t + head, n - head, f->prefix);
+  free(t);
+  if (st == TPA_OK && L->used < L->st.n)
     tpa__log(p->log, p->user, TPA_LOG_DEBUG, "%s: %zu tensors not used by the model", L->st.path,
              L->st.n - L->used);
-  return TPA_OK;
+  return st;
 }
 
 /* The tokenizer, as HF's AutoTokenizer finds it: tokenizer.json when the

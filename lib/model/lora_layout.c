@@ -10,6 +10,10 @@ tpa_status tpa__lora_set_check(const tpa_lora_set *s, const tpa_model *m) {
   if (!s || !m)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set check: NULL set or model");
   const tpa__config *c = &m->cfg;
+  if (s->family != c->family)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set made for a %s model; the model is %s",
+                      tpa__family_get(s->family)->model_type,
+                      tpa__family_get(c->family)->model_type);
   if (s->layers != c->layers || s->hidden != c->hidden || s->num_labels != c->num_labels)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                       "LoRA set made for %d layers, hidden %d, %d labels; the model has %d "
@@ -52,6 +56,10 @@ tpa_status tpa__lora_effective_weights(const tpa_lora_set *s, const tpa_model *m
   w->emb_ln_b = s->emb_ln_b;
   w->cls_w = s->cls_w;
   w->cls_b = s->cls_b;
+  if (s->pool_w) {
+    w->pool_w = s->pool_w;
+    w->pool_b = s->pool_b;
+  }
   *layers_out = layers;
   return TPA_OK;
 }

@@ -28,14 +28,21 @@ typedef struct tpa__lora_mod {
 
 struct tpa_lora_set {
   int32_t layers, hidden, num_labels;
+  tpa__family family; /* of the model it was made for: names its tensors */
+  int32_t emb;        /* embedding width (the embeddings LayerNorm's) */
   int32_t *n_heads;   /* [layers] kept heads of the model it was made for */
   tpa__lora_mod *mod; /* [layers * TPA_LORA_MODULES], block-major */
   /* PEFT's modules_to_save: trainable copies, same shapes as the model's. */
-  float *emb_ln_g, *emb_ln_b; /* [hidden] */
+  float *emb_ln_g, *emb_ln_b; /* [emb] */
   float *ln1_g, *ln1_b;       /* [layers * hidden] attention.output.LayerNorm */
   float *ln2_g, *ln2_b;       /* [layers * hidden] output.LayerNorm */
   float *cls_w, *cls_b;       /* [num_labels * hidden], [num_labels] */
-  void *storage;              /* one allocation behind every array above */
+  /* The head's dense [hidden * hidden], [hidden] where the family's head
+   * has its own (RoBERTa's classifier.dense, DistilBERT's pre_classifier,
+   * ELECTRA's classifier.dense), trained with the output layer; NULL for
+   * BERT, whose pooler belongs to the frozen encoder. */
+  float *pool_w, *pool_b;
+  void *storage; /* one allocation behind every array above */
   /* Which base it belongs to, for adapter_config.json and shape checks:
    * heads = config heads before pruning; head_ids [layers * heads], row l
    * holds the n_heads[l] ORIGINAL ids kept (in storage); base_model is the

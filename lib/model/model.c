@@ -119,6 +119,9 @@ TPA_API tpa_status tpa_model_get_config(const tpa_model *m, tpa_model_config *cf
       .attention_probs_dropout_prob = c->attn_dropout,
       .do_lower_case = c->lower_case,
       .regression = c->regression,
+      .model_type = tpa__family_get(c->family)->model_type,
+      .embedding_size = c->emb,
+      .max_sequence_length = c->max_seq,
   };
   tpa__result_write(cfg, &full, sizeof full);
   return TPA_OK;
@@ -156,8 +159,11 @@ TPA_API tpa_status tpa_model_layer_heads(const tpa_model *m, int32_t layer, int3
 void tpa__param_counts(const tpa__config *c, const int32_t *heads_per_layer,
                        tpa_param_counts *out) {
   uint64_t H = (uint64_t)c->hidden, I = (uint64_t)c->inter, d = (uint64_t)c->head_dim;
+  uint64_t E = (uint64_t)c->emb;
   out->embeddings =
-      ((uint64_t)c->vocab + (uint64_t)c->max_pos + (uint64_t)c->type_vocab) * H + 2 * H;
+      ((uint64_t)c->vocab + (uint64_t)c->max_pos + (uint64_t)c->type_vocab) * E + 2 * E;
+  if (E != H) /* ELECTRA's embeddings_project */
+    out->embeddings += H * E + H;
   out->encoder = 0;
   for (int32_t l = 0; l < c->layers; l++) {
     uint64_t a = (uint64_t)(heads_per_layer ? heads_per_layer[l] : c->heads) * d;

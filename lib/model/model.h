@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/family.h"
 #include "tpa/model.h"
 
 /* config.json, after validation. */
 typedef struct tpa__config {
+  tpa__family family; /* model_type (model/family.h) */
   int32_t hidden;     /* hidden_size */
   int32_t layers;     /* num_hidden_layers */
   int32_t heads;      /* num_attention_heads (before pruning) */
@@ -22,12 +24,20 @@ typedef struct tpa__config {
   int32_t max_pos;    /* max_position_embeddings */
   int32_t type_vocab; /* type_vocab_size */
   int32_t num_labels; /* 1 = regression */
+  int32_t emb;        /* embedding width: ELECTRA's embedding_size, else hidden */
+  int32_t pad_id;     /* pad_token_id: the padding_idx of RoBERTa's positions */
+  int32_t max_seq;    /* longest sequence the position table covers */
   double ln_eps;      /* layer_norm_eps */
   double hidden_dropout;
   double attn_dropout;
-  bool regression; /* problem_type "regression" or num_labels == 1 */
-  bool lower_case; /* tokenizer_config.json do_lower_case (default true) */
-  char **id2label; /* num_labels owned strings */
+  double cls_dropout; /* dropout of the classification head */
+  bool regression;    /* problem_type "regression" or num_labels == 1 */
+  bool lower_case;    /* tokenizer_config.json do_lower_case (default true) */
+  char **id2label;    /* num_labels owned strings */
+  /* config.json and tokenizer_config.json as read (references owned, the
+   * latter NULL when absent): a non-BERT family is exported as its own
+   * file with libtpa's changes applied, keeping every key HF wrote. */
+  struct json_t *raw, *raw_tok;
 } tpa__config;
 
 /* One transformer block. n_heads may be smaller than config.heads when
@@ -45,13 +55,17 @@ typedef struct tpa__layer {
 } tpa__layer;
 
 typedef struct tpa__weights {
-  const float *word_emb; /* [vocab, hidden] */
-  const float *pos_emb;  /* [max_pos, hidden] */
-  const float *type_emb; /* [type_vocab, hidden] */
+  const float *word_emb; /* [vocab, emb] */
+  const float *pos_emb;  /* [max_pos, emb] */
+  const float *type_emb; /* [type_vocab, emb]; NULL for DistilBERT */
   const float *emb_ln_g, *emb_ln_b;
+  const float *proj_w, *proj_b; /* ELECTRA's embeddings_project [hidden, emb], or NULL */
   tpa__layer *layer;            /* [config.layers] */
-  const float *pool_w, *pool_b; /* pooler.dense [hidden, hidden] */
-  const float *cls_w, *cls_b;   /* classifier [num_labels, hidden] */
+  /* The head's dense [hidden, hidden] (BERT's pooler, RoBERTa's
+   * classifier.dense, DistilBERT's pre_classifier) and its output
+   * [num_labels, hidden] (classifier or classifier.out_proj). */
+  const float *pool_w, *pool_b;
+  const float *cls_w, *cls_b;
 } tpa__weights;
 
 /* Memory a model owns: F32 tensors point into the mapping of

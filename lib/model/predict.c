@@ -135,7 +135,7 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
   free(scratch);
   const size_t bs = (size_t)p.batch_size < n ? (size_t)p.batch_size : n;
   /* The first batch holds the longest rows: it sizes the work area. */
-  const int32_t max_seq = s == TPA_OK ? padded_length(e.len[order[0]], c->max_pos) : 0;
+  const int32_t max_seq = s == TPA_OK ? padded_length(e.len[order[0]], c->max_seq) : 0;
   runner run;
   memset(&run, 0, sizeof run);
   int32_t *ids = NULL, *types = NULL, *mask = NULL;
@@ -152,7 +152,7 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
   }
   for (size_t b0 = 0; s == TPA_OK && b0 < n; b0 += bs) {
     const size_t rows = b0 + bs <= n ? bs : n - b0;
-    const int32_t seq = padded_length(e.len[order[b0]], c->max_pos);
+    const int32_t seq = padded_length(e.len[order[b0]], c->max_seq);
     tpa__encoded_fill(&e, order + b0, rows, seq, ids, types, mask, NULL);
     s = runner_run(&run, model, ids, types, mask, (int32_t)rows, seq, out);
     for (size_t r = 0; s == TPA_OK && r < rows; r++)

@@ -60,13 +60,47 @@ static const int32_t *model_kept_heads(const void *ctx, int32_t layer, int32_t *
   return ly->head_ids;
 }
 
-/* config.json; @p dense leaves pruned_heads out (the weights are full size). */
+/* BERT's config.json written from the parsed values, as libtpa always has. */
+static json_t *bert_config(const tpa__config *c) {
+  json_t *root = json_object();
+  bool ok = root && put(root, "model_type", json_string("bert")) &&
+            put(root, "hidden_act", json_string("gelu")) &&
+            put(root, "hidden_size", json_integer(c->hidden)) &&
+            put(root, "num_hidden_layers", json_integer(c->layers)) &&
+            put(root, "num_attention_heads", json_integer(c->heads)) &&
+            put(root, "intermediate_size", json_integer(c->inter)) &&
+            put(root, "vocab_size", json_integer(c->vocab)) &&
+            put(root, "max_position_embeddings", json_integer(c->max_pos)) &&
+            put(root, "type_vocab_size", json_integer(c->type_vocab)) &&
+            put(root, "layer_norm_eps", json_real(c->ln_eps)) &&
+            put(root, "hidden_dropout_prob", json_real(c->hidden_dropout)) &&
+            put(root, "attention_probs_dropout_prob", json_real(c->attn_dropout)) &&
+            put(root, "classifier_dropout", json_null()) &&
+            put(root, "position_embedding_type", json_string("absolute")) &&
+            put(root, "initializer_range", json_real(0.02)) &&
+            put(root, "pad_token_id", json_integer(0)) && put(root, "use_cache", json_true()) &&
+            put(root, "transformers_version", json_string(HF_VERSION));
+  if (!ok) {
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+/* config.json; @p dense leaves pruned_heads out (the weights are full
+ * size). BERT's is written from the parsed values; another family's is
+ * the file it was loaded with (every key its HF config class wrote) with
+ * what libtpa changes set: the architecture, the labels, the problem
+ * type, the pruned heads and the dtype. */
 static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) {
   const tpa__config *c = &m->cfg;
-  json_t *root = json_object(), *arch = json_array(), *id2label = json_object(),
-         *label2id = json_object();
+  const tpa__family_desc *f = tpa__family_get(c->family);
+  json_t *root = c->family == TPA__FAM_BERT || !c->raw ? bert_config(c) : json_deep_copy(c->raw);
+  if (root && c->family != TPA__FAM_BERT && !c->raw)
+    json_object_set_new(root, "model_type", json_string(f->model_type));
+  json_t *arch = json_array(), *id2label = json_object(), *label2id = json_object();
   bool ok = root && arch && id2label && label2id &&
-            json_array_append_new(arch, json_string("BertForSequenceClassification")) == 0;
+            json_array_append_new(arch, json_string(f->architecture)) == 0;
   for (int32_t i = 0; ok && i < c->num_labels; i++) {
     char key[16];
     snprintf(key, sizeof key, "%d", i);
@@ -88,28 +122,14 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
   json_decref(arch);
   json_decref(id2label);
   json_decref(label2id);
-  ok = ok && put(root, "model_type", json_string("bert")) &&
-       put(root, "hidden_act", json_string("gelu")) &&
-       put(root, "hidden_size", json_integer(c->hidden)) &&
-       put(root, "num_hidden_layers", json_integer(c->layers)) &&
-       put(root, "num_attention_heads", json_integer(c->heads)) &&
-       put(root, "intermediate_size", json_integer(c->inter)) &&
-       put(root, "vocab_size", json_integer(c->vocab)) &&
-       put(root, "max_position_embeddings", json_integer(c->max_pos)) &&
-       put(root, "type_vocab_size", json_integer(c->type_vocab)) &&
-       put(root, "layer_norm_eps", json_real(c->ln_eps)) &&
-       put(root, "hidden_dropout_prob", json_real(c->hidden_dropout)) &&
-       put(root, "attention_probs_dropout_prob", json_real(c->attn_dropout)) &&
-       put(root, "classifier_dropout", json_null()) &&
-       put(root, "position_embedding_type", json_string("absolute")) &&
-       put(root, "initializer_range", json_real(0.02)) &&
-       put(root, "pad_token_id", json_integer(0)) && put(root, "use_cache", json_true()) &&
-       put(root, "torch_dtype", json_string("float32")) &&
-       put(root, "transformers_version", json_string(HF_VERSION));
   /* HF writes the problem type once training has seen the labels. */
-  if (ok)
-    ok = put(root, "problem_type",
-             json_string(c->regression ? "regression" : "single_label_classification"));
+  ok = ok && put(root, "torch_dtype", json_string("float32")) &&
+       put(root, "problem_type",
+           json_string(c->regression ? "regression" : "single_label_classification"));
+  if (ok) { /* id2label says it; a stale count would contradict it */
+    json_object_del(root, "num_labels");
+    json_object_del(root, "pruned_heads");
+  }
   bool pruned = false;
   for (int32_t l = 0; !dense && l < c->layers; l++)
     pruned = pruned || m->w.layer[l].n_heads != c->heads;
@@ -125,17 +145,24 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
 }
 
 static tpa_status write_tokenizer_config(const tpa_model *m, const char *dir) {
+  /* Another family's tokenizer_config.json goes out as it came in (its
+   * special tokens and tokenizer class are the family's own). */
+  const tpa__family_desc *f = tpa__family_get(m->cfg.family);
+  if (m->cfg.family != TPA__FAM_BERT && m->cfg.raw_tok)
+    return write_json(dir, "tokenizer_config.json", m->cfg.raw_tok, NULL, 0);
   json_t *root = json_object();
-  bool ok = root && put(root, "do_lower_case", json_boolean(m->cfg.lower_case)) &&
-            put(root, "model_max_length", json_integer(m->cfg.max_pos)) &&
-            put(root, "tokenizer_class", json_string("BertTokenizer")) &&
-            put(root, "unk_token", json_string("[UNK]")) &&
-            put(root, "sep_token", json_string("[SEP]")) &&
-            put(root, "pad_token", json_string("[PAD]")) &&
-            put(root, "cls_token", json_string("[CLS]")) &&
-            put(root, "mask_token", json_string("[MASK]")) &&
-            put(root, "tokenize_chinese_chars", json_true()) &&
-            put(root, "strip_accents", json_null());
+  bool ok = root && put(root, "model_max_length", json_integer(m->cfg.max_seq)) &&
+            put(root, "tokenizer_class", json_string(f->tokenizer));
+  /* RoBERTa's special tokens live in its tokenizer.json; a WordPiece
+   * family's are BERT's. */
+  ok = ok && (f->pad_positions || (put(root, "do_lower_case", json_boolean(m->cfg.lower_case)) &&
+                                   put(root, "unk_token", json_string("[UNK]")) &&
+                                   put(root, "sep_token", json_string("[SEP]")) &&
+                                   put(root, "pad_token", json_string("[PAD]")) &&
+                                   put(root, "cls_token", json_string("[CLS]")) &&
+                                   put(root, "mask_token", json_string("[MASK]")) &&
+                                   put(root, "tokenize_chinese_chars", json_true()) &&
+                                   put(root, "strip_accents", json_null())));
   tpa_status st = ok ? write_json(dir, "tokenizer_config.json", root, NULL, 0)
                      : TPA__NO_MEMORY("tokenizer_config.json");
   json_decref(root);

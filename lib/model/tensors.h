@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Every tensor of a BERT sequence classifier by its HF name: one list that
- * saving (model/save.c), full fine-tuning (stages/train*.c) and training
- * checkpoints share, so the names and shapes live in one place. */
+/* Every tensor of a sequence classifier of any family by its HF name: one
+ * list that loading (model/load.c), saving (model/save.c), full
+ * fine-tuning (stages/train*.c) and training checkpoints share, so the
+ * names and shapes live in one place. */
 #ifndef TPA_MODEL_TENSORS_H
 #define TPA_MODEL_TENSORS_H
 
@@ -12,18 +13,21 @@
 #include "model/model.h"
 
 typedef struct tpa__named_tensor {
-  char name[96];     /* HF name with the "bert." prefix, e.g.
+  char name[96];     /* HF name with the encoder's prefix, e.g.
                         bert.encoder.layer.0.attention.self.query.weight */
   const float **ptr; /* where the weights struct keeps it (so callers may repoint it) */
   int32_t ndims;
   int64_t dims[2];
   size_t count;
   bool decay; /* a weight matrix (AdamW decays it), not a bias or LayerNorm */
+  bool head;  /* the classification head's own: absent from a base checkpoint */
+  bool base;  /* under the encoder's prefix ("bert."), which a bare base model lacks */
 } tpa__named_tensor;
 
 /* Enumerate the tensors of @p w for config @p c (layer sizes from
- * w->layer[i].n_heads), in HF's order: embeddings, layers, pooler,
- * classifier. Writes up to @p cap entries, returns the total count. */
+ * w->layer[i].n_heads), in HF's order: embeddings, layers, pooler or
+ * head dense, classifier. Writes up to @p cap entries, returns the total
+ * count. */
 size_t tpa__model_tensors(const tpa__config *c, tpa__weights *w, tpa__named_tensor *out,
                           size_t cap);
 

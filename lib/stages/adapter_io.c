@@ -2,7 +2,7 @@
 /* A LoRA set in PEFT's on-disk format (docs/method.md section 9, described in
  * docs/formats.md): adapter_config.json + adapter_model.safetensors, as
  * PeftModel.save_pretrained writes them for a LoraConfig with
- * task_type SEQ_CLS on a BertForSequenceClassification. */
+ * task_type SEQ_CLS on a *ForSequenceClassification of any family. */
 #include <jansson.h>
 #include <math.h>
 #include <regex.h>
@@ -21,9 +21,12 @@
 #define CONFIG_NAME "adapter_config.json"
 #define WEIGHTS_NAME "adapter_model.safetensors"
 
-/* HF module path of each tpa_lora_module inside a BERT block. */
-static const char *const module_path[TPA_LORA_MODULES] = {
-    "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"};
+/* "bert.encoder.layer.3.attention.self.query": the HF name of module
+ * @p k of layer @p l in a model of @p family. */
+static void module_name(char *buf, size_t cap, tpa__family family, int32_t l, int32_t k) {
+  const tpa__family_desc *f = tpa__family_get(family);
+  snprintf(buf, cap, "%s%s.%d.%s", f->prefix, f->layer, l, tpa__lora_module_path(family, k));
+}
 
 /* PEFT's LoraConfig defaults, for keys an adapter_config.json omits. */
 #define PEFT_DEFAULT_R 8
@@ -31,13 +34,10 @@ static const char *const module_path[TPA_LORA_MODULES] = {
 
 /* ---------------------------------------------------------------- save */
 
-/* A 2-D tensor in the file: LoRA A/B and the classifier weight. */
-static bool is_matrix(const char *name) {
-  size_t n = strlen(name);
-  static const char ln[] = "LayerNorm.weight", w[] = ".weight";
-  if (n >= sizeof ln - 1 && strcmp(name + n - (sizeof ln - 1), ln) == 0)
-    return false;
-  return n >= sizeof w - 1 && strcmp(name + n - (sizeof w - 1), w) == 0;
+/* A 2-D tensor in the file: LoRA A/B and the head's weights, the refs
+ * that weight decay applies to (LayerNorms and biases are 1-D). */
+static bool is_matrix(const tpa__tensor_ref *r) {
+  return r->decay;
 }
 
 static tpa_status save_weights(const tpa_lora_set *set, const char *dir) {
@@ -54,7 +54,7 @@ static tpa_status save_weights(const tpa_lora_set *set, const char *dir) {
   if (st == TPA_OK) {
     tpa__lora_set_tensors(s, refs, n);
     for (size_t i = 0; i < n; i++) {
-      bool mat = is_matrix(refs[i].name);
+      bool mat = is_matrix(&refs[i]);
       shapes[2 * i] = mat ? refs[i].rows : (int64_t)refs[i].count;
       shapes[2 * i + 1] = refs[i].cols;
       out[i] = (tpa__st_out){.name = refs[i].name,
@@ -112,19 +112,20 @@ static json_t *alpha_json(double a) {
 }
 
 /* rank_pattern / alpha_pattern and target_modules. Pattern keys are
- * "encoder.layer.L.<module path>": PEFT matches a key against the module
- * name ("bert.encoder.layer.L.attention.self.query") with
+ * "encoder.layer.L.<module path>" (the family's layer path): PEFT matches
+ * a key against the module name ("bert.encoder.layer.L.attention.self.query") with
  * re.match(rf"(.*\.)?({key})$") (older releases: rf".*\.{key}$", which
  * needs a component before the key, hence no "bert." in ours), so each key
  * names exactly one module in both. */
 static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double alpha) {
+  const tpa__family_desc *f = tpa__family_get(s->family);
   json_t *rp = json_object(), *ap = json_object(), *targets = json_array();
   bool ok = rp && ap && targets, all = true;
   for (int32_t l = 0; ok && l < s->layers; l++)
     for (int32_t k = 0; ok && k < TPA_LORA_MODULES; k++) {
       const tpa__lora_mod *m = tpa__lora_at(s, l, k);
-      char key[96];
-      snprintf(key, sizeof key, "encoder.layer.%d.%s", l, module_path[k]);
+      char key[128];
+      snprintf(key, sizeof key, "%s.%d.%s", f->layer, l, tpa__lora_module_path(s->family, k));
       if (m->rank <= 0) {
         all = false;
         continue;
@@ -137,18 +138,17 @@ static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double 
   /* All modules adapted: PEFT's suffix list (docs/method.md's spelling).
    * Otherwise the exact names of the adapted modules, which PEFT matches
    * by equality, since a rank of 0 cannot be written as a pattern. */
-  static const char *const suffixes[] = {"query", "key", "value", "attention.output.dense"};
   for (int32_t l = 0; ok && l < s->layers; l++)
     for (int32_t k = 0; ok && k < TPA_LORA_MODULES; k++) {
       if (all) {
         if (l == 0)
-          ok = json_array_append_new(targets, json_string(suffixes[k])) == 0;
+          ok = json_array_append_new(targets, json_string(f->targets[k])) == 0;
         continue;
       }
       if (tpa__lora_at(s, l, k)->rank <= 0)
         continue;
-      char name[96];
-      snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, module_path[k]);
+      char name[128];
+      module_name(name, sizeof name, s->family, l, k);
       ok = json_array_append_new(targets, json_string(name)) == 0;
     }
   if (!ok) {
@@ -177,6 +177,7 @@ static const int32_t *set_kept_heads(const void *ctx, int32_t layer, int32_t *n_
 static json_t *libtpa_json(const tpa_lora_set *s) {
   json_t *o = json_object();
   bool ok = o && put(o, "format_version", json_integer(1)) &&
+            put(o, "model_type", json_string(tpa__family_get(s->family)->model_type)) &&
             put(o, "num_hidden_layers", json_integer(s->layers)) &&
             put(o, "hidden_size", json_integer(s->hidden)) &&
             put(o, "num_attention_heads", json_integer(s->heads)) &&
@@ -192,9 +193,12 @@ static json_t *libtpa_json(const tpa_lora_set *s) {
 static tpa_status save_config(const tpa_lora_set *s, const char *dir) {
   int32_t r = (int32_t)most_common(s, mod_rank, PEFT_DEFAULT_R);
   double alpha = most_common(s, mod_alpha, 2.0 * r);
+  const tpa__family_desc *f = tpa__family_get(s->family);
   json_t *root = json_object(), *mts = json_array();
-  bool ok = root && mts && json_array_append_new(mts, json_string("classifier")) == 0 &&
-            json_array_append_new(mts, json_string("LayerNorm")) == 0;
+  bool ok = root && mts;
+  for (size_t i = 0; ok && i < sizeof f->save_modules / sizeof *f->save_modules; i++)
+    if (f->save_modules[i])
+      ok = json_array_append_new(mts, json_string(f->save_modules[i])) == 0;
   if (ok) {
     ok = put(root, "modules_to_save", mts);
     mts = NULL;
@@ -354,6 +358,15 @@ static tpa_status check_base(const json_t *root, const char *path, const tpa_mod
   tpa_status st = tpa__json_get_typed(root, "libtpa", path, TPA_ERR_CONFIG, JSON_OBJECT, &lt, NULL);
   if (st != TPA_OK || !lt)
     return st;
+  const char *type = NULL;
+  st = tpa__json_get_string(lt, "model_type", path, TPA_ERR_CONFIG, &type, NULL);
+  const char *family = tpa__family_get(m->cfg.family)->model_type;
+  if (st == TPA_OK && type && strcmp(type, family) != 0)
+    st = tpa__error(TPA_ERR_TENSOR_SHAPE,
+                    "file %s: the adapter was made for a %.40s model; this model is %s", path, type,
+                    family);
+  if (st != TPA_OK)
+    return st;
   st = tpa__json_get_typed(lt, "pruned_heads", path, TPA_ERR_CONFIG, JSON_OBJECT, &pruned, NULL);
   if (st != TPA_OK || !pruned)
     return st;
@@ -388,10 +401,9 @@ static bool target_matches(const char *t, const tpa_model *m) {
   size_t tn = strlen(t);
   for (int32_t l = 0; l < m->cfg.layers; l++)
     for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
-      char name[96];
-      int n = snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, module_path[k]);
-      if (n < 0 || (size_t)n >= sizeof name)
-        continue;
+      char name[128];
+      module_name(name, sizeof name, m->cfg.family, l, k);
+      int n = (int)strlen(name);
       if (strcmp(name, t) == 0 ||
           ((size_t)n > tn && name[(size_t)n - tn - 1] == '.' && strcmp(name + n - tn, t) == 0))
         return true;
@@ -417,9 +429,12 @@ static tpa_status check_targets(const json_t *root, const char *path, const tpa_
                         path, i);
     if (!target_matches(json_string_value(e), m))
       return tpa__error(TPA_ERR_UNSUPPORTED,
-                        "file %s: target_modules entry \"%.80s\" names no query, key, value or "
-                        "attention.output.dense module of this model (only those take LoRA)",
-                        path, json_string_value(e));
+                        "file %s: target_modules entry \"%.80s\" names no %s, %s, %s or %s "
+                        "module of this model (only those take LoRA)",
+                        path, json_string_value(e), tpa__family_get(m->cfg.family)->targets[0],
+                        tpa__family_get(m->cfg.family)->targets[1],
+                        tpa__family_get(m->cfg.family)->targets[2],
+                        tpa__family_get(m->cfg.family)->targets[3]);
   }
   return TPA_OK;
 }
@@ -499,8 +514,8 @@ static tpa_status module_ranks(const tpa__st_file *f, const peft_config *c, cons
   for (int32_t l = 0; l < m->cfg.layers; l++)
     for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
       size_t i = (size_t)l * TPA_LORA_MODULES + (size_t)k;
-      char module[96], ka[160], kb[160];
-      snprintf(module, sizeof module, "bert.encoder.layer.%d.%s", l, module_path[k]);
+      char module[128], ka[192], kb[192];
+      module_name(module, sizeof module, m->cfg.family, l, k);
       snprintf(ka, sizeof ka, "base_model.model.%s.lora_A.weight", module);
       snprintf(kb, sizeof kb, "base_model.model.%s.lora_B.weight", module);
       const tpa__st_tensor *a = tpa__st_find(f, ka), *b = tpa__st_find(f, kb);
@@ -536,7 +551,7 @@ static tpa_status load_tensors(const tpa__st_file *f, tpa_lora_set *s) {
     if (!t)
       continue; /* a LayerNorm or the classifier: keeps the model's values */
     used++;
-    bool mat = is_matrix(refs[i].name);
+    bool mat = is_matrix(&refs[i]);
     const char *why = strstr(refs[i].name, ".lora_")
                           ? " (rank from adapter_config.json, other size from the model)"
                           : " (from the model)";
@@ -549,8 +564,8 @@ static tpa_status load_tensors(const tpa__st_file *f, tpa_lora_set *s) {
       known = strcmp(f->t[j].name, refs[i].name) == 0;
     if (!known)
       st = tpa__error(TPA_ERR_UNSUPPORTED,
-                      "file %s: tensor \"%s\" is not a LoRA A/B of query, key, value or "
-                      "attention.output.dense, a LayerNorm or the classifier of this model",
+                      "file %s: tensor \"%s\" is not a LoRA A/B of an attention "
+                      "projection, a LayerNorm or the classification head of this model",
                       f->path, f->t[j].name);
   }
   free(refs);

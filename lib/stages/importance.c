@@ -184,7 +184,7 @@ static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dat
   tpa__encoded_by_length(&r->e, r->order, scratch);
   free(scratch);
   /* The first batch holds the longest rows: it sizes the work area. */
-  const int32_t max_pos = m->cfg.max_pos;
+  const int32_t max_pos = m->cfg.max_seq;
   const int32_t max_seq = padded_length(r->e.len[r->order[0]], max_pos);
   size_t bs = (size_t)p->batch_size < n ? (size_t)p->batch_size : n;
   const size_t per_token = (size_t)m->cfg.hidden * (size_t)m->cfg.layers * 11 * sizeof(float);

@@ -23,6 +23,8 @@
 /* What sizes a set; every array borrowed. */
 typedef struct shape {
   int32_t layers, hidden, heads, head_dim, num_labels;
+  tpa__family family;
+  int32_t emb;
   const int32_t *n_heads;  /* [layers] */
   const int32_t *head_ids; /* [layers * heads] */
   const int32_t *ranks;    /* [layers * TPA_LORA_MODULES] */
@@ -71,7 +73,8 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   *out = NULL;
   size_t L = (size_t)sh->layers, H = (size_t)sh->hidden, NL = (size_t)sh->num_labels;
   size_t nmod = L * TPA_LORA_MODULES;
-  size_t total = 0, o_mod, o_heads, o_ids, o_vec[8];
+  size_t total = 0, o_mod = 0, o_heads = 0, o_ids = 0, o_vec[10] = {0};
+  const size_t E = (size_t)sh->emb, PH = tpa__family_get(sh->family)->head_in_base ? 0 : H;
   /* Offsets of each A and B, before the storage exists. */
   size_t *o_ab = tpa__malloc_array(2 * nmod, sizeof *o_ab);
   if (!o_ab)
@@ -79,9 +82,10 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   bool ok = reserve(&total, nmod, sizeof(tpa__lora_mod), &o_mod) &&
             reserve(&total, L, sizeof(int32_t), &o_heads) &&
             reserve(&total, L * (size_t)sh->heads, sizeof(int32_t), &o_ids);
-  /* emb g/b [H], ln1 g/b and ln2 g/b [L*H], classifier [NL*H] and [NL]. */
-  size_t vec_n[8] = {H, H, L * H, L * H, L * H, L * H, NL * H, NL};
-  for (int i = 0; ok && i < 8; i++)
+  /* emb g/b [E], ln1 g/b and ln2 g/b [L*H], classifier [NL*H] and [NL],
+   * the head's dense [H*H] and [H] (or nothing). */
+  size_t vec_n[10] = {E, E, L * H, L * H, L * H, L * H, NL * H, NL, PH * H, PH};
+  for (int i = 0; ok && i < 10; i++)
     ok = reserve(&total, vec_n[i], sizeof(float), &o_vec[i]);
   for (size_t i = 0; ok && i < nmod; i++) {
     int32_t in, o, r = sh->ranks[i];
@@ -109,6 +113,8 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   s->base_model = base;
   s->layers = sh->layers;
   s->hidden = sh->hidden;
+  s->family = sh->family;
+  s->emb = sh->emb;
   s->num_labels = sh->num_labels;
   s->heads = sh->heads;
   s->mod = (tpa__lora_mod *)(void *)(storage + o_mod);
@@ -116,10 +122,10 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   s->head_ids = (int32_t *)(void *)(storage + o_ids);
   memcpy(s->n_heads, sh->n_heads, L * sizeof *s->n_heads);
   memcpy(s->head_ids, sh->head_ids, L * (size_t)sh->heads * sizeof *s->head_ids);
-  float **vec[8] = {&s->emb_ln_g, &s->emb_ln_b, &s->ln1_g, &s->ln1_b,
-                    &s->ln2_g,    &s->ln2_b,    &s->cls_w, &s->cls_b};
-  for (int i = 0; i < 8; i++)
-    *vec[i] = (float *)(void *)(storage + o_vec[i]);
+  float **vec[10] = {&s->emb_ln_g, &s->emb_ln_b, &s->ln1_g, &s->ln1_b,  &s->ln2_g,
+                     &s->ln2_b,    &s->cls_w,    &s->cls_b, &s->pool_w, &s->pool_b};
+  for (int i = 0; i < 10; i++)
+    *vec[i] = vec_n[i] ? (float *)(void *)(storage + o_vec[i]) : NULL;
   for (size_t i = 0; i < nmod; i++) {
     tpa__lora_mod *m = &s->mod[i];
     module_dims((int32_t)(i % TPA_LORA_MODULES), sh->hidden,
@@ -136,9 +142,13 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
 
 /* The model's LayerNorm and classifier values into the set's copies. */
 static void copy_model_modules(tpa_lora_set *s, const tpa_model *m) {
-  size_t H = (size_t)s->hidden;
-  memcpy(s->emb_ln_g, m->w.emb_ln_g, H * sizeof(float));
-  memcpy(s->emb_ln_b, m->w.emb_ln_b, H * sizeof(float));
+  size_t H = (size_t)s->hidden, E = (size_t)s->emb;
+  memcpy(s->emb_ln_g, m->w.emb_ln_g, E * sizeof(float));
+  memcpy(s->emb_ln_b, m->w.emb_ln_b, E * sizeof(float));
+  if (s->pool_w) {
+    memcpy(s->pool_w, m->w.pool_w, H * H * sizeof(float));
+    memcpy(s->pool_b, m->w.pool_b, H * sizeof(float));
+  }
   for (int32_t l = 0; l < s->layers; l++) {
     const tpa__layer *ly = &m->w.layer[l];
     size_t at = (size_t)l * H;
@@ -244,6 +254,8 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
                 .heads = c->heads,
                 .head_dim = c->head_dim,
                 .num_labels = c->num_labels,
+                .family = c->family,
+                .emb = c->emb,
                 .n_heads = n_heads,
                 .head_ids = head_ids,
                 .ranks = ranks,
@@ -293,8 +305,10 @@ TPA_API uint64_t tpa_lora_set_num_params(const tpa_lora_set *set) {
     const tpa__lora_mod *m = &set->mod[i];
     n += (uint64_t)m->rank * ((uint64_t)m->in + (uint64_t)m->out);
   }
-  n += 2 * H + 4 * H * (uint64_t)set->layers; /* every LayerNorm */
-  n += (uint64_t)set->num_labels * (H + 1);   /* classifier */
+  n += 2 * (uint64_t)set->emb + 4 * H * (uint64_t)set->layers; /* every LayerNorm */
+  n += (uint64_t)set->num_labels * (H + 1);                    /* classifier */
+  if (set->pool_w)
+    n += H * (H + 1); /* the head's dense */
   return n;
 }
 
@@ -319,6 +333,8 @@ tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
                 .heads = s->heads,
                 .head_dim = s->heads > 0 ? s->hidden / s->heads : 0,
                 .num_labels = s->num_labels,
+                .family = s->family,
+                .emb = s->emb,
                 .n_heads = s->n_heads,
                 .head_ids = s->head_ids,
                 .ranks = ranks,
@@ -332,7 +348,7 @@ tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
 }
 
 void tpa__lora_set_copy(tpa_lora_set *dst, const tpa_lora_set *src) {
-  size_t H = (size_t)src->hidden, LH = (size_t)src->layers * H;
+  size_t H = (size_t)src->hidden, LH = (size_t)src->layers * H, E = (size_t)src->emb;
   for (size_t i = 0; i < (size_t)src->layers * TPA_LORA_MODULES; i++) {
     const tpa__lora_mod *a = &src->mod[i];
     tpa__lora_mod *b = &dst->mod[i];
@@ -341,8 +357,12 @@ void tpa__lora_set_copy(tpa_lora_set *dst, const tpa_lora_set *src) {
       memcpy(b->b, a->b, (size_t)a->out * (size_t)a->rank * sizeof(float));
     }
   }
-  memcpy(dst->emb_ln_g, src->emb_ln_g, H * sizeof(float));
-  memcpy(dst->emb_ln_b, src->emb_ln_b, H * sizeof(float));
+  memcpy(dst->emb_ln_g, src->emb_ln_g, E * sizeof(float));
+  memcpy(dst->emb_ln_b, src->emb_ln_b, E * sizeof(float));
+  if (src->pool_w) {
+    memcpy(dst->pool_w, src->pool_w, H * H * sizeof(float));
+    memcpy(dst->pool_b, src->pool_b, H * sizeof(float));
+  }
   memcpy(dst->ln1_g, src->ln1_g, LH * sizeof(float));
   memcpy(dst->ln1_b, src->ln1_b, LH * sizeof(float));
   memcpy(dst->ln2_g, src->ln2_g, LH * sizeof(float));
@@ -350,9 +370,6 @@ void tpa__lora_set_copy(tpa_lora_set *dst, const tpa_lora_set *src) {
   memcpy(dst->cls_w, src->cls_w, (size_t)src->num_labels * H * sizeof(float));
   memcpy(dst->cls_b, src->cls_b, (size_t)src->num_labels * sizeof(float));
 }
-
-static const char *const module_path[TPA_LORA_MODULES] = {
-    "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"};
 
 /* Append one ref (if room) and count it; @p name is a PEFT key. */
 static void add_ref(tpa__tensor_ref *out, size_t cap, size_t *n, const char *name, float *data,
@@ -370,39 +387,57 @@ static void add_ref(tpa__tensor_ref *out, size_t cap, size_t *n, const char *nam
 }
 
 /* PEFT saves a LoRA module under the HF module's name inside the
- * PeftModel ("base_model.model." + the BertForSequenceClassification
- * name), and a modules_to_save copy under the original module's name with
+ * PeftModel ("base_model.model." + the *ForSequenceClassification name),
+ * and a modules_to_save copy under the original module's name with
  * "modules_to_save.default" dropped (peft/utils/save_and_load.py). */
 #define PEFT_PREFIX "base_model.model."
-#define PEFT_LAYER PEFT_PREFIX "bert.encoder.layer.%d.%s"
+
+const char *tpa__lora_module_path(tpa__family family, int32_t module) {
+  const tpa__family_desc *f = tpa__family_get(family);
+  const char *const path[TPA_LORA_MODULES] = {f->query, f->key, f->value, f->attn_out};
+  return path[module >= 0 && module < TPA_LORA_MODULES ? module : 0];
+}
 
 size_t tpa__lora_set_tensors(tpa_lora_set *s, tpa__tensor_ref *out, size_t cap) {
+  const tpa__family_desc *f = tpa__family_get(s->family);
   size_t n = 0;
-  char name[128];
+  char name[sizeof((tpa__tensor_ref *)0)->name];
   for (int32_t l = 0; l < s->layers; l++)
     for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
       tpa__lora_mod *m = tpa__lora_at(s, l, k);
       if (m->rank <= 0)
         continue;
-      snprintf(name, sizeof name, PEFT_LAYER ".lora_A.weight", l, module_path[k]);
+      const char *path = tpa__lora_module_path(s->family, k);
+      snprintf(name, sizeof name, PEFT_PREFIX "%s%s.%d.%s.lora_A.weight", f->prefix, f->layer, l,
+               path);
       add_ref(out, cap, &n, name, m->a, m->rank, m->in, true);
-      snprintf(name, sizeof name, PEFT_LAYER ".lora_B.weight", l, module_path[k]);
+      snprintf(name, sizeof name, PEFT_PREFIX "%s%s.%d.%s.lora_B.weight", f->prefix, f->layer, l,
+               path);
       add_ref(out, cap, &n, name, m->b, m->out, m->rank, true);
     }
   int32_t H = s->hidden;
-  add_ref(out, cap, &n, PEFT_PREFIX "bert.embeddings.LayerNorm.weight", s->emb_ln_g, 1, H, false);
-  add_ref(out, cap, &n, PEFT_PREFIX "bert.embeddings.LayerNorm.bias", s->emb_ln_b, 1, H, false);
-  static const char *const ln_names[4] = {"attention.output.LayerNorm.weight",
-                                          "attention.output.LayerNorm.bias",
-                                          "output.LayerNorm.weight", "output.LayerNorm.bias"};
+  snprintf(name, sizeof name, PEFT_PREFIX "%sembeddings.LayerNorm.weight", f->prefix);
+  add_ref(out, cap, &n, name, s->emb_ln_g, 1, s->emb, false);
+  snprintf(name, sizeof name, PEFT_PREFIX "%sembeddings.LayerNorm.bias", f->prefix);
+  add_ref(out, cap, &n, name, s->emb_ln_b, 1, s->emb, false);
   for (int32_t l = 0; l < s->layers; l++) {
     float *ln[4] = {s->ln1_g, s->ln1_b, s->ln2_g, s->ln2_b};
+    const char *base[4] = {f->ln1, f->ln1, f->ln2, f->ln2};
     for (int i = 0; i < 4; i++) {
-      snprintf(name, sizeof name, PEFT_LAYER, l, ln_names[i]);
+      snprintf(name, sizeof name, PEFT_PREFIX "%s%s.%d.%s.%s", f->prefix, f->layer, l, base[i],
+               i % 2 ? "bias" : "weight");
       add_ref(out, cap, &n, name, ln[i] + (size_t)l * (size_t)H, 1, H, false);
     }
   }
-  add_ref(out, cap, &n, PEFT_PREFIX "classifier.weight", s->cls_w, s->num_labels, H, true);
-  add_ref(out, cap, &n, PEFT_PREFIX "classifier.bias", s->cls_b, 1, s->num_labels, false);
+  if (s->pool_w) {
+    snprintf(name, sizeof name, PEFT_PREFIX "%s.weight", f->head_dense);
+    add_ref(out, cap, &n, name, s->pool_w, H, H, true);
+    snprintf(name, sizeof name, PEFT_PREFIX "%s.bias", f->head_dense);
+    add_ref(out, cap, &n, name, s->pool_b, 1, H, false);
+  }
+  snprintf(name, sizeof name, PEFT_PREFIX "%s.weight", f->head_out);
+  add_ref(out, cap, &n, name, s->cls_w, s->num_labels, H, true);
+  snprintf(name, sizeof name, PEFT_PREFIX "%s.bias", f->head_out);
+  add_ref(out, cap, &n, name, s->cls_b, 1, s->num_labels, false);
   return n;
 }

@@ -35,4 +35,8 @@ typedef struct tpa__tensor_ref {
  * returns the total count. */
 size_t tpa__lora_set_tensors(tpa_lora_set *s, tpa__tensor_ref *out, size_t cap);
 
+/* HF's path of LoRA module @p module inside a block of @p family
+ * ("attention.self.query", DistilBERT's "attention.q_lin"). */
+const char *tpa__lora_module_path(tpa__family family, int32_t module);
+
 #endif

@@ -24,9 +24,9 @@ static bool merged_size(const tpa_lora_set *s, size_t *total) {
         (!tpa__mul_size((size_t)m->out, (size_t)m->in, &k) || !tpa__add_size(n, k, &n)))
       return false;
   }
-  size_t vec = 2 + 4 * (size_t)s->layers + (size_t)s->num_labels;
+  size_t vec = 4 * (size_t)s->layers + (size_t)s->num_labels + (s->pool_w ? H + 1 : 0);
   return tpa__mul_size(vec, H, &k) && tpa__add_size(n, k, &n) &&
-         tpa__add_size(n, (size_t)s->num_labels, total);
+         tpa__add_size(n, 2 * (size_t)s->emb + (size_t)s->num_labels, total);
 }
 
 /* Columns per step of merge_module: its double accumulator lives on the
@@ -95,8 +95,8 @@ static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, fl
       *slot = at;
       at += (size_t)mod->out * (size_t)mod->in;
     }
-  place(&w->emb_ln_g, s->emb_ln_g, H, &at);
-  place(&w->emb_ln_b, s->emb_ln_b, H, &at);
+  place(&w->emb_ln_g, s->emb_ln_g, (size_t)s->emb, &at);
+  place(&w->emb_ln_b, s->emb_ln_b, (size_t)s->emb, &at);
   for (int32_t l = 0; l < s->layers; l++) {
     tpa__layer *ly = &w->layer[l];
     size_t off = (size_t)l * H;
@@ -107,6 +107,10 @@ static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, fl
   }
   place(&w->cls_w, s->cls_w, (size_t)s->num_labels * H, &at);
   place(&w->cls_b, s->cls_b, (size_t)s->num_labels, &at);
+  if (s->pool_w) {
+    place(&w->pool_w, s->pool_w, H * H, &at);
+    place(&w->pool_b, s->pool_b, H, &at);
+  }
 }
 
 TPA_API tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model) {

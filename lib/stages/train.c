@@ -70,7 +70,7 @@ typedef struct run {
   float *labels, *dev_logits;
   float *dist_buf; /* data parallelism: the step's all-reduce buffer */
   char settings[1024];
-  float hidden_dropout, attn_dropout;
+  float hidden_dropout, attn_dropout, cls_dropout;
   int32_t max_len;
   int32_t work_rows; /* batch rows the work area holds (training and evaluation) */
   int64_t steps_per_epoch, total_steps, warmup;
@@ -206,6 +206,9 @@ static tpa_status prepare(run *r, const tpa_dataset *train, const tpa_dataset *d
   const double hd = r->p.hidden_dropout, ad = r->p.attention_dropout;
   r->hidden_dropout = (float)(hd < 0 ? m->cfg.hidden_dropout : hd);
   r->attn_dropout = (float)(ad < 0 ? m->cfg.attn_dropout : ad);
+  /* The head's dropout follows an explicit hidden dropout, as BERT's
+   * pooled dropout always has; else the config's head dropout. */
+  r->cls_dropout = (float)(hd < 0 ? m->cfg.cls_dropout : hd);
 
   const size_t rows = (size_t)bs < r->train.n ? (size_t)bs : r->train.n;
   const size_t cells = rows * (size_t)r->max_len;
@@ -259,6 +262,7 @@ static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, doubl
                         .labels = r->labels};
   const tpa__grad_opts o = {.hidden_dropout = r->hidden_dropout,
                             .attn_dropout = r->attn_dropout,
+                            .cls_dropout = r->cls_dropout,
                             .dropout_seed = tpa__mix64(r->p.seed, (uint64_t)step)};
   double loss = 0;
   tpa_status s = s1 > s0 ? tpa__loss_and_grads(r->work, r->m, &r->t.w, r->t.lora, &b, &o, &loss,

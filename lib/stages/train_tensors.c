@@ -126,9 +126,18 @@ tpa_status tpa__trainable_full(tpa__trainable *t, const tpa_model *m, bool keep_
   }
   if (s == TPA_OK) {
 #define G(x) ((float *)(x))
-    t->wg = (tpa__weight_grads){G(gw.word_emb), G(gw.pos_emb), G(gw.type_emb), G(gw.emb_ln_g),
-                                G(gw.emb_ln_b), t->lg,         G(gw.pool_w),   G(gw.pool_b),
-                                G(gw.cls_w),    G(gw.cls_b)};
+    t->wg = (tpa__weight_grads){.word_emb = G(gw.word_emb),
+                                .pos_emb = G(gw.pos_emb),
+                                .type_emb = G(gw.type_emb),
+                                .emb_ln_g = G(gw.emb_ln_g),
+                                .emb_ln_b = G(gw.emb_ln_b),
+                                .proj_w = G(gw.proj_w),
+                                .proj_b = G(gw.proj_b),
+                                .layer = t->lg,
+                                .pool_w = G(gw.pool_w),
+                                .pool_b = G(gw.pool_b),
+                                .cls_w = G(gw.cls_w),
+                                .cls_b = G(gw.cls_b)};
     for (int32_t l = 0; l < m->cfg.layers; l++) {
       const tpa__layer *y = &gw.layer[l];
       t->lg[l] =

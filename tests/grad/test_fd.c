@@ -68,6 +68,7 @@ static void case_init(fd_case *c, int32_t num_labels, bool full, float dropout) 
   make_batch(c, 5);
   c->o.hidden_dropout = dropout;
   c->o.attn_dropout = dropout;
+  c->o.cls_dropout = dropout;
   c->o.dropout_seed = 1234;
   c->head_mask = zeros((size_t)cf->layers * cf->heads);
   rng r = {99};

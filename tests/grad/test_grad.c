@@ -73,6 +73,8 @@ tpa_model *tiny_model(const tiny_spec *sp) {
   c->inter = sp->inter;
   c->vocab = sp->vocab;
   c->max_pos = sp->max_pos;
+  c->max_seq = sp->max_pos;
+  c->emb = sp->hidden;
   c->type_vocab = sp->type_vocab;
   c->num_labels = sp->num_labels;
   c->ln_eps = 1e-12;

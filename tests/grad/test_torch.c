@@ -368,7 +368,7 @@ static void dropout_run(const ref *r, tpa_lora_set *s, tpa_lora_set *g, const tp
   tpa__grad_work *wk = NULL;
   ck_assert_int_eq(tpa__grad_work_create(&wk, r->m, r->batch, r->seq), TPA_OK);
   tpa__grad_work_set_micro_tokens(wk, micro);
-  tpa__grad_opts o = {0.1f, 0.1f, 99, NULL};
+  tpa__grad_opts o = {0.1f, 0.1f, 0.1f, 99, NULL};
   tpa__grad_out out = {NULL, g, NULL};
   tpa__batch b = batch_of(r);
   tpa_status st = tpa__loss_and_grads(wk, r->m, w, s, &b, &o, loss, NULL, &out);

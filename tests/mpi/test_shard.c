@@ -77,7 +77,8 @@ static double run_rows(fixture_run *f, int r0, int r1, int64_t row0, int32_t glo
                         .type_ids = f->types + r0 * SEQ,
                         .mask = f->mask + r0 * SEQ,
                         .labels = f->labels + r0};
-  const tpa__grad_opts o = {.hidden_dropout = 0.1f, .attn_dropout = 0.1f, .dropout_seed = 77};
+  const tpa__grad_opts o = {
+      .hidden_dropout = 0.1f, .attn_dropout = 0.1f, .cls_dropout = 0.1f, .dropout_seed = 77};
   double loss = 0;
   tpa_status st =
       tpa__loss_and_grads(f->work, f->m, &f->t.w, f->t.lora, &b, &o, &loss, NULL, &f->t.gout);

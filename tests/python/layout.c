@@ -36,6 +36,9 @@ int main(void) {
   FIELD(tpa_model_config, attention_probs_dropout_prob);
   FIELD(tpa_model_config, do_lower_case);
   FIELD(tpa_model_config, regression);
+  FIELD(tpa_model_config, model_type);
+  FIELD(tpa_model_config, embedding_size);
+  FIELD(tpa_model_config, max_sequence_length);
 
   STRUCT(tpa_param_counts);
   FIELD(tpa_param_counts, size);

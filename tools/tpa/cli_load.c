@@ -84,14 +84,14 @@ bool cli_load_model_and_data(cli_run_opts *o, tpa_model **model, tpa_dataset **d
    * as given, so a wrong one is reported rather than silently changed. */
   tpa_model_config cfg = {.size = sizeof cfg};
   if (!o->max_seq_length_set && tpa_model_get_config(*model, &cfg) == TPA_OK &&
-      cfg.max_position_embeddings > 0 && cfg.max_position_embeddings < o->max_seq_length)
-    o->max_seq_length = cfg.max_position_embeddings;
+      cfg.max_sequence_length > 0 && cfg.max_sequence_length < o->max_seq_length)
+    o->max_seq_length = cfg.max_sequence_length;
   /* tokenize never reaches the model: refuse a length the model could
    * not run here, for every command alike. */
   if (o->max_seq_length_set && tpa_model_get_config(*model, &cfg) == TPA_OK &&
-      o->max_seq_length > cfg.max_position_embeddings) {
-    cli_fail("--max-seq-length: max_seq_length %d must be in 3..%d (max_position_embeddings of %s)",
-             (int)o->max_seq_length, (int)cfg.max_position_embeddings, o->model);
+      o->max_seq_length > cfg.max_sequence_length) {
+    cli_fail("--max-seq-length: max_seq_length %d must be in 3..%d (the positions of %s)",
+             (int)o->max_seq_length, (int)cfg.max_sequence_length, o->model);
     tpa_model_free(*model);
     *model = NULL;
     return false;

@@ -68,13 +68,17 @@ static const int32_t *layer_heads(const info *in, size_t l) {
 static void print_table(const char *dir, const tpa_model *m, const info *in) {
   const tpa_model_config *c = &in->cfg;
   printf("model                         %s\n", dir);
+  printf("model_type                    %s\n", c->model_type);
   printf("hidden_size                   %d\n", c->hidden_size);
   printf("num_hidden_layers             %d\n", c->num_layers);
   printf("num_attention_heads           %d\n", c->num_heads);
   printf("head_dim                      %d\n", c->head_dim);
   printf("intermediate_size             %d\n", c->intermediate_size);
   printf("vocab_size                    %d\n", c->vocab_size);
+  if (c->embedding_size != c->hidden_size)
+    printf("embedding_size                %d\n", c->embedding_size);
   printf("max_position_embeddings       %d\n", c->max_position_embeddings);
+  printf("max_sequence_length           %d\n", c->max_sequence_length);
   printf("type_vocab_size               %d\n", c->type_vocab_size);
   printf("layer_norm_eps                %g\n", c->layer_norm_eps);
   printf("hidden_dropout_prob           %g\n", c->hidden_dropout_prob);
@@ -134,7 +138,10 @@ static json_t *build_json(const char *dir, const tpa_model *m, const info *in) {
     return NULL;
   }
   bool ok = json_object_set_new(root, "model", json_string(dir)) == 0;
+  ok &= json_object_set_new(cfg, "model_type", json_string(c->model_type)) == 0;
   ok &= json_object_set_new(cfg, "hidden_size", jint(c->hidden_size)) == 0;
+  ok &= json_object_set_new(cfg, "embedding_size", jint(c->embedding_size)) == 0;
+  ok &= json_object_set_new(cfg, "max_sequence_length", jint(c->max_sequence_length)) == 0;
   ok &= json_object_set_new(cfg, "num_hidden_layers", jint(c->num_layers)) == 0;
   ok &= json_object_set_new(cfg, "num_attention_heads", jint(c->num_heads)) == 0;
   ok &= json_object_set_new(cfg, "head_dim", jint(c->head_dim)) == 0;

@@ -324,7 +324,9 @@ class Model(_Handle):
     def config(self):
         c = _capi.ModelConfig(size=ctypes.sizeof(_capi.ModelConfig))
         _check(_lib.tpa_model_get_config(self.ptr, ctypes.byref(c)))
-        return _struct_dict(c)
+        d = _struct_dict(c)
+        d["model_type"] = d["model_type"].decode() if d["model_type"] else None
+        return d
 
     def param_counts(self):
         c = _capi.ParamCounts(size=ctypes.sizeof(_capi.ParamCounts))

@@ -60,7 +60,8 @@ class ModelConfig(ctypes.Structure):
                 ("num_labels", c_int32), ("layer_norm_eps", c_double),
                 ("hidden_dropout_prob", c_double),
                 ("attention_probs_dropout_prob", c_double), ("do_lower_case", c_bool),
-                ("regression", c_bool)]
+                ("regression", c_bool), ("model_type", c_char_p),
+                ("embedding_size", c_int32), ("max_sequence_length", c_int32)]
 
 
 class ParamCounts(ctypes.Structure):

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "model/tensors.h"
 #include "tpa/tpa.h"
 
 const char *bench_prog = "bench";
@@ -105,31 +106,6 @@ static void fill_const(float *p, size_t n, float v) {
     p[i] = v;
 }
 
-typedef struct tensor_spec {
-  char name[96];
-  int32_t ndim;
-  int64_t shape[2];
-  float *data;
-} tensor_spec;
-
-static int add_tensor(tensor_spec *t, size_t *n, const char *name, int64_t d0, int64_t d1,
-                      int kind /* 0 normal, 1 ones, 2 zeros */) {
-  tensor_spec *s = &t[(*n)++];
-  snprintf(s->name, sizeof s->name, "%s", name);
-  s->ndim = d1 ? 2 : 1;
-  s->shape[0] = d0;
-  s->shape[1] = d1;
-  size_t count = (size_t)d0 * (size_t)(d1 ? d1 : 1);
-  s->data = malloc(count * sizeof(float));
-  if (!s->data)
-    return -1;
-  if (kind == 0)
-    bench_fill_normal(s->data, count, 0.02f);
-  else
-    fill_const(s->data, count, kind == 1 ? 1.0f : 0.0f);
-  return 0;
-}
-
 static int write_text(const char *dir, const char *name, const char *text) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -140,80 +116,122 @@ static int write_text(const char *dir, const char *name, const char *text) {
   return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* The child: write config.json, vocab.txt and model.safetensors. */
-static int write_model_dir(const char *dir) {
-  enum {
-    L = BENCH_LAYERS,
-    H = BENCH_HIDDEN,
-    INTER = BENCH_INTER,
-    VOCAB = BENCH_VOCAB,
-    LABELS = BENCH_LABELS
-  };
+/* config.json of a family at base shapes: BERT-base, roberta-base (vocab
+ * 50265, 514 positions, pad 1, one token type), distilbert-base-uncased
+ * (6 layers) or electra-base-discriminator (embedding_size 768). */
+static int write_config(const char *dir, tpa__config *c) {
+  enum { L = BENCH_LAYERS, H = BENCH_HIDDEN, INTER = BENCH_INTER, HEADS = BENCH_HEADS };
   char cfg[1024];
+  const char *type = tpa__family_get(c->family)->model_type;
+  *c = (tpa__config){.family = c->family,
+                     .hidden = H,
+                     .layers = L,
+                     .heads = HEADS,
+                     .head_dim = H / HEADS,
+                     .inter = INTER,
+                     .vocab = BENCH_VOCAB,
+                     .max_pos = BENCH_MAXPOS,
+                     .type_vocab = BENCH_TYPES,
+                     .num_labels = BENCH_LABELS,
+                     .emb = H};
+  if (c->family == TPA__FAM_DISTILBERT) {
+    c->layers = 6;
+    c->type_vocab = 0;
+    snprintf(cfg, sizeof cfg,
+             "{\n  \"architectures\": [\"DistilBertForSequenceClassification\"],\n"
+             "  \"activation\": \"gelu\",\n  \"attention_dropout\": 0.1,\n  \"dim\": %d,\n"
+             "  \"dropout\": 0.1,\n  \"hidden_dim\": %d,\n  \"max_position_embeddings\": %d,\n"
+             "  \"model_type\": \"distilbert\",\n  \"n_heads\": %d,\n  \"n_layers\": %d,\n"
+             "  \"pad_token_id\": 0,\n  \"seq_classif_dropout\": 0.2,\n  \"vocab_size\": %d\n}\n",
+             H, INTER, c->max_pos, HEADS, c->layers, c->vocab);
+    return write_text(dir, "config.json", cfg);
+  }
+  int pad = 0;
+  if (c->family == TPA__FAM_ROBERTA || c->family == TPA__FAM_XLMR) {
+    c->vocab = c->family == TPA__FAM_ROBERTA ? 50265 : 250002;
+    c->max_pos = BENCH_MAXPOS + 2;
+    c->type_vocab = 1;
+    pad = 1;
+  }
+  char extra[64] = "";
+  if (c->family == TPA__FAM_ELECTRA)
+    snprintf(extra, sizeof extra, "  \"embedding_size\": %d,\n", c->emb);
   snprintf(cfg, sizeof cfg,
-           "{\n  \"architectures\": [\"BertForSequenceClassification\"],\n"
-           "  \"attention_probs_dropout_prob\": 0.1,\n  \"hidden_act\": \"gelu\",\n"
+           "{\n  \"architectures\": [\"%s\"],\n"
+           "  \"attention_probs_dropout_prob\": 0.1,\n%s  \"hidden_act\": \"gelu\",\n"
            "  \"hidden_dropout_prob\": 0.1,\n  \"hidden_size\": %d,\n"
            "  \"initializer_range\": 0.02,\n  \"intermediate_size\": %d,\n"
            "  \"layer_norm_eps\": 1e-12,\n  \"max_position_embeddings\": %d,\n"
-           "  \"model_type\": \"bert\",\n  \"num_attention_heads\": %d,\n"
-           "  \"num_hidden_layers\": %d,\n  \"pad_token_id\": 0,\n"
+           "  \"model_type\": \"%s\",\n  \"num_attention_heads\": %d,\n"
+           "  \"num_hidden_layers\": %d,\n  \"pad_token_id\": %d,\n"
            "  \"type_vocab_size\": %d,\n  \"vocab_size\": %d\n}\n",
-           H, INTER, BENCH_MAXPOS, BENCH_HEADS, L, BENCH_TYPES, VOCAB);
-  if (write_text(dir, "config.json", cfg) != 0)
-    return -1;
-  /* vocab.txt: the specials, then placeholder tokens up to VOCAB. */
-  size_t cap = (size_t)VOCAB * 12 + 64, len = 0;
+           tpa__family_get(c->family)->architecture, extra, H, INTER, c->max_pos, type, HEADS, L,
+           pad, c->type_vocab, c->vocab);
+  return write_text(dir, "config.json", cfg);
+}
+
+/* The tokenizer files: vocab.txt of the specials and placeholder tokens,
+ * or RoBERTa's vocab.json + merges.txt (no merges: benchmarks feed ids). */
+static int write_vocab(const char *dir, const tpa__config *c) {
+  const bool bpe = tpa__family_get(c->family)->pad_positions;
+  size_t cap = (size_t)c->vocab * 32 + 64, len = 0;
   char *voc = malloc(cap);
   if (!voc)
     return -1;
-  len += (size_t)snprintf(voc, cap, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
-  for (int i = 5; i < VOCAB; i++)
-    len += (size_t)snprintf(voc + len, cap - len, "t%d\n", i);
-  int rc = write_text(dir, "vocab.txt", voc);
-  free(voc);
-  if (rc != 0)
-    return -1;
-
-  tensor_spec *t = calloc(16 * L + 16, sizeof *t);
-  size_t n = 0;
-  char name[96];
-  if (!t)
-    return -1;
-  rc = 0;
-  rc |= add_tensor(t, &n, "bert.embeddings.word_embeddings.weight", VOCAB, H, 0);
-  rc |= add_tensor(t, &n, "bert.embeddings.position_embeddings.weight", BENCH_MAXPOS, H, 0);
-  rc |= add_tensor(t, &n, "bert.embeddings.token_type_embeddings.weight", BENCH_TYPES, H, 0);
-  rc |= add_tensor(t, &n, "bert.embeddings.LayerNorm.weight", H, 0, 1);
-  rc |= add_tensor(t, &n, "bert.embeddings.LayerNorm.bias", H, 0, 2);
-  for (int l = 0; l < L && rc == 0; l++) {
-    static const char *const lin[6] = {"attention.self.query", "attention.self.key",
-                                       "attention.self.value", "attention.output.dense",
-                                       "intermediate.dense",   "output.dense"};
-    static const int out_dim[6] = {H, H, H, H, INTER, H}, in_dim[6] = {H, H, H, H, H, INTER};
-    for (int k = 0; k < 6; k++) {
-      snprintf(name, sizeof name, "bert.encoder.layer.%d.%s.weight", l, lin[k]);
-      rc |= add_tensor(t, &n, name, out_dim[k], in_dim[k], 0);
-      snprintf(name, sizeof name, "bert.encoder.layer.%d.%s.bias", l, lin[k]);
-      rc |= add_tensor(t, &n, name, out_dim[k], 0, 0);
-    }
-    static const char *const ln[2] = {"attention.output.LayerNorm", "output.LayerNorm"};
-    for (int k = 0; k < 2; k++) {
-      snprintf(name, sizeof name, "bert.encoder.layer.%d.%s.weight", l, ln[k]);
-      rc |= add_tensor(t, &n, name, H, 0, 1);
-      snprintf(name, sizeof name, "bert.encoder.layer.%d.%s.bias", l, ln[k]);
-      rc |= add_tensor(t, &n, name, H, 0, 2);
-    }
+  if (bpe) {
+    len += (size_t)snprintf(voc, cap, "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3");
+    for (int i = 4; i < c->vocab; i++)
+      len += (size_t)snprintf(voc + len, cap - len, ", \"t%d\": %d", i, i);
+    snprintf(voc + len, cap - len, "}\n");
+  } else {
+    len += (size_t)snprintf(voc, cap, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    for (int i = 5; i < c->vocab; i++)
+      len += (size_t)snprintf(voc + len, cap - len, "t%d\n", i);
   }
-  rc |= add_tensor(t, &n, "bert.pooler.dense.weight", H, H, 0);
-  rc |= add_tensor(t, &n, "bert.pooler.dense.bias", H, 0, 2);
-  rc |= add_tensor(t, &n, "classifier.weight", LABELS, H, 0);
-  rc |= add_tensor(t, &n, "classifier.bias", LABELS, 0, 2);
-  tpa__st_out *out = calloc(n, sizeof *out);
-  if (rc != 0 || !out)
+  int rc = write_text(dir, bpe ? "vocab.json" : "vocab.txt", voc);
+  free(voc);
+  if (rc == 0 && bpe)
+    rc = write_text(dir, "merges.txt", "#version: 0.2\n");
+  return rc;
+}
+
+/* True when @p name ends with @p suffix. */
+static bool ends_with(const char *name, const char *suffix) {
+  size_t n = strlen(name), k = strlen(suffix);
+  return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* The child: config.json, the tokenizer files and model.safetensors, the
+ * tensors named by the library's own list (model/tensors.h): N(0, 0.02)
+ * weights, LayerNorm weights 1, biases 0. */
+static int write_model_dir(const char *dir, tpa__family family) {
+  tpa__config c = {.family = family};
+  if (write_config(dir, &c) != 0 || write_vocab(dir, &c) != 0)
     return -1;
-  for (size_t i = 0; i < n; i++)
-    out[i] = (tpa__st_out){t[i].name, TPA__DT_F32, t[i].ndim, t[i].shape, t[i].data, NULL};
+  tpa__layer *layers = calloc((size_t)c.layers, sizeof *layers);
+  if (!layers)
+    return -1;
+  for (int32_t l = 0; l < c.layers; l++)
+    layers[l].n_heads = c.heads;
+  tpa__weights w = {.layer = layers};
+  size_t n = tpa__model_tensors(&c, &w, NULL, 0);
+  tpa__named_tensor *t = calloc(n, sizeof *t);
+  tpa__st_out *out = calloc(n, sizeof *out);
+  if (!t || !out)
+    return -1;
+  tpa__model_tensors(&c, &w, t, n);
+  for (size_t i = 0; i < n; i++) {
+    float *data = malloc(t[i].count * sizeof *data);
+    if (!data)
+      return -1;
+    if (ends_with(t[i].name, ".bias"))
+      fill_const(data, t[i].count, 0.0f);
+    else if (ends_with(t[i].name, "LayerNorm.weight") || ends_with(t[i].name, "layer_norm.weight"))
+      fill_const(data, t[i].count, 1.0f);
+    else
+      bench_fill_normal(data, t[i].count, 0.02f);
+    out[i] = (tpa__st_out){t[i].name, TPA__DT_F32, t[i].ndims, t[i].dims, data, NULL};
+  }
   char path[4096];
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
   tpa_status s = tpa__st_write(path, out, n, NULL, NULL, 0);
@@ -223,6 +241,11 @@ static int write_model_dir(const char *dir) {
 }
 
 void bench_model_dir(const char *keep, char *dir, size_t cap, double *weights_mib) {
+  bench_model_dir_family(keep, TPA__FAM_BERT, dir, cap, weights_mib);
+}
+
+void bench_model_dir_family(const char *keep, tpa__family family, char *dir, size_t cap,
+                            double *weights_mib) {
   struct stat sb;
   bool reuse = keep && stat(keep, &sb) == 0 && S_ISDIR(sb.st_mode);
   if (keep && !reuse && mkdir(keep, 0755) != 0) {
@@ -249,13 +272,14 @@ void bench_model_dir(const char *keep, char *dir, size_t cap, double *weights_mi
       exit(1);
     }
     if (pid == 0)
-      _exit(write_model_dir(dir) == 0 ? 0 : 1);
+      _exit(write_model_dir(dir, family) == 0 ? 0 : 1);
     int status = 0;
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       fprintf(stderr, "%s: writing the model to %s failed\n", bench_prog, dir);
       exit(1);
     }
-    printf("wrote random BERT-base to %s in %.1f s\n", dir, bench_now() - t0);
+    printf("wrote a random %s-base to %s in %.1f s\n", tpa__family_get(family)->model_type, dir,
+           bench_now() - t0);
   }
   if (stat(st_path, &sb) != 0) {
     fprintf(stderr, "%s: %s: %s\n", bench_prog, st_path, strerror(errno));
@@ -265,9 +289,10 @@ void bench_model_dir(const char *keep, char *dir, size_t cap, double *weights_mi
 }
 
 void bench_rm_dir(const char *dir) {
-  static const char *const files[] = {"config.json", "vocab.txt", "model.safetensors"};
+  static const char *const files[] = {"config.json", "vocab.txt", "vocab.json", "merges.txt",
+                                      "model.safetensors"};
   char path[4096];
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
     unlink(path);
   }

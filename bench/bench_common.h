@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/family.h"
 #include "nn/nn.h"
 
 /* BERT-base, the shape of every benchmark. */
@@ -53,6 +54,12 @@ void bench_fill_normal(float *p, size_t n, float std);
  * Writes the directory's path to @p dir (cap bytes) and the size of
  * model.safetensors in MiB to @p weights_mib; exits on failure. */
 void bench_model_dir(const char *keep, char *dir, size_t cap, double *weights_mib);
+
+/* The same for another family at its base shapes (model/family.h):
+ * roberta-base, xlm-roberta-base, distilbert-base (6 layers),
+ * electra-base-discriminator; BERT is bench_model_dir's. */
+void bench_model_dir_family(const char *keep, tpa__family family, char *dir, size_t cap,
+                            double *weights_mib);
 
 /* Remove what bench_model_dir wrote, and the directory. */
 void bench_rm_dir(const char *dir);

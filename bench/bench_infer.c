@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Inference benchmark: BERT-base shapes (L=12, H=768, 12 heads, FFN 3072,
- * vocab 30522, 2 labels) with seeded random weights, written as an F32 HF
+ * vocab 30522, 2 labels), or another family's base model (--family
+ * roberta: roberta-base; distilbert: 6 layers; electra; xlm-roberta),
+ * with seeded random weights, written as an F32 HF
  * directory to a temporary folder and loaded through tpa_model_load (so
  * the real mmap and weight-packing path runs). Reports whole-model
  * sequences/s and tokens/s at batch 32, sequence 128, next to the GFLOP/s
@@ -8,7 +10,7 @@
  * run, the fraction of that matmul throughput the model reaches, and peak
  * resident memory against the weights' size.
  *
- *   bench_infer [--reps N] [--batch B] [--seq S] [--keep DIR]
+ *   bench_infer [--reps N] [--batch B] [--seq S] [--keep DIR] [--family NAME]
  *
  * The weights are written by a child process, so its memory does not
  * count in this process's peak RSS. OMP_NUM_THREADS (default 2 here)
@@ -24,7 +26,6 @@
 #include "tpa/tpa.h"
 
 enum {
-  L = BENCH_LAYERS,
   H = BENCH_HIDDEN,
   HEADS = BENCH_HEADS,
   INTER = BENCH_INTER,
@@ -36,6 +37,7 @@ enum {
 int main(int argc, char **argv) {
   int reps = 5, batch = 32, seq = 128;
   const char *keep = NULL;
+  tpa__family family = TPA__FAM_BERT;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = atoi(argv[++i]);
@@ -45,8 +47,11 @@ int main(int argc, char **argv) {
       seq = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--keep") && i + 1 < argc)
       keep = argv[++i];
+    else if (!strcmp(argv[i], "--family") && i + 1 < argc && tpa__family_find(argv[i + 1], &family))
+      i++;
     else {
-      fprintf(stderr, "usage: %s [--reps N] [--batch B] [--seq S] [--keep DIR]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--reps N] [--batch B] [--seq S] [--keep DIR] [--family %s]\n",
+              argv[0], tpa__family_list());
       return 2;
     }
   }
@@ -61,7 +66,7 @@ int main(int argc, char **argv) {
 
   char dir[4096];
   double weights_mib = 0;
-  bench_model_dir(keep, dir, sizeof dir, &weights_mib);
+  bench_model_dir_family(keep, family, dir, sizeof dir, &weights_mib);
 
   double t0 = bench_now();
   tpa_model *m = NULL;
@@ -79,9 +84,13 @@ int main(int argc, char **argv) {
   float *logits = malloc((size_t)batch * LABELS * sizeof *logits);
   if (!ids || !types || !logits)
     return 1;
+  tpa_model_config mc = {.size = sizeof mc};
+  if (tpa_model_get_config(m, &mc) != TPA_OK)
+    return 1;
+  const int layers = mc.num_layers;
   for (size_t i = 0; i < tokens; i++) {
     ids[i] = (i % (size_t)seq) == 0 ? 2 : 5 + (int32_t)(bench_uniform() * (VOCAB - 5));
-    types[i] = (int32_t)(i % (size_t)seq) >= seq / 2;
+    types[i] = mc.type_vocab_size > 1 && (int32_t)(i % (size_t)seq) >= seq / 2;
   }
   tpa__nn_ctx *ctx = NULL;
   if (tpa__nn_ctx_create(&ctx, m->infer->cache) != TPA_OK) {
@@ -125,7 +134,7 @@ int main(int argc, char **argv) {
 
   /* FLOPs of one sequence: the matmuls (2 per multiply-add). */
   const double S = seq, Hd = H, I = INTER;
-  const double flops_seq = L * (4 * 2 * S * Hd * Hd         /* Q, K, V, O */
+  const double flops_seq = layers * (4 * 2 * S * Hd * Hd   /* Q, K, V, O */
                                 + 2 * 2 * S * Hd * I        /* FFN */
                                 + 2 * 2 * S * S * Hd)       /* scores, context */
                            + 2 * Hd * Hd + 2 * Hd * LABELS; /* pooler, classifier */
@@ -134,9 +143,10 @@ int main(int argc, char **argv) {
   const double mm_mean = bench_mm_gflops(&mm[0], mm[0].total / reps),
                mm_best = bench_mm_gflops(&mm[0], mm[0].best);
 
-  printf("\nlibtpa %s inference benchmark: BERT-base (L=%d H=%d heads=%d FFN=%d vocab=%d), "
+  printf("\nlibtpa %s inference benchmark: %s (L=%d H=%d heads=%d FFN=%d vocab=%d), "
          "batch %d, seq %d, %d threads, %d reps\n",
-         tpa_version(), L, H, HEADS, INTER, VOCAB, batch, seq, omp_get_max_threads(), reps);
+         tpa_version(), mc.model_type, layers, H, HEADS, INTER, mc.vocab_size, batch, seq,
+         omp_get_max_threads(), reps);
   printf("  %-46s %12s %12s\n", "figure", "mean", "best");
   printf("  %-46s %12.2f\n", "model load (mmap + weight packing), s", load_s);
   printf("  %-46s %12.3f %12.3f\n", "forward time per batch, s", per_batch, best);

@@ -134,9 +134,9 @@ int main(int argc, char **argv) {
 
   /* FLOPs of one sequence: the matmuls (2 per multiply-add). */
   const double S = seq, Hd = H, I = INTER;
-  const double flops_seq = layers * (4 * 2 * S * Hd * Hd   /* Q, K, V, O */
-                                + 2 * 2 * S * Hd * I        /* FFN */
-                                + 2 * 2 * S * S * Hd)       /* scores, context */
+  const double flops_seq = layers * (4 * 2 * S * Hd * Hd    /* Q, K, V, O */
+                                     + 2 * 2 * S * Hd * I   /* FFN */
+                                     + 2 * 2 * S * S * Hd)  /* scores, context */
                            + 2 * Hd * Hd + 2 * Hd * LABELS; /* pooler, classifier */
   const double model_mean = flops_seq * batch / per_batch * 1e-9;
   const double model_best = flops_seq * batch / best * 1e-9;

@@ -427,6 +427,191 @@ START_TEST(unknown_model_type_refused) {
 }
 END_TEST
 
+/* ---- inconsistent configs ---- */
+
+/* A scratch copy of fixture @p family whose config.json has the keys of
+ * the JSON object @p patch set; the caller removes it. */
+static char *patched_copy(const char *family, const char *patch) {
+  char *from = family_path(family, NULL);
+  char *dir = temp_dir();
+  static const char *const files[] = {"model.safetensors", "tokenizer.json", "vocab.txt",
+                                      "tokenizer_config.json"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    char *src = join(from, files[i]);
+    FILE *f = fopen(src, "rb");
+    if (f) {
+      fclose(f);
+      copy_file(from, dir, files[i]);
+    }
+    free(src);
+  }
+  json_t *cfg = load_json(family, "config.json");
+  json_error_t err;
+  json_t *p = json_loads(patch, 0, &err);
+  ck_assert_msg(p != NULL, "bad patch %s", patch);
+  ck_assert_int_eq(json_object_update(cfg, p), 0);
+  json_decref(p);
+  char *cfg_path = join(dir, "config.json");
+  ck_assert_int_eq(json_dump_file(cfg, cfg_path, JSON_INDENT(2)), 0);
+  json_decref(cfg);
+  free(cfg_path);
+  free(from);
+  return dir;
+}
+
+typedef struct bad_config {
+  const char *family, *patch;
+  tpa_status want;
+  const char *needle;
+} bad_config;
+
+static const bad_config bad_configs[] = {
+    /* DistilBERT's BERT-name aliases must agree with its own keys. */
+    {"distilbert", "{\"hidden_size\": 48}", TPA_ERR_CONFIG, "inconsistent"},
+    {"distilbert", "{\"num_attention_heads\": 4}", TPA_ERR_CONFIG, "inconsistent"},
+    {"distilbert", "{\"n_heads\": 3}", TPA_ERR_CONFIG, "n_heads"},
+    {"distilbert", "{\"activation\": \"relu\"}", TPA_ERR_UNSUPPORTED, "activation"},
+    {"distilbert", "{\"seq_classif_dropout\": -0.5}", TPA_ERR_CONFIG, "seq_classif_dropout"},
+    {"roberta", "{\"max_position_embeddings\": 2}", TPA_ERR_CONFIG, "pad_token_id"},
+    {"roberta", "{\"pad_token_id\": 5000}", TPA_ERR_CONFIG, "pad_token_id"},
+    {"roberta", "{\"type_vocab_size\": \"one\"}", TPA_ERR_CONFIG, "type_vocab_size"},
+    {"roberta", "{\"classifier_dropout\": 1.5}", TPA_ERR_CONFIG, "classifier_dropout"},
+    {"roberta", "{\"vocab_size\": 800}", TPA_ERR_TENSOR_SHAPE, "word_embeddings"},
+    {"electra", "{\"embedding_size\": 30}", TPA_ERR_TENSOR_SHAPE, "embeddings"},
+    {"electra", "{\"embedding_size\": 0}", TPA_ERR_CONFIG, "embedding_size"},
+    {"xlmr", "{\"model_type\": 7}", TPA_ERR_CONFIG, "model_type"},
+};
+
+START_TEST(inconsistent_config_refused) {
+  const bad_config *b = &bad_configs[_i];
+  char *dir = patched_copy(b->family, b->patch);
+  tpa_model *m = NULL;
+  tpa_status s = tpa_model_load(&m, dir, NULL);
+  ck_assert_msg(s == b->want, "%s %s: status %s, expected %s (%s)", b->family, b->patch,
+                tpa_status_str(s), tpa_status_str(b->want), tpa_last_error());
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(tpa_last_error(), b->needle) != NULL, "%s %s: message lacks \"%s\": %s",
+                b->family, b->patch, b->needle, tpa_last_error());
+  ck_assert_msg(strstr(tpa_last_error(), "config.json") != NULL ||
+                    strstr(tpa_last_error(), "model.safetensors") != NULL,
+                "message names no file: %s", tpa_last_error());
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* ---- exports in the family's own layout ---- */
+
+/* Logits of reference batch 0 of @p dir's reference.json through @p m. */
+static float *batch0_logits(const tpa_model *m, const char *dir, size_t *n) {
+  json_t *ref = load_json(dir, "reference.json");
+  ref_batch r = ref_get(ref, 0);
+  tpa_model_config c = {.size = sizeof c};
+  ck_assert_int_eq(tpa_model_get_config(m, &c), TPA_OK);
+  *n = (size_t)r.batch * (size_t)c.num_labels;
+  float *out = malloc(*n * sizeof *out);
+  ck_assert_ptr_nonnull(out);
+  tpa_status s = tpa_model_forward(m, r.ids, r.types, r.mask, r.batch, r.seq, out);
+  ck_assert_msg(s == TPA_OK, "%s: %s", dir, tpa_last_error());
+  ref_free(&r);
+  json_decref(ref);
+  return out;
+}
+
+static double float_diff(const float *a, const float *b, size_t n) {
+  double d = 0;
+  for (size_t i = 0; i < n; i++)
+    d = fmax(d, fabs((double)a[i] - (double)b[i]));
+  return d;
+}
+
+/* Saved (compact and dense) and reloaded, a model of every family gives
+ * the same logits, and config.json keeps the family's own keys. */
+START_TEST(export_round_trip) {
+  const family_case *c = &cases[_i];
+  tpa_model *m = load(c->dir);
+  size_t n;
+  float *want = batch0_logits(m, c->dir, &n);
+  for (int dense = 0; dense < 2; dense++) {
+    char *out = temp_dir();
+    tpa_status s = dense ? tpa_model_save_dense(m, out) : tpa_model_save(m, out);
+    ck_assert_msg(s == TPA_OK, "%s: %s", c->dir, tpa_last_error());
+    tpa_model *back = NULL;
+    s = tpa_model_load(&back, out, NULL);
+    ck_assert_msg(s == TPA_OK, "%s reloaded: %s", c->dir, tpa_last_error());
+    float *got = batch0_logits(back, c->dir, &n);
+    double d = float_diff(want, got, n);
+    ck_assert_msg(d <= (dense ? 1e-5 : 0.0), "%s %s export: logits moved by %g", c->dir,
+                  dense ? "dense" : "compact", d);
+    char *cfg_path = join(out, "config.json");
+    json_error_t err;
+    json_t *saved = json_load_file(cfg_path, 0, &err), *orig = load_json(c->dir, "config.json");
+    ck_assert_ptr_nonnull(saved);
+    ck_assert_str_eq(json_string_value(json_object_get(saved, "model_type")),
+                     json_string_value(json_object_get(orig, "model_type")));
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(saved, "architectures"), 0)),
+                     json_string_value(json_array_get(json_object_get(orig, "architectures"), 0)));
+    ck_assert_msg(json_equal(json_object_get(saved, "pruned_heads"),
+                             dense ? NULL : json_object_get(orig, "pruned_heads")) ||
+                      (!json_object_get(saved, "pruned_heads") &&
+                       (dense || !json_object_get(orig, "pruned_heads"))),
+                  "%s: pruned_heads not kept", c->dir);
+    json_decref(saved);
+    json_decref(orig);
+    free(cfg_path);
+    free(got);
+    tpa_model_free(back);
+    remove_tree(out);
+    free(out);
+  }
+  free(want);
+  tpa_model_free(m);
+}
+END_TEST
+
+/* A LoRA adapter of each family: saved under the family's PEFT names,
+ * loaded back onto the model, refused by a model of another family, and
+ * merged (its B is zero at creation: the merge must not move the logits). */
+START_TEST(adapter_round_trip) {
+  static const char *const dirs[] = {"roberta-pruned", "distilbert", "electra"};
+  static const char *const prefix[] = {"base_model.model.roberta.encoder.layer.0.",
+                                       "base_model.model.distilbert.transformer.layer.0.",
+                                       "base_model.model.electra.encoder.layer.0."};
+  tpa_model *m = load(dirs[_i]);
+  size_t n;
+  float *want = batch0_logits(m, dirs[_i], &n);
+  tpa_lora_set *set = NULL;
+  ck_assert_int_eq(tpa_lora_set_create(&set, m, NULL), TPA_OK);
+  char *out = temp_dir();
+  ck_assert_msg(tpa_lora_set_save(set, out) == TPA_OK, "%s", tpa_last_error());
+  char *wpath = join(out, "adapter_model.safetensors");
+  size_t len;
+  char *bytes = read_all(wpath, &len);
+  ck_assert_msg(memmem(bytes, len, prefix[_i], strlen(prefix[_i])) != NULL,
+                "%s: adapter tensors lack %s", dirs[_i], prefix[_i]);
+  free(bytes);
+  tpa_lora_set *back = NULL;
+  ck_assert_msg(tpa_lora_set_load(&back, m, out) == TPA_OK, "%s", tpa_last_error());
+  tpa_model *other = load(_i == 1 ? "electra" : "distilbert");
+  tpa_lora_set *wrong = NULL;
+  ck_assert_int_ne(tpa_lora_set_load(&wrong, other, out), TPA_OK);
+  ck_assert_ptr_null(wrong);
+  ck_assert_int_eq(tpa_lora_set_merge(back, m), TPA_OK);
+  float *got = batch0_logits(m, dirs[_i], &n);
+  ck_assert_msg(float_diff(want, got, n) <= 1e-6, "%s: merging a zero-B adapter moved logits",
+                dirs[_i]);
+  free(got);
+  tpa_model_free(other);
+  tpa_lora_set_free(back);
+  tpa_lora_set_free(set);
+  free(wpath);
+  remove_tree(out);
+  free(out);
+  free(want);
+  tpa_model_free(m);
+}
+END_TEST
+
 static Suite *families_suite(void) {
   Suite *s = suite_create("families");
   TCase *tc = tcase_create("reference-logits");
@@ -447,6 +632,13 @@ static Suite *families_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("unknown-family");
   tcase_add_test(tc, unknown_model_type_refused);
+  tcase_add_loop_test(tc, inconsistent_config_refused, 0,
+                      (int)(sizeof bad_configs / sizeof bad_configs[0]));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("exports");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, export_round_trip, 0, N_CASES);
+  tcase_add_loop_test(tc, adapter_round_trip, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -340,6 +340,45 @@ def table_with_string_labels_end_to_end():
     expect(m['dev_examples'] == len(dev) and 'dev_split' not in m, repr(m)[:300])
 
 
+FAMILIES = {'roberta': 'RobertaForSequenceClassification',
+            'xlmr': 'XLMRobertaForSequenceClassification',
+            'distilbert': 'DistilBertForSequenceClassification',
+            'electra': 'ElectraForSequenceClassification'}
+
+
+@case
+def every_family_runs_end_to_end():
+    """`tpa run` on the random RoBERTa, XLM-R, DistilBERT and ELECTRA
+    checkpoints of tests/fixtures/families (each with its own tokenizer
+    file) and the default task: the pipeline prunes, trains and exports
+    in the family's own layout, and the export's accuracy by `tpa
+    predict` is the one the report gives."""
+    for fam, arch in FAMILIES.items():
+        src = os.path.join(ROOT, 'tests', 'fixtures', 'families', fam)
+        out = os.path.join(TMP, 'family-' + fam)
+        expect_ok(['run', '--model', src, '--task', 'sst2', '--data',
+                   os.path.join(DEFAULT, 'task'), '--out', out, '--epochs', '1',
+                   '--samples', '64', '--max-seq-length', '32', '-q'])
+        base = load_json(os.path.join(src, 'config.json'))
+        cfg = load_json(os.path.join(out, 'model', 'config.json'))
+        expect(cfg['model_type'] == base['model_type'] and cfg['architectures'] == [arch],
+               '%s: exported as %s %s' % (fam, cfg['model_type'], cfg['architectures']))
+        expect(cfg.get('pruned_heads'), '%s: the export has no pruned_heads' % fam)
+        ad = load_json(os.path.join(out, 'adapter', 'adapter_config.json'))
+        expect(ad['libtpa']['model_type'] == base['model_type'], repr(ad['libtpa']))
+        names = safetensors_counts(os.path.join(out, 'adapter', 'adapter_model.safetensors'))
+        prefix = 'base_model.model.%s.' % ('roberta' if fam == 'xlmr' else fam)
+        expect(any(n.startswith(prefix) and '.lora_A.' in n for n in names),
+               '%s: no LoRA tensor under %s' % (fam, prefix))
+        m = load_json(os.path.join(out, 'metrics.json'))
+        acc = accuracy_by_predict(os.path.join(out, 'model'))
+        expect(abs(acc - m['dev_metric']) < 1e-12,
+               '%s: tpa predict on the export gives %.6f, the report %.6f' %
+               (fam, acc, m['dev_metric']))
+        info, _ = expect_ok(['info', os.path.join(out, 'model')])
+        expect('model_type                    %s' % base['model_type'] in info, info[:400])
+
+
 @case
 def bad_arguments_exit_2():
     bad = [

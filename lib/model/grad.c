@@ -263,8 +263,10 @@ static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__
     ZERO(G->type_emb, (size_t)c->type_vocab * E);
     ZERO(G->emb_ln_g, E);
     ZERO(G->emb_ln_b, E);
-    ZERO(G->proj_w, H * E);
-    ZERO(G->proj_b, H);
+    if (w->proj_w) { /* only ELECTRA's projection has gradients */
+      ZERO(G->proj_w, H * E);
+      ZERO(G->proj_b, H);
+    }
     for (int32_t l = 0; G->layer && l < c->layers; l++) {
       tpa__layer_grad *L = &G->layer[l];
       const size_t hq = (size_t)w->layer[l].n_heads * (size_t)c->head_dim;

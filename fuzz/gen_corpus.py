@@ -149,6 +149,15 @@ def gen_config():
     put(k, "pruned_dup", json.dumps(dict(base, pruned_heads={"0": [1, 1], "5": [0]})))
     put(k, "pruned_all", json.dumps(dict(base, pruned_heads={"1": [0, 1, 2, 3, 4, 5]})))
     put(k, "negative", json.dumps(dict(base, hidden_size=-1, vocab_size=10 ** 12)))
+    # The other families' parsers (their tensors are not the tiny BERT's,
+    # so these stop at the loader's first missing tensor).
+    for fam in ("roberta", "xlmr", "distilbert", "distilbert-pruned", "electra"):
+        put(k, "family_" + fam.replace("-", "_"), fixture("families/%s/config.json" % fam))
+    d = json.loads(fixture("families/distilbert/config.json"))
+    put(k, "distilbert_alias_conflict", json.dumps(dict(d, hidden_size=48)))
+    r = json.loads(fixture("families/roberta/config.json"))
+    put(k, "roberta_no_room_after_pad", json.dumps(dict(r, max_position_embeddings=2)))
+    put(k, "unknown_family", json.dumps(dict(r, model_type="gpt2")))
 
 
 def gen_tokenizer_config():

@@ -32,14 +32,25 @@ double rng_uniform(rng *r); /* [0, 1) */
 double rng_normal(rng *r);
 void fill_normal(rng *r, float *p, size_t n, double mean, double std);
 
-/* An in-memory BERT classifier with random weights (no files, no packed
+/* An in-memory classifier with random weights (no files, no packed
  * inference state): every tensor a separate malloc, head_ids filled.
  * kept[l] heads of `heads` are kept in layer l (the last kept[l] ORIGINAL
- * indices are dropped, so pruned layouts are covered). */
+ * indices are dropped, so pruned layouts are covered).
+ *
+ * The fields after seed select the family; left zero they give BERT, the
+ * same model (and the same random draws) as before they existed. A family
+ * without token types (DistilBERT) gets no type table and type_vocab 0
+ * whatever type_vocab says; ELECTRA gets embeddings of width emb (0 =
+ * hidden) and, when that differs from hidden, embeddings_project. The
+ * tensors every family shares are drawn in BERT's order; the projection
+ * is drawn last. */
 typedef struct tiny_spec {
   int32_t hidden, layers, heads, inter, vocab, max_pos, type_vocab, num_labels;
   const int32_t *kept; /* [layers] or NULL = all */
   uint64_t seed;
+  tpa__family family; /* TPA__FAM_BERT (0) by default */
+  int32_t emb;        /* ELECTRA's embedding_size; 0 = hidden (ignored for other families) */
+  int32_t pad_id;     /* pad_token_id: where RoBERTa/XLM-R positions start (max_seq follows) */
 } tiny_spec;
 tpa_model *tiny_model(const tiny_spec *sp);
 void tiny_model_free(tpa_model *m);

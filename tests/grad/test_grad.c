@@ -66,6 +66,9 @@ tpa_model *tiny_model(const tiny_spec *sp) {
   ck_assert_ptr_nonnull(m);
   rng r = {sp->seed ? sp->seed : 1};
   tpa__config *c = &m->cfg;
+  const tpa__family_desc *f = tpa__family_get(sp->family);
+  ck_assert_int_lt((int)sp->family, TPA__FAM_COUNT);
+  c->family = sp->family;
   c->hidden = sp->hidden;
   c->layers = sp->layers;
   c->heads = sp->heads;
@@ -73,20 +76,29 @@ tpa_model *tiny_model(const tiny_spec *sp) {
   c->inter = sp->inter;
   c->vocab = sp->vocab;
   c->max_pos = sp->max_pos;
-  c->max_seq = sp->max_pos;
-  c->emb = sp->hidden;
-  c->type_vocab = sp->type_vocab;
+  /* As config.c reads them: RoBERTa's positions start after pad_id. */
+  c->pad_id = sp->pad_id;
+  ck_assert(sp->pad_id >= 0 && sp->pad_id < sp->vocab);
+  if (f->pad_positions)
+    ck_assert_int_lt(sp->pad_id + 1, sp->max_pos);
+  c->max_seq = f->pad_positions ? sp->max_pos - sp->pad_id - 1 : sp->max_pos;
+  c->emb = sp->family == TPA__FAM_ELECTRA && sp->emb > 0 ? sp->emb : sp->hidden;
+  c->type_vocab = f->token_types ? sp->type_vocab : 0;
   c->num_labels = sp->num_labels;
   c->ln_eps = 1e-12;
+  /* No dropout in the config (the tests pass theirs in tpa__grad_opts);
+   * the head's follows the hidden one as classifier_dropout null does,
+   * except DistilBERT's seq_classif_dropout, whose default is 0.2. */
+  c->cls_dropout = sp->family == TPA__FAM_DISTILBERT ? 0.2 : c->hidden_dropout;
   c->regression = sp->num_labels == 1;
   c->lower_case = true;
-  const size_t h = (size_t)c->hidden, in = (size_t)c->inter;
+  const size_t h = (size_t)c->hidden, in = (size_t)c->inter, e = (size_t)c->emb;
   tpa__weights *w = &m->w;
-  w->word_emb = tensor(&r, (size_t)c->vocab * h, 0, 0.5);
-  w->pos_emb = tensor(&r, (size_t)c->max_pos * h, 0, 0.5);
-  w->type_emb = tensor(&r, (size_t)c->type_vocab * h, 0, 0.5);
-  w->emb_ln_g = tensor(&r, h, 1, 0.1);
-  w->emb_ln_b = tensor(&r, h, 0, 0.1);
+  w->word_emb = tensor(&r, (size_t)c->vocab * e, 0, 0.5);
+  w->pos_emb = tensor(&r, (size_t)c->max_pos * e, 0, 0.5);
+  w->type_emb = f->token_types ? tensor(&r, (size_t)c->type_vocab * e, 0, 0.5) : NULL;
+  w->emb_ln_g = tensor(&r, e, 1, 0.1);
+  w->emb_ln_b = tensor(&r, e, 0, 0.1);
   w->layer = calloc((size_t)c->layers, sizeof *w->layer);
   ck_assert_ptr_nonnull(w->layer);
   for (int32_t l = 0; l < c->layers; l++) {
@@ -126,6 +138,10 @@ tpa_model *tiny_model(const tiny_spec *sp) {
   w->pool_b = tensor(&r, h, 0, 0.1);
   w->cls_w = tensor(&r, (size_t)c->num_labels * h, 0, 0.5);
   w->cls_b = tensor(&r, (size_t)c->num_labels, 0, 0.1);
+  if (e != h) { /* ELECTRA's embeddings_project [hidden, emb], drawn last */
+    w->proj_w = tensor(&r, h * e, 0, 0.4);
+    w->proj_b = tensor(&r, h, 0, 0.1);
+  }
   return m;
 }
 
@@ -135,6 +151,7 @@ void tiny_model_free(tpa_model *m) {
   tpa__weights *w = &m->w;
   free((void *)w->word_emb), free((void *)w->pos_emb), free((void *)w->type_emb);
   free((void *)w->emb_ln_g), free((void *)w->emb_ln_b);
+  free((void *)w->proj_w), free((void *)w->proj_b);
   for (int32_t l = 0; l < m->cfg.layers; l++) {
     tpa__layer *L = &w->layer[l];
     const float *p[] = {L->q_w,   L->q_b,   L->k_w, L->k_b, L->v_w, L->v_b, L->o_w,   L->o_b,

@@ -110,6 +110,26 @@ TPA_API int32_t tpa_lora_set_rank(const tpa_lora_set *set, int32_t layer, tpa_lo
 TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lora_module module);
 
 /**
+ * The module that an entry of PEFT's target_modules picks in @p model's
+ * family, by PEFT's rule for a list entry: the module's path within the
+ * model equals @p name or ends in "." @p name. So "query", "self.query"
+ * and "attention.self.query" pick TPA_LORA_QUERY in BERT, RoBERTa,
+ * XLM-RoBERTa and ELECTRA, "q_lin" in DistilBERT, and
+ * "attention.output.dense" ("out_lin") picks TPA_LORA_OUTPUT.
+ * @param model the model whose family names the modules (borrowed).
+ * @param name the target_modules entry.
+ * @param module receives the module; left alone on failure.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
+ *         TPA_ERR_UNSUPPORTED, the message naming the four modules LoRA
+ *         adapts, when @p name picks none of them or also picks another
+ *         layer (such as "dense", which in PEFT would also adapt the
+ *         feed-forward's intermediate.dense and output.dense).
+ * @since 0.5.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_lora_module_from_name(const tpa_model *model, const char *name,
+                                                           tpa_lora_module *module);
+
+/**
  * Number of trainable parameters: LoRA A and B, LayerNorms, classifier.
  * @param set the set (borrowed), or NULL.
  * @return the parameter count; 0 for NULL.

@@ -120,28 +120,32 @@ static json_t *alpha_json(double a) {
 static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double alpha) {
   const tpa__family_desc *f = tpa__family_get(s->family);
   json_t *rp = json_object(), *ap = json_object(), *targets = json_array();
-  bool ok = rp && ap && targets, all = true;
+  bool ok = rp && ap && targets, uniform = true;
+  int32_t adapted[TPA_LORA_MODULES] = {0}; /* layers adapting each module */
   for (int32_t l = 0; ok && l < s->layers; l++)
     for (int32_t k = 0; ok && k < TPA_LORA_MODULES; k++) {
       const tpa__lora_mod *m = tpa__lora_at(s, l, k);
       char key[128];
       snprintf(key, sizeof key, "%s.%d.%s", f->layer, l, tpa__lora_module_path(s->family, k));
-      if (m->rank <= 0) {
-        all = false;
+      if (m->rank <= 0)
         continue;
-      }
+      adapted[k]++;
       if (m->rank != r)
         ok = put(rp, key, json_integer(m->rank));
       if (ok && (double)m->alpha != alpha)
         ok = put(ap, key, alpha_json(m->alpha));
     }
-  /* All modules adapted: PEFT's suffix list (docs/method.md's spelling).
-   * Otherwise the exact names of the adapted modules, which PEFT matches
-   * by equality, since a rank of 0 cannot be written as a pattern. */
+  /* Each module adapted in every layer or in none: PEFT's suffix list
+   * of those adapted (docs/method.md's spelling; "query", "value" for
+   * --target-modules query,value). Otherwise the exact names of the
+   * adapted modules, which PEFT matches by equality, since a rank of 0
+   * cannot be written as a pattern. */
+  for (int32_t k = 0; k < TPA_LORA_MODULES; k++)
+    uniform = uniform && (adapted[k] == 0 || adapted[k] == s->layers);
   for (int32_t l = 0; ok && l < s->layers; l++)
     for (int32_t k = 0; ok && k < TPA_LORA_MODULES; k++) {
-      if (all) {
-        if (l == 0)
+      if (uniform) {
+        if (l == 0 && adapted[k])
           ok = json_array_append_new(targets, json_string(f->targets[k])) == 0;
         continue;
       }

@@ -398,6 +398,48 @@ const char *tpa__lora_module_path(tpa__family family, int32_t module) {
   return path[module >= 0 && module < TPA_LORA_MODULES ? module : 0];
 }
 
+/* PEFT's list rule: @p path equals @p name or ends in "." @p name. */
+static bool peft_matches(const char *path, const char *name) {
+  size_t n = strlen(path), k = strlen(name);
+  return k > 0 && (strcmp(path, name) == 0 ||
+                   (n > k && path[n - k - 1] == '.' && strcmp(path + n - k, name) == 0));
+}
+
+TPA_API tpa_status tpa_lora_module_from_name(const tpa_model *model, const char *name,
+                                             tpa_lora_module *module) {
+  tpa__error_clear();
+  if (!model || !name || !module)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_module_from_name: NULL argument");
+  const tpa__family f = model->cfg.family;
+  const tpa__family_desc *d = tpa__family_get(f);
+  /* Block 0's full module names, as PEFT matches them. */
+  const char *other[2] = {d->ffn_in, d->ffn_out};
+  char path[160];
+  int found = -1;
+  bool elsewhere = false;
+  for (int k = 0; k < TPA_LORA_MODULES + 2; k++) {
+    const char *p =
+        k < TPA_LORA_MODULES ? tpa__lora_module_path(f, k) : other[k - TPA_LORA_MODULES];
+    snprintf(path, sizeof path, "%s%s.0.%s", d->prefix, d->layer, p);
+    if (!peft_matches(path, name))
+      continue;
+    if (k >= TPA_LORA_MODULES || found >= 0)
+      elsewhere = true;
+    else
+      found = k;
+  }
+  /* The head's layers: PEFT would adapt them too. */
+  elsewhere = elsewhere || peft_matches(d->head_out, name) ||
+              (d->head_in_base ? false : peft_matches(d->head_dense, name));
+  if (found < 0 || elsewhere)
+    return tpa__error(TPA_ERR_UNSUPPORTED,
+                      "target module \"%.80s\" %s; LoRA adapts %s, %s, %s and %s of a %s model",
+                      name, found < 0 ? "names no attention projection" : "also names other layers",
+                      d->targets[0], d->targets[1], d->targets[2], d->targets[3], d->model_type);
+  *module = (tpa_lora_module)found;
+  return TPA_OK;
+}
+
 size_t tpa__lora_set_tensors(tpa_lora_set *s, tpa__tensor_ref *out, size_t cap) {
   const tpa__family_desc *f = tpa__family_get(s->family);
   size_t n = 0;

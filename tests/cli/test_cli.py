@@ -511,6 +511,43 @@ def tokenizer_json_model_dir():
 
 
 @case
+def train_target_modules():
+    """--target-modules picks LoRA modules by PEFT's names in each family:
+    the adapter holds A/B for those modules only, adapter_config.json
+    lists them as PEFT's suffixes, and a name that picks no attention
+    projection (or the FFN too, as "dense" would in PEFT) exits 1."""
+    task = os.path.join(HERE, '..', '..', 'share', 'default', 'task')
+    for fam, names, want in (('distilbert', 'q_lin,v_lin', ['q_lin', 'v_lin']),
+                             ('xlmr', 'self.query,value', ['query', 'value']),
+                             ('electra', 'attention.output.dense', ['attention.output.dense'])):
+        model = os.path.join(FIXTURES, 'families', fam)
+        out = os.path.join(TMP, 'targets-' + fam)
+        expect_ok(['train', '--model', model, '--task', 'sst2', '--data', task, '--out', out,
+                   '--max-steps', '1', '--max-seq-length', '16', '--target-modules', names, '-q'])
+        cfg = json.load(open(os.path.join(out, 'adapter', 'adapter_config.json')))
+        expect(cfg['target_modules'] == want, '%s: target_modules %s' % (fam, cfg['target_modules']))
+        with open(os.path.join(out, 'adapter', 'adapter_model.safetensors'), 'rb') as f:
+            header = json.loads(f.read(struct.unpack('<Q', f.read(8))[0]))
+        lora = [n for n in header if '.lora_' in n]
+        picked = {n.split('.lora_')[0].rsplit('.', 1)[-1] for n in lora}
+        want_last = {w.rsplit('.', 1)[-1] for w in want}
+        expect(picked == want_last and lora, '%s: LoRA tensors on %s' % (fam, sorted(picked)))
+    model = os.path.join(FIXTURES, 'families', 'xlmr')
+    for bad, why in (('dense', 'also names other layers'), ('intermediate.dense', 'names no'),
+                     ('q_lin', 'names no')):
+        rc, _, err = run(['train', '--model', model, '--task', 'sst2', '--data', task, '--out',
+                          os.path.join(TMP, 'targets-bad'), '--max-steps', '1',
+                          '--target-modules', bad, '-q'])
+        expect(rc == 1 and why in err and 'query, key, value' in err, '%s: exit %d %s' %
+               (bad, rc, err.strip()))
+        expect(not os.path.exists(os.path.join(TMP, 'targets-bad')), 'output left behind')
+    rc, _, err = run(['train', '--model', model, '--task', 'sst2', '--data', task, '--out',
+                      os.path.join(TMP, 'targets-full'), '--mode', 'full', '--target-modules',
+                      'query'])
+    expect(rc == 2 and '--target-modules' in err, 'full mode: exit %d %s' % (rc, err.strip()))
+
+
+@case
 def tokenize_limit_and_out():
     d, _ = model('cls2')
     full = os.path.join(SHARED, 'glue', 'SST-2', 'dev.tsv')

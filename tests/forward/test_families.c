@@ -612,6 +612,53 @@ START_TEST(adapter_round_trip) {
 }
 END_TEST
 
+/* ---- PEFT target_modules names ---- */
+
+START_TEST(lora_module_names) {
+  static const struct {
+    const char *dir, *name;
+    int want; /* module, or -1 for TPA_ERR_UNSUPPORTED */
+  } t[] = {
+      {"roberta", "query", TPA_LORA_QUERY},
+      {"roberta", "self.key", TPA_LORA_KEY},
+      {"roberta", "roberta.encoder.layer.0.attention.self.value", TPA_LORA_VALUE},
+      {"roberta", "attention.output.dense", TPA_LORA_OUTPUT},
+      {"roberta", "dense", -1},        /* also the FFN's and the head's */
+      {"roberta", "output.dense", -1}, /* also the FFN's output.dense */
+      {"roberta", "intermediate.dense", -1},
+      {"roberta", "q_lin", -1},
+      {"roberta", "uery", -1}, /* PEFT matches whole components */
+      {"roberta", "", -1},
+      {"distilbert", "q_lin", TPA_LORA_QUERY},
+      {"distilbert", "attention.k_lin", TPA_LORA_KEY},
+      {"distilbert", "v_lin", TPA_LORA_VALUE},
+      {"distilbert", "out_lin", TPA_LORA_OUTPUT},
+      {"distilbert", "lin1", -1},
+      {"distilbert", "query", -1},
+      {"electra", "value", TPA_LORA_VALUE},
+      {"electra", "classifier.dense", -1},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    tpa_model *m = load(t[i].dir);
+    tpa_lora_module k = TPA_LORA_QUERY;
+    tpa_status s = tpa_lora_module_from_name(m, t[i].name, &k);
+    if (t[i].want >= 0) {
+      ck_assert_msg(s == TPA_OK && (int)k == t[i].want, "%s \"%s\": %s %d (%s)", t[i].dir,
+                    t[i].name, tpa_status_str(s), (int)k, tpa_last_error());
+    } else {
+      ck_assert_msg(s == TPA_ERR_UNSUPPORTED, "%s \"%s\": %s", t[i].dir, t[i].name,
+                    tpa_status_str(s));
+      ck_assert_msg(
+          strstr(tpa_last_error(), t[i].dir[0] == 'd' ? "q_lin, k_lin, v_lin" : "query") != NULL,
+          "message names no module: %s", tpa_last_error());
+    }
+    tpa_model_free(m);
+  }
+  tpa_lora_module k;
+  ck_assert_int_eq(tpa_lora_module_from_name(NULL, "query", &k), TPA_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *families_suite(void) {
   Suite *s = suite_create("families");
   TCase *tc = tcase_create("reference-logits");
@@ -639,6 +686,7 @@ static Suite *families_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, export_round_trip, 0, N_CASES);
   tcase_add_loop_test(tc, adapter_round_trip, 0, 3);
+  tcase_add_test(tc, lora_module_names);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -46,6 +46,25 @@ class TestBasics(unittest.TestCase):
             self.assertEqual(m.heads(1), list(range(6)))
             self.assertEqual(m.num_heads(2), 6)
 
+    def test_model_families(self):
+        """The family and its PEFT module names through the binding."""
+        with libtpa.Model.load(TINY) as m:
+            self.assertEqual(m.config()["model_type"], "bert")
+            self.assertEqual(m.lora_module("value"), 2)
+        with libtpa.Model.load(os.path.join(FIXTURES, "families", "distilbert")) as m:
+            cfg = m.config()
+            self.assertEqual(cfg["model_type"], "distilbert")
+            self.assertEqual(cfg["type_vocab_size"], 0)
+            self.assertEqual(m.lora_module("out_lin"), 3)
+            with self.assertRaises(libtpa.TpaError):
+                m.lora_module("lin1")
+        with libtpa.Model.load(os.path.join(FIXTURES, "families", "roberta")) as m:
+            cfg = m.config()
+            self.assertEqual((cfg["max_position_embeddings"], cfg["max_sequence_length"]),
+                             (66, 64))
+        with libtpa.Model.load(os.path.join(FIXTURES, "families", "electra")) as m:
+            self.assertEqual(m.config()["embedding_size"], 24)
+
     def test_dataset(self):
         with libtpa.Dataset.load(DEV, "sst2") as d:
             self.assertEqual(len(d), 400)

@@ -178,6 +178,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     return cli_usage("run", "--prune-heads and --threshold exclude each other");
   if (o->mode != RUN_TPA && (prune_set || o->use_threshold || o->samples || o->top_k))
     return cli_usage("run", "--samples, --prune-heads, --threshold and --top-k need --mode tpa");
+  if (o->mode == RUN_FULL && o->t.targets)
+    return cli_usage("run", "--target-modules chooses LoRA modules: not with --mode full");
   if (o->t.out == NULL)
     o->t.out = "tpa-run-out";
   if (o->use_default) {
@@ -202,6 +204,7 @@ typedef struct run_ctx {
   cli_progress prog;
   run_figures *f;
   int stage, n_stages;
+  bool keep[TPA_LORA_MODULES]; /* --target-modules */
 } run_ctx;
 
 static void stage(run_ctx *c, const char *name, const char *what) {
@@ -390,6 +393,7 @@ static bool schedule_stage(run_ctx *c, const tpa_importance *imp) {
     for (size_t i = 0; i < n; i++)
       f->ranks[i] = o->t.rank;
   }
+  train_opts_mask_ranks(c->keep, f->ranks, n);
   return true;
 }
 
@@ -576,6 +580,9 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
   }
   f.layers = cfg.num_layers;
   f.heads_per_layer = cfg.num_heads;
+  /* Checked before the long stages: a wrong name fails at once. */
+  if (!train_opts_targets(&o->t, s.model, c.keep))
+    goto done;
 
   if (o->mode == RUN_TPA) {
     if (!importance_stage(&c, s.model, s.train, &s.imp) || !plan_stage(&c, s.imp, s.model))

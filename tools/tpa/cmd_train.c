@@ -96,6 +96,8 @@ static int parse_train(int argc, char **argv, train_cmd_opts *o) {
     return cli_usage("train", "missing required option --data");
   if (o->full && o->init_adapter)
     return cli_usage("train", "--init-adapter needs --mode lora");
+  if (o->t.targets && (o->full || o->init_adapter))
+    return cli_usage("train", "--target-modules needs --mode lora without --init-adapter");
   return CLI_PARSED;
 }
 
@@ -258,12 +260,29 @@ static int train_main(train_cmd_opts *o) {
     if (o->init_adapter) {
       st = tpa_lora_set_load(&set, model, o->init_adapter);
     } else {
+      bool keep[TPA_LORA_MODULES];
+      if (!train_opts_targets(&o->t, model, keep))
+        goto done;
+      tpa_model_config mc = {.size = sizeof mc};
+      st = tpa_model_get_config(model, &mc);
+      const size_t n = (size_t)mc.num_layers * TPA_LORA_MODULES;
+      int32_t *ranks = st == TPA_OK ? malloc(n * sizeof *ranks) : NULL;
+      if (st == TPA_OK && !ranks) {
+        cli_fail("out of memory");
+        goto done;
+      }
+      for (size_t i = 0; ranks && i < n; i++)
+        ranks[i] = o->t.rank;
+      if (ranks)
+        train_opts_mask_ranks(keep, ranks, n);
       tpa_lora_params lp;
       tpa_lora_params_init(&lp, sizeof lp);
-      lp.rank = o->t.rank;
+      lp.ranks = ranks;
       lp.alpha = (float)o->t.alpha;
       lp.seed = o->t.tp.seed;
-      st = tpa_lora_set_create(&set, model, &lp);
+      if (st == TPA_OK)
+        st = tpa_lora_set_create(&set, model, &lp);
+      free(ranks);
     }
     if (st != TPA_OK) {
       cli_fail_lib(st);

@@ -4,7 +4,44 @@
 #include "train_opts.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+
+bool train_opts_targets(const train_opts *o, const tpa_model *model, bool keep[TPA_LORA_MODULES]) {
+  for (int k = 0; k < TPA_LORA_MODULES; k++)
+    keep[k] = o->targets == NULL;
+  if (!o->targets)
+    return true;
+  char *list = strdup(o->targets);
+  if (!list) {
+    cli_fail("out of memory");
+    return false;
+  }
+  bool ok = true, any = false;
+  char *save = NULL;
+  for (char *name = strtok_r(list, ",", &save); ok && name; name = strtok_r(NULL, ",", &save)) {
+    tpa_lora_module k;
+    tpa_status st = tpa_lora_module_from_name(model, name, &k);
+    if (st != TPA_OK) {
+      cli_fail("--target-modules: %s", tpa_last_error());
+      ok = false;
+    } else {
+      keep[k] = any = true;
+    }
+  }
+  if (ok && !any) {
+    cli_fail("--target-modules: the list \"%s\" names no module", o->targets);
+    ok = false;
+  }
+  free(list);
+  return ok;
+}
+
+void train_opts_mask_ranks(const bool keep[TPA_LORA_MODULES], int32_t *ranks, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!keep[i % TPA_LORA_MODULES])
+      ranks[i] = 0;
+}
 
 void train_opts_init(train_opts *o) {
   memset(o, 0, sizeof *o);
@@ -49,6 +86,7 @@ static int parse_one(const char *cmd, int opt, const char *arg, train_opts *o) {
     ok = parse_i32(cmd, "max-seq-length", arg, 3, 1 << 20, &tp->max_seq_length);
     break;
   case TRAIN_OPT_RANK: ok = parse_i32(cmd, "rank", arg, 1, 1 << 16, &o->rank); break;
+  case TRAIN_OPT_TARGETS: o->targets = arg; break;
   case TRAIN_OPT_ALPHA: ok = cli_parse_real(cmd, "alpha", arg, 1e-6, 1e9, &o->alpha); break;
   case TRAIN_OPT_EPOCHS:
     ok = parse_i32(cmd, "epochs", arg, 1, 1 << 20, &tp->epochs);

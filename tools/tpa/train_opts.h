@@ -36,6 +36,7 @@ enum {
   TRAIN_OPT_SAVE_EVERY,
   TRAIN_OPT_LIMIT,
   TRAIN_OPT_THREADS,
+  TRAIN_OPT_TARGETS,
   TRAIN_OPT_END
 };
 
@@ -66,7 +67,8 @@ enum {
   {"resume", no_argument, NULL, TRAIN_OPT_RESUME},                \
   {"save-every", required_argument, NULL, TRAIN_OPT_SAVE_EVERY},  \
   {"limit", required_argument, NULL, TRAIN_OPT_LIMIT},            \
-  {"threads", required_argument, NULL, TRAIN_OPT_THREADS},         \
+  {"threads", required_argument, NULL, TRAIN_OPT_THREADS},        \
+  {"target-modules", required_argument, NULL, TRAIN_OPT_TARGETS}, \
   CLI_DATA_LONGOPTS,                                              \
   CLI_DATA_SPLIT_LONGOPTS
 /* clang-format on */
@@ -84,7 +86,9 @@ enum {
   "  --dropout P           hidden and attention dropout (config.json's)\n"                         \
   "  --seed S              shuffling, dropout and LoRA initialisation (42)\n"                      \
   "  --no-shuffle          keep the training file's order\n"                                       \
-  "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"
+  "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"                  \
+  "  --target-modules LIST LoRA only on these attention projections, PEFT's names\n"               \
+  "                        (query,value; DistilBERT q_lin,v_lin); default all four\n"
 #define TRAIN_OPT_HELP_TAIL                                                                        \
   "  --save-every N        also checkpoint every N steps (at epoch ends only)\n"                   \
   "  --limit N             only the first N training examples\n"                                   \
@@ -100,6 +104,7 @@ typedef struct train_opts {
   bool quiet;
   tpa_train_params tp; /* everything but the callbacks and checkpoint_dir */
   int32_t rank;        /* LoRA rank of every module (8) */
+  const char *targets; /* --target-modules, comma-separated (NULL: all four) */
   int32_t threads;     /* 0: leave OMP_NUM_THREADS alone */
   double alpha;        /* 0 = 2 * rank */
   size_t limit;        /* first N training examples; 0 = all */
@@ -122,6 +127,14 @@ int train_opts_next(const char *cmd, const char *help, int argc, char **argv,
  * --threads in effect, see cli_apply_threads), else the exit code: 0 after
  * --help, the usage error's, or CLI_EXIT_FAILURE. */
 int train_opts_apply(int parsed, const train_opts *o);
+
+/* --target-modules resolved on @p model's family: keep[k] is true for the
+ * LoRA modules to adapt (all when the option is absent). False after
+ * printing why an entry names no module LoRA adapts. */
+bool train_opts_targets(const train_opts *o, const tpa_model *model, bool keep[TPA_LORA_MODULES]);
+
+/* Zero the ranks ([layers * TPA_LORA_MODULES]) of the modules not kept. */
+void train_opts_mask_ranks(const bool keep[TPA_LORA_MODULES], int32_t *ranks, size_t n);
 
 /* After parsing: the data options against --task (a usage error and
  * false), and --seed and --metric passed on to the dev split and to

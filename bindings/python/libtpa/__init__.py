@@ -328,6 +328,14 @@ class Model(_Handle):
         d["model_type"] = d["model_type"].decode() if d["model_type"] else None
         return d
 
+    def lora_module(self, name):
+        """The LoRA module (0 query, 1 key, 2 value, 3 attention output)
+        that PEFT's target_modules entry ``name`` picks in this model's
+        family ("query", "q_lin", "attention.output.dense", ...)."""
+        k = ctypes.c_int()
+        _check(_lib.tpa_lora_module_from_name(self.ptr, name.encode(), ctypes.byref(k)))
+        return k.value
+
     def param_counts(self):
         c = _capi.ParamCounts(size=ctypes.sizeof(_capi.ParamCounts))
         _check(_lib.tpa_model_param_counts(self.ptr, ctypes.byref(c)))

@@ -259,6 +259,7 @@ _SIGNATURES = {
     "tpa_lora_set_free": (None, [VP]),
     "tpa_lora_set_rank": (c_int32, [VP, c_int32, c_int]),
     "tpa_lora_set_alpha": (c_float, [VP, c_int32, c_int]),
+    "tpa_lora_module_from_name": (c_int, [VP, c_char_p, ctypes.POINTER(c_int)]),
     "tpa_lora_set_num_params": (c_uint64, [VP]),
     "tpa_lora_set_save": (S, [VP, c_char_p]),
     "tpa_lora_set_load": (S, [POINTER(VP), VP, c_char_p]),

@@ -393,8 +393,7 @@ static tpa_status embed_backward(tpa__grad_run *r) {
     const float *src = de + t * e;
     float *dst[3] = {gw->word_emb ? gw->word_emb + (int64_t)r->ids[t] * e : NULL,
                      gw->pos_emb ? gw->pos_emb + (int64_t)wk->pos[t] * e : NULL,
-                     gw->type_emb && w->type_emb ? gw->type_emb + (int64_t)r->types[t] * e
-                                                 : NULL};
+                     gw->type_emb && w->type_emb ? gw->type_emb + (int64_t)r->types[t] * e : NULL};
     for (int k = 0; k < 3; k++)
       if (dst[k])
         for (int64_t i = 0; i < e; i++)

@@ -72,34 +72,60 @@ char *read_all(const char *path, size_t *len) {
   return buf;
 }
 
-static int32_t *ints(const json_t *a, size_t want) {
-  ck_assert_uint_eq(json_array_size(a), want);
-  int32_t *v = malloc(want * sizeof *v);
+int32_t *json_ints(const json_t *a, size_t *n) {
+  ck_assert(json_is_array(a));
+  *n = json_array_size(a);
+  int32_t *v = malloc((*n ? *n : 1) * sizeof *v);
   ck_assert_ptr_nonnull(v);
-  for (size_t i = 0; i < want; i++)
+  for (size_t i = 0; i < *n; i++)
     v[i] = (int32_t)json_integer_value(json_array_get(a, i));
   return v;
 }
 
-float *reference_batch_logits(const tpa_model *m, const json_t *ref, size_t i, size_t *n) {
+double *json_reals(const json_t *a, size_t *n) {
+  ck_assert(json_is_array(a));
+  *n = json_array_size(a);
+  double *v = malloc((*n ? *n : 1) * sizeof *v);
+  ck_assert_ptr_nonnull(v);
+  for (size_t i = 0; i < *n; i++)
+    v[i] = json_number_value(json_array_get(a, i));
+  return v;
+}
+
+ref_batch ref_batch_get(const json_t *ref, size_t i) {
   const json_t *b = json_array_get(json_object_get(ref, "batches"), i);
   ck_assert_ptr_nonnull(b);
-  int32_t batch = (int32_t)json_integer_value(json_object_get(b, "batch"));
-  int32_t seq = (int32_t)json_integer_value(json_object_get(b, "seq"));
-  size_t cells = (size_t)batch * (size_t)seq;
-  int32_t *ids = ints(json_object_get(b, "ids"), cells);
-  int32_t *types = ints(json_object_get(b, "type_ids"), cells);
-  int32_t *mask = ints(json_object_get(b, "mask"), cells);
+  ref_batch r;
+  size_t n;
+  r.batch = (int32_t)json_integer_value(json_object_get(b, "batch"));
+  r.seq = (int32_t)json_integer_value(json_object_get(b, "seq"));
+  r.ids = json_ints(json_object_get(b, "ids"), &n);
+  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
+  r.types = json_ints(json_object_get(b, "type_ids"), &n);
+  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
+  r.mask = json_ints(json_object_get(b, "mask"), &n);
+  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
+  r.logits = json_reals(json_object_get(b, "logits"), &r.n_logits);
+  return r;
+}
+
+void ref_batch_free(ref_batch *r) {
+  free(r->ids);
+  free(r->types);
+  free(r->mask);
+  free(r->logits);
+}
+
+float *reference_batch_logits(const tpa_model *m, const json_t *ref, size_t i, size_t *n) {
+  ref_batch r = ref_batch_get(ref, i);
   tpa_model_config cfg = {.size = sizeof cfg};
   ck_assert_int_eq(tpa_model_get_config(m, &cfg), TPA_OK);
-  *n = (size_t)batch * (size_t)cfg.num_labels;
+  *n = (size_t)r.batch * (size_t)cfg.num_labels;
   float *out = calloc(*n, sizeof *out);
   ck_assert_ptr_nonnull(out);
-  tpa_status s = tpa_model_forward(m, ids, types, mask, batch, seq, out);
+  tpa_status s = tpa_model_forward(m, r.ids, r.types, r.mask, r.batch, r.seq, out);
   ck_assert_msg(s == TPA_OK, "forward: %s", tpa_last_error());
-  free(ids);
-  free(types);
-  free(mask);
+  ref_batch_free(&r);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tpa/tpa.h"
 
@@ -22,6 +23,21 @@ char *temp_dir(void);
 void remove_tree(const char *dir);
 /* Whole file, malloc'ed and NUL-terminated; *len its size (len may be NULL). */
 char *read_all(const char *path, size_t *len);
+
+/* A JSON array of numbers as a new int32 / double array; *n its length. */
+int32_t *json_ints(const json_t *a, size_t *n);
+double *json_reals(const json_t *a, size_t *n);
+
+/* Batch @p i of a PyTorch reference.json ("batches": batch, seq, flat ids,
+ * type_ids, mask, logits), sizes checked; free with ref_batch_free. */
+typedef struct ref_batch {
+  int32_t batch, seq;
+  int32_t *ids, *types, *mask;
+  double *logits;
+  size_t n_logits;
+} ref_batch;
+ref_batch ref_batch_get(const json_t *ref, size_t i);
+void ref_batch_free(ref_batch *r);
 
 /* Logits of batch @p i of a PyTorch reference.json (its "batches": batch,
  * seq, ids, type_ids, mask) under @p m; malloc'ed, n values in *n. */

@@ -68,58 +68,6 @@ static json_t *load_json(const char *dir, const char *file) {
   return j;
 }
 
-/* A JSON array of numbers as a new int32 / double array. */
-static int32_t *ints(const json_t *a, size_t *n) {
-  ck_assert(json_is_array(a));
-  *n = json_array_size(a);
-  int32_t *v = malloc((*n ? *n : 1) * sizeof *v);
-  ck_assert_ptr_nonnull(v);
-  for (size_t i = 0; i < *n; i++)
-    v[i] = (int32_t)json_integer_value(json_array_get(a, i));
-  return v;
-}
-
-static double *reals(const json_t *a, size_t *n) {
-  ck_assert(json_is_array(a));
-  *n = json_array_size(a);
-  double *v = malloc((*n ? *n : 1) * sizeof *v);
-  ck_assert_ptr_nonnull(v);
-  for (size_t i = 0; i < *n; i++)
-    v[i] = json_number_value(json_array_get(a, i));
-  return v;
-}
-
-typedef struct ref_batch {
-  int32_t batch, seq;
-  int32_t *ids, *types, *mask;
-  double *logits;
-  size_t n_logits;
-} ref_batch;
-
-static ref_batch ref_get(const json_t *ref, size_t i) {
-  const json_t *b = json_array_get(json_object_get(ref, "batches"), i);
-  ck_assert_ptr_nonnull(b);
-  ref_batch r;
-  size_t n;
-  r.batch = (int32_t)json_integer_value(json_object_get(b, "batch"));
-  r.seq = (int32_t)json_integer_value(json_object_get(b, "seq"));
-  r.ids = ints(json_object_get(b, "ids"), &n);
-  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
-  r.types = ints(json_object_get(b, "type_ids"), &n);
-  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
-  r.mask = ints(json_object_get(b, "mask"), &n);
-  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
-  r.logits = reals(json_object_get(b, "logits"), &r.n_logits);
-  return r;
-}
-
-static void ref_free(ref_batch *r) {
-  free(r->ids);
-  free(r->types);
-  free(r->mask);
-  free(r->logits);
-}
-
 /* max |got - want| over n values; NaN counts as infinitely far. */
 static double max_diff(const float *got, const double *want, size_t n) {
   double m = 0;
@@ -160,7 +108,7 @@ static void check_reference(const tpa_model *m, const family_case *c, const char
   ck_assert_uint_ge(nb, strcmp(file, "reference.json") == 0 ? 4 : 1);
   double biggest = 0;
   for (size_t i = 0; i < nb; i++) {
-    ref_batch r = ref_get(ref, i);
+    ref_batch r = ref_batch_get(ref, i);
     ck_assert_uint_eq(r.n_logits, (size_t)r.batch * c->labels);
     float *got = calloc(r.n_logits, sizeof *got);
     ck_assert_ptr_nonnull(got);
@@ -173,7 +121,7 @@ static void check_reference(const tpa_model *m, const family_case *c, const char
     for (size_t k = 0; k < r.n_logits; k++)
       biggest = fmax(biggest, fabs(r.logits[k]));
     free(got);
-    ref_free(&r);
+    ref_batch_free(&r);
   }
   /* The comparison means something only if the logits are not all ~0. */
   ck_assert_msg(biggest > 0.5, "%s/%s: reference logits too small (%g)", c->dir, file, biggest);
@@ -211,15 +159,15 @@ START_TEST(pruned_differs_from_full) {
     return;
   json_t *full = load_json(c->unpruned, "reference.json");
   json_t *pruned = load_json(c->dir, "reference.json");
-  ref_batch a = ref_get(full, 0), b = ref_get(pruned, 0);
+  ref_batch a = ref_batch_get(full, 0), b = ref_batch_get(pruned, 0);
   ck_assert_uint_eq(a.n_logits, b.n_logits);
   ck_assert(memcmp(a.ids, b.ids, (size_t)a.batch * a.seq * sizeof *a.ids) == 0);
   double d = 0;
   for (size_t i = 0; i < a.n_logits; i++)
     d = fmax(d, fabs(a.logits[i] - b.logits[i]));
   ck_assert_msg(d > 1e-2, "%s: pruning changed the reference logits by only %g", c->dir, d);
-  ref_free(&a);
-  ref_free(&b);
+  ref_batch_free(&a);
+  ref_batch_free(&b);
   json_decref(full);
   json_decref(pruned);
 }
@@ -234,7 +182,7 @@ START_TEST(batch_composition_invariance) {
   const family_case *c = &cases[full_cases[_i]];
   tpa_model *m = load(c->dir);
   json_t *ref = load_json(c->dir, "reference.json");
-  ref_batch r = ref_get(ref, 0);
+  ref_batch r = ref_batch_get(ref, 0);
   const int32_t nl = c->labels, B = r.batch, S = r.seq;
   float *together = calloc((size_t)B * nl, sizeof(float));
   ck_assert_int_eq(tpa_model_forward(m, r.ids, r.types, r.mask, B, S, together), TPA_OK);
@@ -274,7 +222,7 @@ START_TEST(batch_composition_invariance) {
   free(mask);
   free(padded);
   free(together);
-  ref_free(&r);
+  ref_batch_free(&r);
   json_decref(ref);
   tpa_model_free(m);
 }
@@ -336,8 +284,8 @@ START_TEST(predict_matches_reference) {
     ck_assert_int_eq(tpa_tokenizer_encode(tok, tpa_dataset_text_a(ds, i), tpa_dataset_text_b(ds, i),
                                           maxlen, ids, types, &n),
                      TPA_OK);
-    int32_t *want = ints(json_array_get(json_object_get(ref, "ids"), i), &n_want);
-    int32_t *want_types = ints(json_array_get(json_object_get(ref, "type_ids"), i), &n_types);
+    int32_t *want = json_ints(json_array_get(json_object_get(ref, "ids"), i), &n_want);
+    int32_t *want_types = json_ints(json_array_get(json_object_get(ref, "type_ids"), i), &n_types);
     ck_assert_msg(n == n_want, "%s row %zu: %zu tokens, HF %zu", e->dir, i, n, n_want);
     for (size_t k = 0; k < n; k++) {
       ck_assert_msg(ids[k] == want[k], "%s row %zu token %zu: id %d, HF %d", e->dir, i, k, ids[k],
@@ -364,7 +312,7 @@ START_TEST(predict_matches_reference) {
   double worst = 0;
   for (size_t i = 0; i < rows; i++) {
     size_t n;
-    double *want = reals(json_array_get(lg, i), &n);
+    double *want = json_reals(json_array_get(lg, i), &n);
     ck_assert_uint_eq(n, nl);
     worst = fmax(worst, max_diff(got + i * nl, want, nl));
     free(want);
@@ -505,7 +453,7 @@ END_TEST
 /* Logits of reference batch 0 of @p dir's reference.json through @p m. */
 static float *batch0_logits(const tpa_model *m, const char *dir, size_t *n) {
   json_t *ref = load_json(dir, "reference.json");
-  ref_batch r = ref_get(ref, 0);
+  ref_batch r = ref_batch_get(ref, 0);
   tpa_model_config c = {.size = sizeof c};
   ck_assert_int_eq(tpa_model_get_config(m, &c), TPA_OK);
   *n = (size_t)r.batch * (size_t)c.num_labels;
@@ -513,7 +461,7 @@ static float *batch0_logits(const tpa_model *m, const char *dir, size_t *n) {
   ck_assert_ptr_nonnull(out);
   tpa_status s = tpa_model_forward(m, r.ids, r.types, r.mask, r.batch, r.seq, out);
   ck_assert_msg(s == TPA_OK, "%s: %s", dir, tpa_last_error());
-  ref_free(&r);
+  ref_batch_free(&r);
   json_decref(ref);
   return out;
 }

@@ -46,56 +46,6 @@ static json_t *load_json(const char *rel) {
   return j;
 }
 
-/* A JSON array of numbers as a new int32 / float array. */
-static int32_t *ints(const json_t *a, size_t *n) {
-  ck_assert(json_is_array(a));
-  *n = json_array_size(a);
-  int32_t *v = malloc((*n ? *n : 1) * sizeof *v);
-  ck_assert_ptr_nonnull(v);
-  for (size_t i = 0; i < *n; i++)
-    v[i] = (int32_t)json_integer_value(json_array_get(a, i));
-  return v;
-}
-
-static double *reals(const json_t *a, size_t *n) {
-  ck_assert(json_is_array(a));
-  *n = json_array_size(a);
-  double *v = malloc((*n ? *n : 1) * sizeof *v);
-  ck_assert_ptr_nonnull(v);
-  for (size_t i = 0; i < *n; i++)
-    v[i] = json_number_value(json_array_get(a, i));
-  return v;
-}
-
-typedef struct ref_batch {
-  int32_t batch, seq;
-  int32_t *ids, *types, *mask;
-  double *logits;
-  size_t n_logits;
-} ref_batch;
-
-static ref_batch ref_get(const json_t *ref, size_t i) {
-  const json_t *b = json_array_get(json_object_get(ref, "batches"), i);
-  ck_assert_ptr_nonnull(b);
-  ref_batch r;
-  size_t n;
-  r.batch = (int32_t)json_integer_value(json_object_get(b, "batch"));
-  r.seq = (int32_t)json_integer_value(json_object_get(b, "seq"));
-  r.ids = ints(json_object_get(b, "ids"), &n);
-  ck_assert_uint_eq(n, (size_t)r.batch * r.seq);
-  r.types = ints(json_object_get(b, "type_ids"), &n);
-  r.mask = ints(json_object_get(b, "mask"), &n);
-  r.logits = reals(json_object_get(b, "logits"), &r.n_logits);
-  return r;
-}
-
-static void ref_free(ref_batch *r) {
-  free(r->ids);
-  free(r->types);
-  free(r->mask);
-  free(r->logits);
-}
-
 /* max |got - want| over n values. */
 static double max_diff(const float *got, const double *want, size_t n) {
   double m = 0;
@@ -118,7 +68,7 @@ static void check_variant(const char *variant) {
   ck_assert_uint_ge(nb, 3);
   double biggest = 0;
   for (size_t i = 0; i < nb; i++) {
-    ref_batch r = ref_get(ref, i);
+    ref_batch r = ref_batch_get(ref, i);
     ck_assert_uint_eq(r.n_logits, (size_t)r.batch * nl);
     float *got = calloc(r.n_logits, sizeof *got);
     ck_assert_ptr_nonnull(got);
@@ -129,7 +79,7 @@ static void check_variant(const char *variant) {
     for (size_t k = 0; k < r.n_logits; k++)
       biggest = fmax(biggest, fabs(r.logits[k]));
     free(got);
-    ref_free(&r);
+    ref_batch_free(&r);
   }
   /* The comparison means something only if the logits are not all ~0. */
   ck_assert_msg(biggest > 0.5, "%s: reference logits too small (%g)", variant, biggest);
@@ -164,13 +114,13 @@ END_TEST
 START_TEST(pruned_differs_from_full) {
   json_t *full = load_json("tiny/reference.json");
   json_t *pruned = load_json("tiny-pruned/reference.json");
-  ref_batch a = ref_get(full, 0), b = ref_get(pruned, 0);
+  ref_batch a = ref_batch_get(full, 0), b = ref_batch_get(pruned, 0);
   double d = 0;
   for (size_t i = 0; i < a.n_logits; i++)
     d = fmax(d, fabs(a.logits[i] - b.logits[i]));
   ck_assert_msg(d > 1e-2, "pruning changed the reference logits by only %g", d);
-  ref_free(&a);
-  ref_free(&b);
+  ref_batch_free(&a);
+  ref_batch_free(&b);
   json_decref(full);
   json_decref(pruned);
 }
@@ -182,7 +132,7 @@ END_TEST
 START_TEST(batch_composition_invariance) {
   tpa_model *m = load("tiny");
   json_t *ref = load_json("tiny/reference.json");
-  ref_batch r = ref_get(ref, 0);
+  ref_batch r = ref_batch_get(ref, 0);
   const int32_t nl = 2, B = r.batch, S = r.seq;
   float *together = calloc((size_t)B * nl, sizeof(float));
   ck_assert_int_eq(tpa_model_forward(m, r.ids, r.types, r.mask, B, S, together), TPA_OK);
@@ -218,7 +168,7 @@ START_TEST(batch_composition_invariance) {
   free(mask);
   free(padded);
   free(together);
-  ref_free(&r);
+  ref_batch_free(&r);
   json_decref(ref);
   tpa_model_free(m);
 }
@@ -229,7 +179,7 @@ END_TEST
 START_TEST(multi_pass_batch) {
   tpa_model *m = load("tiny");
   json_t *ref = load_json("tiny/reference.json");
-  ref_batch r = ref_get(ref, 3);                              /* 2 rows of max_pos tokens */
+  ref_batch r = ref_batch_get(ref, 3);                        /* 2 rows of max_pos tokens */
   const int32_t copies = 37, B = r.batch * copies, S = r.seq; /* 74 rows: several passes */
   ck_assert_uint_gt((size_t)B * S, 2 * TPA__PASS_TOKENS);
   int32_t *ids = malloc((size_t)B * S * sizeof(int32_t));
@@ -251,7 +201,7 @@ START_TEST(multi_pass_batch) {
   free(mask);
   free(got);
   free(want);
-  ref_free(&r);
+  ref_batch_free(&r);
   json_decref(ref);
   tpa_model_free(m);
 }
@@ -335,7 +285,7 @@ static void *thread_forward(void *arg) {
 START_TEST(concurrent_forward) {
   tpa_model *m = load("tiny");
   json_t *ref = load_json("tiny/reference.json");
-  ref_batch r[3] = {ref_get(ref, 0), ref_get(ref, 2), ref_get(ref, 3)};
+  ref_batch r[3] = {ref_batch_get(ref, 0), ref_batch_get(ref, 2), ref_batch_get(ref, 3)};
   pthread_t t[3];
   thread_job jobs[3];
   for (int i = 0; i < 3; i++) {
@@ -347,7 +297,7 @@ START_TEST(concurrent_forward) {
     ck_assert_int_eq(pthread_join(t[i], NULL), 0);
     ck_assert_int_eq(jobs[i].status, TPA_OK);
     ck_assert_msg(jobs[i].diff <= TOL, "thread %d: diff %g", i, jobs[i].diff);
-    ref_free(&r[i]);
+    ref_batch_free(&r[i]);
   }
   json_decref(ref);
   tpa_model_free(m);
@@ -405,7 +355,7 @@ static void check_e2e(const char *ref_rel, tpa_task task, const char *tsv) {
   double worst = 0;
   for (size_t i = 0; i < rows; i++) {
     size_t n;
-    double *want = reals(json_array_get(lg, i), &n);
+    double *want = json_reals(json_array_get(lg, i), &n);
     ck_assert_uint_eq(n, 2);
     worst = fmax(worst, max_diff(got + i * 2, want, 2));
     free(want);

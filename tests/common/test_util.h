@@ -29,7 +29,8 @@ int32_t *json_ints(const json_t *a, size_t *n);
 double *json_reals(const json_t *a, size_t *n);
 
 /* Batch @p i of a PyTorch reference.json ("batches": batch, seq, flat ids,
- * type_ids, mask, logits), sizes checked; free with ref_batch_free. */
+ * type_ids, mask and, when present, logits: else NULL), sizes checked;
+ * free with ref_batch_free. */
 typedef struct ref_batch {
   int32_t batch, seq;
   int32_t *ids, *types, *mask;

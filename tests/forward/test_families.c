@@ -448,6 +448,26 @@ START_TEST(inconsistent_config_refused) {
 }
 END_TEST
 
+/* A tokenizer with more tokens than the word embeddings has rows (XLM-R's
+ * 4005-token tokenizer.json in the 861-token RoBERTa directory). */
+START_TEST(tokenizer_larger_than_vocab_refused) {
+  char *dir = patched_copy("roberta", "{}");
+  char *xlmr = family_path("xlmr", NULL);
+  copy_file(xlmr, dir, "tokenizer.json");
+  tpa_model *m = NULL;
+  tpa_status s = tpa_model_load(&m, dir, NULL);
+  ck_assert_msg(s == TPA_ERR_VOCAB, "status %s (%s)", tpa_status_str(s), tpa_last_error());
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(tpa_last_error(), "tokenizer.json") != NULL &&
+                    strstr(tpa_last_error(), "4005") != NULL &&
+                    strstr(tpa_last_error(), "vocab_size is 861") != NULL,
+                "message: %s", tpa_last_error());
+  remove_tree(dir);
+  free(dir);
+  free(xlmr);
+}
+END_TEST
+
 /* ---- exports in the family's own layout ---- */
 
 /* Logits of reference batch 0 of @p dir's reference.json through @p m. */
@@ -627,6 +647,7 @@ static Suite *families_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("unknown-family");
   tcase_add_test(tc, unknown_model_type_refused);
+  tcase_add_test(tc, tokenizer_larger_than_vocab_refused);
   tcase_add_loop_test(tc, inconsistent_config_refused, 0,
                       (int)(sizeof bad_configs / sizeof bad_configs[0]));
   suite_add_tcase(s, tc);

@@ -103,26 +103,29 @@ TPA_API tpa_status tpa_model_get_config(const tpa_model *m, tpa_model_config *cf
   if (s != TPA_OK)
     return s;
   const tpa__config *c = &m->cfg;
-  tpa_model_config full = {
-      .size = sizeof full,
-      .hidden_size = c->hidden,
-      .num_layers = c->layers,
-      .num_heads = c->heads,
-      .head_dim = c->head_dim,
-      .intermediate_size = c->inter,
-      .vocab_size = c->vocab,
-      .max_position_embeddings = c->max_pos,
-      .type_vocab_size = c->type_vocab,
-      .num_labels = c->num_labels,
-      .layer_norm_eps = c->ln_eps,
-      .hidden_dropout_prob = c->hidden_dropout,
-      .attention_probs_dropout_prob = c->attn_dropout,
-      .do_lower_case = c->lower_case,
-      .regression = c->regression,
-      .model_type = tpa__family_get(c->family)->model_type,
-      .embedding_size = c->emb,
-      .max_sequence_length = c->max_seq,
-  };
+  /* Field by field over a zeroed struct: the padding before model_type
+   * must not carry stack bytes to the caller (programs compare configs
+   * with memcmp). */
+  tpa_model_config full;
+  memset(&full, 0, sizeof full);
+  full.size = sizeof full;
+  full.hidden_size = c->hidden;
+  full.num_layers = c->layers;
+  full.num_heads = c->heads;
+  full.head_dim = c->head_dim;
+  full.intermediate_size = c->inter;
+  full.vocab_size = c->vocab;
+  full.max_position_embeddings = c->max_pos;
+  full.type_vocab_size = c->type_vocab;
+  full.num_labels = c->num_labels;
+  full.layer_norm_eps = c->ln_eps;
+  full.hidden_dropout_prob = c->hidden_dropout;
+  full.attention_probs_dropout_prob = c->attn_dropout;
+  full.do_lower_case = c->lower_case;
+  full.regression = c->regression;
+  full.model_type = tpa__family_get(c->family)->model_type;
+  full.embedding_size = c->emb;
+  full.max_sequence_length = c->max_seq;
   tpa__result_write(cfg, &full, sizeof full);
   return TPA_OK;
 }

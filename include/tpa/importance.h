@@ -9,6 +9,11 @@
  * block importance = sum over h of raw[l][h]. Heads are indexed by their
  * ORIGINAL index; heads already pruned from the model have no score.
  *
+ * Optionally (tpa_importance_params.ffn) the same estimator scores every
+ * intermediate neuron of the feed-forward blocks, through a mask on the
+ * activation's output (docs/method.md section 5a): ffn_raw[l][j] and
+ * ffn_normalized[l][j], by the neuron's index in the model as scored.
+ *
  * Thread safety: a table is immutable once computed or loaded and may be
  * shared for reading.
  */
@@ -33,6 +38,9 @@ typedef struct tpa_importance_params {
    *  same arguments and gets the same table; NULL = single process (NULL).
    *  Borrowed for the call. @since 0.2.0 */
   const tpa_dist *dist;
+  /** Also score every intermediate neuron (tpa_importance_ffn_raw()), in
+   *  the same passes as the heads (false). @since 0.6.0 */
+  bool ffn;
 } tpa_importance_params;
 
 /**
@@ -148,9 +156,52 @@ TPA_API double tpa_importance_normalized(const tpa_importance *imp, int32_t laye
 TPA_API double tpa_importance_block(const tpa_importance *imp, int32_t layer);
 
 /**
+ * Whether the table has neuron scores (computed with
+ * tpa_importance_params.ffn, or loaded from a file that has them).
+ * @param imp the table (borrowed), or NULL.
+ * @return true if it has; false otherwise or for NULL.
+ * @since 0.6.0
+ */
+TPA_API bool tpa_importance_has_ffn(const tpa_importance *imp);
+/**
+ * Neurons scored in @p layer: the intermediate size of that layer of the
+ * model as scored.
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @return the neuron count; 0 for a table without neuron scores, a NULL
+ *         @p imp or @p layer out of range.
+ * @since 0.6.0
+ */
+TPA_API int32_t tpa_importance_ffn_width(const tpa_importance *imp, int32_t layer);
+/**
+ * ffn_raw[layer][neuron].
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param neuron 0-based neuron index in that layer of the model as scored.
+ * @return the raw score; NaN for a table without neuron scores, a NULL
+ *         @p imp, or out of range.
+ * @since 0.6.0
+ */
+TPA_API double tpa_importance_ffn_raw(const tpa_importance *imp, int32_t layer, int32_t neuron);
+/**
+ * ffn_normalized[layer][neuron]: the raw score over the L2 norm of the
+ * layer's raw scores (+ 1e-20).
+ * @param imp the table (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param neuron 0-based neuron index in that layer of the model as scored.
+ * @return the normalised score; NaN for a table without neuron scores, a
+ *         NULL @p imp, or out of range.
+ * @since 0.6.0
+ */
+TPA_API double tpa_importance_ffn_normalized(const tpa_importance *imp, int32_t layer,
+                                             int32_t neuron);
+
+/**
  * Write the table as JSON: {"layers":L,"heads":A,"examples":E,"tokens":T,
  * "raw":[[...]],"normalized":[[...]],"blocks":[...]}, rows by layer,
- * columns by ORIGINAL head, null for heads without a score. Atomic.
+ * columns by ORIGINAL head, null for heads without a score; a table with
+ * neuron scores adds "ffn_raw":[[...]] and "ffn_normalized":[[...]], one
+ * list per layer of one number per neuron. Atomic.
  * @param imp the table (borrowed, only read); not NULL.
  * @param path output file, NUL-terminated (borrowed for the call); not
  *        NULL or empty. Its directory must exist; on failure an existing

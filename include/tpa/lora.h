@@ -24,14 +24,21 @@ extern "C" {
 
 /** The adapted modules of a block, in PEFT's target_modules order. @since 0.1.0 */
 typedef enum tpa_lora_module {
-  TPA_LORA_QUERY = 0, /**< attention.self.query */
-  TPA_LORA_KEY = 1,   /**< attention.self.key */
-  TPA_LORA_VALUE = 2, /**< attention.self.value */
-  TPA_LORA_OUTPUT = 3 /**< attention.output.dense */
+  TPA_LORA_QUERY = 0,        /**< attention.self.query */
+  TPA_LORA_KEY = 1,          /**< attention.self.key */
+  TPA_LORA_VALUE = 2,        /**< attention.self.value */
+  TPA_LORA_OUTPUT = 3,       /**< attention.output.dense */
+  TPA_LORA_INTERMEDIATE = 4, /**< intermediate.dense (DistilBERT ffn.lin1) @since 0.6.0 */
+  TPA_LORA_FFN_OUTPUT = 5    /**< output.dense (DistilBERT ffn.lin2) @since 0.6.0 */
 } tpa_lora_module;
 
-/** Number of adapted modules per block. */
+/** Number of attention modules per block: the stride of
+ *  tpa_lora_params::ranks and of tpa_rank_schedule()'s output. */
 #define TPA_LORA_MODULES 4
+
+/** Number of modules per block LoRA can adapt: the four attention
+ *  projections and the feed-forward's two denses. @since 0.6.0 */
+#define TPA_LORA_ALL_MODULES 6
 
 /** Options of tpa_lora_set_create(). @since 0.1.0 */
 typedef struct tpa_lora_params {
@@ -45,6 +52,15 @@ typedef struct tpa_lora_params {
   /** Optional per-module alphas in the same order; 0 entries mean 2 * rank. (NULL) */
   const float *alphas;
   uint64_t seed; /**< seed of the Kaiming-uniform A initialisation (42) */
+  /** Optional feed-forward ranks, [num_layers * 2]: per block, the rank
+   *  of TPA_LORA_INTERMEDIATE then of TPA_LORA_FFN_OUTPUT; borrowed for
+   *  the call. NULL (the default) leaves the feed-forward without LoRA;
+   *  a rank of 0 leaves that module without it. @since 0.6.0 */
+  const int32_t *ffn_ranks;
+  /** Optional feed-forward alphas in the order of @ref ffn_ranks; 0
+   *  entries mean 2 * rank; NULL means @ref alpha, as for the attention
+   *  modules. @since 0.6.0 */
+  const float *ffn_alphas;
 } tpa_lora_params;
 
 /**
@@ -128,6 +144,27 @@ TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lor
  */
 TPA_API TPA_NODISCARD tpa_status tpa_lora_module_from_name(const tpa_model *model, const char *name,
                                                            tpa_lora_module *module);
+
+/**
+ * The modules that an entry of PEFT's target_modules picks in @p model's
+ * family, by PEFT's rule for a list entry (the module's path equals
+ * @p name or ends in "." @p name), as a bit mask: bit k set for
+ * tpa_lora_module k. So in BERT "query" gives 1 << TPA_LORA_QUERY,
+ * "intermediate.dense" 1 << TPA_LORA_INTERMEDIATE, and "output.dense"
+ * both TPA_LORA_OUTPUT and TPA_LORA_FFN_OUTPUT (PEFT adapts both);
+ * DistilBERT's "lin1" and "lin2" pick its feed-forward denses.
+ * @param model the model whose family names the modules (borrowed).
+ * @param name the target_modules entry.
+ * @param mask receives the bits; left alone on failure.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
+ *         TPA_ERR_UNSUPPORTED, the message naming the six modules LoRA
+ *         adapts, when @p name picks none of them or also picks a layer
+ *         libtpa does not adapt (such as "dense", which in PEFT would also
+ *         adapt the pooler or the classification head).
+ * @since 0.6.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_lora_module_mask(const tpa_model *model, const char *name,
+                                                      uint32_t *mask);
 
 /**
  * Number of trainable parameters: LoRA A and B, LayerNorms, classifier.

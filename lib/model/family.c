@@ -14,7 +14,9 @@
   .layer = "encoder.layer", .query = "attention.self.query", .key = "attention.self.key",          \
   .value = "attention.self.value", .attn_out = "attention.output.dense",                           \
   .ln1 = "attention.output.LayerNorm", .ffn_in = "intermediate.dense", .ffn_out = "output.dense",  \
-  .ln2 = "output.LayerNorm", .targets = {"query", "key", "value", "attention.output.dense"},       \
+  .ln2 = "output.LayerNorm",                                                                       \
+  .targets = {"query",       "key", "value", "attention.output.dense", "intermediate.dense",       \
+              "output.dense"},                                                                     \
   .save_modules = {"classifier", "LayerNorm"}
 
 static const tpa__family_desc families[TPA__FAM_COUNT] = {
@@ -63,7 +65,7 @@ static const tpa__family_desc families[TPA__FAM_COUNT] = {
                              .ffn_in = "ffn.lin1",
                              .ffn_out = "ffn.lin2",
                              .ln2 = "output_layer_norm",
-                             .targets = {"q_lin", "k_lin", "v_lin", "out_lin"},
+                             .targets = {"q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"},
                              .save_modules = {"classifier", "pre_classifier", "LayerNorm",
                                               "sa_layer_norm", "output_layer_norm"},
                              .head_dense = "pre_classifier",

@@ -47,9 +47,11 @@ typedef struct tpa__family_desc {
   bool head_pre_dropout; /* dropout on token 0 before the dense (RoBERTa, ELECTRA) */
   bool token_types;      /* has token_type_embeddings */
   bool pad_positions;    /* position ids count non-pad tokens from padding_idx + 1 */
-  /* PEFT's target_modules for the four attention projections: the last
-   * components of query, key, value, attn_out that name them uniquely. */
-  const char *targets[4];
+  /* PEFT's target_modules for the six modules LoRA adapts (query, key,
+   * value, attn_out, ffn_in, ffn_out): the shortest last components that
+   * name each. BERT's "output.dense" also names attention.output.dense,
+   * which the adapter writer allows for (stages/adapter_io.c). */
+  const char *targets[6];
   /* PEFT's modules_to_save for the trainable copies (the head and every
    * LayerNorm), NULL-terminated. */
   const char *save_modules[6];

@@ -58,6 +58,7 @@ void tpa__grad_work_free(tpa__grad_work *wk) {
   free(wk->acts);
   free(wk->masked);
   free(wk->lora_x);
+  free(wk->ffn_act);
   free(wk->ldt);
   free(wk->pos);
   free(wk);
@@ -192,14 +193,14 @@ void tpa__grad_work_set_shard(tpa__grad_work *wk, int64_t row0, int32_t global_b
 /* LoRA scratch [tokens, max rank] for this call's set. */
 static tpa_status ensure_lora(tpa__grad_work *wk, const tpa_lora_set *lora) {
   size_t rmax = 0;
-  for (int32_t i = 0; lora && i < lora->layers * TPA_LORA_MODULES; i++)
+  for (int32_t i = 0; lora && i < lora->layers * TPA__LORA_ALL; i++)
     if ((size_t)lora->mod[i].rank > rmax)
       rmax = (size_t)lora->mod[i].rank;
   if (rmax <= wk->lora_rank_cap)
     return TPA_OK;
   size_t n, bytes, all;
   if (!tpa__mul_size(wk->tokens, rmax, &n) || !tpa__mul_size(n, sizeof(float), &bytes) ||
-      !tpa__mul_size(bytes, (size_t)wk->layers * TPA_LORA_MODULES, &all))
+      !tpa__mul_size(bytes, (size_t)wk->layers * TPA__LORA_ALL, &all))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA rank %zu is too large", rmax);
   float *ldt = tpa__aligned_alloc(bytes), *xs = tpa__aligned_alloc(all ? all : 64);
   if (!ldt || !xs) {
@@ -294,7 +295,7 @@ static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__
   }
   if (g->lora) {
     tpa_lora_set *S = g->lora;
-    for (int32_t i = 0; i < S->layers * TPA_LORA_MODULES; i++) {
+    for (int32_t i = 0; i < S->layers * TPA__LORA_ALL; i++) {
       tpa__lora_mod *mod = &S->mod[i];
       ZERO(mod->a, (size_t)mod->rank * (size_t)mod->in);
       ZERO(mod->b, (size_t)mod->out * (size_t)mod->rank);
@@ -312,6 +313,7 @@ static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__
     ZERO(S->cls_b, S->num_labels);
   }
   ZERO(g->head_mask_per_example, (size_t)batch * (size_t)wk->layers * (size_t)wk->heads);
+  ZERO(g->ffn_mask_per_example, (size_t)batch * (size_t)wk->layers * (size_t)wk->inter);
 #undef ZERO
 }
 
@@ -376,6 +378,14 @@ static tpa_status run(tpa__grad_work *wk, const tpa_model *m, const tpa__weights
                                              "of the same shape");
   if (s == TPA_OK)
     s = ensure_lora(wk, lora);
+  if (s == TPA_OK && g && g->ffn_mask_per_example && !wk->ffn_act) {
+    size_t n;
+    wk->ffn_act = tpa__mul_size(wk->tokens, (size_t)wk->inter, &n) && n > 0
+                      ? tpa__aligned_alloc(n * sizeof(float))
+                      : NULL;
+    if (!wk->ffn_act)
+      s = TPA__NO_MEMORY("neuron-mask gradients");
+  }
   /* The backward's packed weights. Full fine-tuning asks for weight
    * gradients and reads trainable copies, repacked every call; LoRA and
    * importance read the model's own frozen matrices, packed once on the

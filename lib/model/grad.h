@@ -59,6 +59,11 @@ typedef struct tpa__grad_out {
    * batch mean): [batch, layers, config.heads] by ORIGINAL head index,
    * 0 for pruned heads. For head importance (docs/method.md section 5). */
   float *head_mask_per_example;
+  /* Per-example d l_e / d n_{l,j} of a mask on each intermediate neuron
+   * (after the activation, before the output dense), all ones:
+   * [batch, layers, config.inter], by the neuron's index in the model as
+   * it is. For neuron importance (docs/method.md section 5a). */
+  float *ffn_mask_per_example;
 } tpa__grad_out;
 
 /* Working memory for batches up to max_batch x max_seq; per call/thread. */

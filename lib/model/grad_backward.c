@@ -96,6 +96,38 @@ static void head_mask_grad(tpa__grad_run *r, int32_t l, const float *dcm) {
   }
 }
 
+/* Neuron mask gradient of each row: sum over its tokens of dZ (gradient
+ * of the output dense's input) times the activation's output Z, scaled by
+ * the batch size as for heads. Z is recomputed from the stored
+ * pre-activation u into wk->ffn_act. */
+static tpa_status ffn_mask_grad(tpa__grad_run *r, int32_t l, const float *dz, const char *what) {
+  if (!r->g || !r->g->ffn_mask_per_example)
+    return TPA_OK;
+  tpa__grad_work *wk = r->wk;
+  const int64_t inter = wk->inter, seq = r->seq, tokens = (int64_t)r->rows * seq;
+  const tpa__nn_tensor ti = tpa__nn_dense2(tokens, inter);
+  tpa_status s =
+      tpa__nn_eltwise(wk->nn, &ti, TPA__NN_ACT_GELU_ERF, wk->acts[l].u, wk->ffn_act, what);
+  if (s != TPA_OK)
+    return s;
+  const float *z = wk->ffn_act;
+  float *out = r->g->ffn_mask_per_example;
+  const double scale = (double)r->batch_rows;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < r->rows; b++) {
+    float *o = out + ((r->b0 + b) * (int64_t)wk->layers + l) * inter;
+    for (int64_t j = 0; j < inter; j++) {
+      double acc = 0;
+      for (int64_t t = 0; t < seq; t++) {
+        const int64_t i = (b * seq + t) * inter + j;
+        acc += (double)dz[i] * (double)z[i];
+      }
+      o[j] += (float)(acc * scale);
+    }
+  }
+  return TPA_OK;
+}
+
 /* From dC (wk->dcm) back to dQ, dK, dV (wk->dq/dk/dv). */
 static tpa_status attention_backward(tpa__grad_run *r, int32_t l) {
   tpa__grad_work *wk = r->wk;
@@ -196,15 +228,26 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   drop_back(r, l, TPA__DROP_FFN_OUT, hp, first, nth, wk->b1, wk->b2);
   snprintf(what, sizeof what, "layer %d output backward", l);
   const tpa__nn_tensor ti = tpa__nn_dense2(tokens, inter);
-  if (G && (G->f_w || G->f_b)) {
+  const tpa__lora_mod *lf = lora_mod(r, l, TPA_LORA_FFN_OUTPUT);
+  const bool dense_dw = G && (G->f_w || G->f_b);
+  if (dense_dw || lf) {
+    /* The dense's input, GELU(u), recomputed: dW and LoRA's dA need it. */
     s = tpa__nn_eltwise(wk->nn, &ti, TPA__NN_ACT_GELU_ERF, A->u, wk->big, what);
-    if (s == TPA_OK)
+    if (s == TPA_OK && dense_dw)
       s = tpa__g_linear_dw(wk->nn, tokens, inter, h, wk->b2, wk->big, G->f_w, G->f_b, what);
+    /* LoRA's dA, dB and dT now; its dX after big holds the dense's. */
+    if (s == TPA_OK)
+      s = tpa__g_lora_bwd(wk->nn, lf, lora_gmod(r, l, TPA_LORA_FFN_OUTPUT), tokens, wk->big, wk->b2,
+                          NULL, tpa__g_lora_x(wk, l, TPA_LORA_FFN_OUTPUT), wk->ldt, what);
     if (s != TPA_OK)
       return s;
   }
   s = tpa__g_linear_dx(wk->nn, tokens, inter, h, wk->b2, W->f_w,
                        tpa__g_packed_bwd(wk, r->m, r->w, l, 5), wk->big, false, what);
+  if (s == TPA_OK)
+    s = tpa__g_lora_dx(wk->nn, lf, tokens, wk->ldt, wk->big, what);
+  if (s == TPA_OK)
+    s = ffn_mask_grad(r, l, wk->big, what);
   if (s == TPA_OK)
     s = tpa__nn_eltwise_backward(wk->nn, &ti, TPA__NN_ACT_GELU_ERF, A->u, wk->big, wk->big, what);
   if (s != TPA_OK)
@@ -219,6 +262,10 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   memcpy(wk->bx, wk->b1, nth * sizeof *wk->bx);
   s = tpa__g_linear_dx(wk->nn, tokens, h, inter, wk->big, W->i_w,
                        tpa__g_packed_bwd(wk, r->m, r->w, l, 4), wk->bx, true, what);
+  if (s == TPA_OK)
+    s = tpa__g_lora_bwd(wk->nn, lora_mod(r, l, TPA_LORA_INTERMEDIATE),
+                        lora_gmod(r, l, TPA_LORA_INTERMEDIATE), tokens, A->a, wk->big, wk->bx,
+                        tpa__g_lora_x(wk, l, TPA_LORA_INTERMEDIATE), wk->ldt, what);
   if (s != TPA_OK)
     return s;
   /* Attention LayerNorm: d(a_pre) into b1 (the residual into the block input). */

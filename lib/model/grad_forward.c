@@ -188,6 +188,9 @@ static tpa_status block(tpa__grad_run *r, int32_t l) {
   snprintf(what, sizeof what, "layer %d intermediate", l);
   s = tpa__g_linear(wk->nn, tokens, h, inter, A->a, W->i_w, tpa__g_packed(r->m, r->w, l, 4), W->i_b,
                     NULL, A->u, what);
+  if (s == TPA_OK)
+    s = tpa__g_lora_fwd(wk->nn, lora_mod(r, l, TPA_LORA_INTERMEDIATE), tokens, A->a, A->u,
+                        tpa__g_lora_x(wk, l, TPA_LORA_INTERMEDIATE), what);
   if (s != TPA_OK)
     return s;
   const tpa__nn_tensor ti = tpa__nn_dense2(tokens, inter);
@@ -197,6 +200,9 @@ static tpa_status block(tpa__grad_run *r, int32_t l) {
   snprintf(what, sizeof what, "layer %d output", l);
   s = tpa__g_linear(wk->nn, tokens, inter, h, wk->big, W->f_w, tpa__g_packed(r->m, r->w, l, 5),
                     W->f_b, hdrop ? NULL : A->a, A->f_pre, what);
+  if (s == TPA_OK)
+    s = tpa__g_lora_fwd(wk->nn, lora_mod(r, l, TPA_LORA_FFN_OUTPUT), tokens, wk->big, A->f_pre,
+                        tpa__g_lora_x(wk, l, TPA_LORA_FFN_OUTPUT), what);
   if (s != TPA_OK)
     return s;
   if (hdrop)

@@ -75,9 +75,11 @@ struct tpa__grad_work {
   float *b1, *b2;      /* [T, max(H, emb)] temporaries */
   float *dpool;        /* [R, H] */
   float *ldt;          /* [T, rank] gradient of a LoRA x A^T (grown per call) */
-  float *lora_x;       /* [layers * 4][T, rank]: each module's x A^T, kept by the
+  float *lora_x;       /* [layers * 6][T, rank]: each module's x A^T, kept by the
                           forward for the backward's dB */
   size_t lora_rank_cap;
+  float *ffn_act;   /* [T, inter] the activation's output, for neuron-mask
+                       gradients only (allocated on first use) */
   float *gtmp;      /* [2 * max(H, emb)] LayerNorm parameter gradients of one call */
   float *mask;      /* [T] additive attention mask: 0 or -FLT_MAX */
   float *head_mask; /* [layers, max heads] effective mask by KEPT head */
@@ -158,6 +160,11 @@ tpa_status tpa__g_lora_fwd(tpa__nn_ctx *nn, const tpa__lora_mod *mod, int64_t t,
 tpa_status tpa__g_lora_bwd(tpa__nn_ctx *nn, const tpa__lora_mod *mod, const tpa__lora_mod *gmod,
                            int64_t t, const float *x, const float *dy, float *dx, const float *lt,
                            float *ldt, const char *what);
+
+/* dX += s (dY B) A from the dY B that tpa__g_lora_bwd left in @p ldt:
+ * for a caller that must overwrite X's buffer with dX first. */
+tpa_status tpa__g_lora_dx(tpa__nn_ctx *nn, const tpa__lora_mod *mod, int64_t t, const float *ldt,
+                          float *dx, const char *what);
 
 /* Where module @p module of layer @p l keeps its X A^T. */
 float *tpa__g_lora_x(const tpa__grad_work *wk, int32_t l, int module);

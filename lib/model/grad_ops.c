@@ -149,9 +149,16 @@ tpa_status tpa__g_lora_bwd(tpa__nn_ctx *nn, const tpa__lora_mod *mod, const tpa_
     if (s != TPA_OK)
       return s;
   }
-  if (!dx)
+  return dx ? tpa__g_lora_dx(nn, mod, t, ldt, dx, what) : TPA_OK;
+}
+
+tpa_status tpa__g_lora_dx(tpa__nn_ctx *nn, const tpa__lora_mod *mod, int64_t t, const float *ldt,
+                          float *dx, const char *what) {
+  if (!mod || mod->rank <= 0)
     return TPA_OK;
   /* dX += dT A */
+  const int64_t r = mod->rank, in = mod->in;
+  tpa__nn_matmul_desc d;
   memset(&d, 0, sizeof d);
   d.src = tpa__nn_dense2(t, r);
   d.wei = tpa__nn_dense2(r, in);
@@ -189,6 +196,5 @@ const float *tpa__g_packed_bwd(const tpa__grad_work *wk, const tpa_model *m, con
 float *tpa__g_lora_x(const tpa__grad_work *wk, int32_t l, int module) {
   if (!wk->lora_x) /* no LoRA (full fine-tuning, importance): no buffer */
     return NULL;
-  return wk->lora_x +
-         ((size_t)l * TPA_LORA_MODULES + (size_t)module) * wk->tokens * wk->lora_rank_cap;
+  return wk->lora_x + ((size_t)l * TPA__LORA_ALL + (size_t)module) * wk->tokens * wk->lora_rank_cap;
 }

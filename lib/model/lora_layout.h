@@ -15,9 +15,14 @@
 #include "model/model.h"
 #include "tpa/lora.h"
 
+/* Modules per block in the set's layout: the public tpa_lora_module
+ * order, attention projections then the feed-forward's two denses. */
+#define TPA__LORA_ALL TPA_LORA_ALL_MODULES
+
 /* One adapted projection: y += (alpha / rank) * B (A x). rank 0 = absent
  * (a and b NULL). in/out are the pruned sizes: Q/K/V map hidden ->
- * n_heads*head_dim, the output dense maps n_heads*head_dim -> hidden. */
+ * n_heads*head_dim, the output dense maps n_heads*head_dim -> hidden, the
+ * intermediate dense hidden -> inter and the FFN output inter -> hidden. */
 typedef struct tpa__lora_mod {
   int32_t rank;
   float alpha;
@@ -30,8 +35,9 @@ struct tpa_lora_set {
   int32_t layers, hidden, num_labels;
   tpa__family family; /* of the model it was made for: names its tensors */
   int32_t emb;        /* embedding width (the embeddings LayerNorm's) */
+  int32_t inter;      /* intermediate size of the model it was made for */
   int32_t *n_heads;   /* [layers] kept heads of the model it was made for */
-  tpa__lora_mod *mod; /* [layers * TPA_LORA_MODULES], block-major */
+  tpa__lora_mod *mod; /* [layers * TPA__LORA_ALL], block-major */
   /* PEFT's modules_to_save: trainable copies, same shapes as the model's. */
   float *emb_ln_g, *emb_ln_b; /* [emb] */
   float *ln1_g, *ln1_b;       /* [layers * hidden] attention.output.LayerNorm */
@@ -54,11 +60,11 @@ struct tpa_lora_set {
 
 /* The module of block @p layer. */
 static inline tpa__lora_mod *tpa__lora_at(const tpa_lora_set *s, int32_t layer, int32_t module) {
-  return &s->mod[(size_t)layer * TPA_LORA_MODULES + (size_t)module];
+  return &s->mod[(size_t)layer * TPA__LORA_ALL + (size_t)module];
 }
 
 /* TPA_OK if @p s was made for a model of @p m's shape (layers, hidden,
- * kept heads, labels); otherwise TPA_ERR_INVALID_ARGUMENT naming the
+ * intermediate size, kept heads, labels); otherwise TPA_ERR_INVALID_ARGUMENT naming the
  * difference. */
 tpa_status tpa__lora_set_check(const tpa_lora_set *s, const tpa_model *m);
 

@@ -78,7 +78,7 @@ static tpa_status save_weights(const tpa_lora_set *set, const char *dir) {
  * a tie); @p get reads a module's value. */
 static double most_common(const tpa_lora_set *s, double (*get)(const tpa__lora_mod *),
                           double fallback) {
-  size_t n = (size_t)s->layers * TPA_LORA_MODULES, best_count = 0;
+  size_t n = (size_t)s->layers * TPA__LORA_ALL, best_count = 0;
   double best = fallback;
   for (size_t i = 0; i < n; i++) {
     if (s->mod[i].rank <= 0)
@@ -111,6 +111,27 @@ static json_t *alpha_json(double a) {
   return a == floor(a) && fabs(a) < 1e15 ? json_integer((json_int_t)a) : json_real(a);
 }
 
+/* PEFT's list rule: @p path equals @p t or ends in "." @p t. */
+static bool list_matches(const char *path, const char *t) {
+  size_t n = strlen(path), tn = strlen(t);
+  return strcmp(path, t) == 0 ||
+         (n > tn && path[n - tn - 1] == '.' && strcmp(path + n - tn, t) == 0);
+}
+
+/* Do the family's suffixes of the modules in @p adapted (a flag per
+ * module) pick exactly those modules of a block? Not so for BERT's FFN
+ * output alone: "output.dense" also picks attention.output.dense. */
+static bool suffixes_exact(const tpa__family_desc *f, tpa__family family, const int32_t *adapted) {
+  for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
+    if (!adapted[k])
+      continue;
+    for (int32_t j = 0; j < TPA__LORA_ALL; j++)
+      if (!adapted[j] && list_matches(tpa__lora_module_path(family, j), f->targets[k]))
+        return false;
+  }
+  return true;
+}
+
 /* rank_pattern / alpha_pattern and target_modules. Pattern keys are
  * "encoder.layer.L.<module path>" (the family's layer path): PEFT matches
  * a key against the module name ("bert.encoder.layer.L.attention.self.query") with
@@ -121,9 +142,9 @@ static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double 
   const tpa__family_desc *f = tpa__family_get(s->family);
   json_t *rp = json_object(), *ap = json_object(), *targets = json_array();
   bool ok = rp && ap && targets, uniform = true;
-  int32_t adapted[TPA_LORA_MODULES] = {0}; /* layers adapting each module */
+  int32_t adapted[TPA__LORA_ALL] = {0}; /* layers adapting each module */
   for (int32_t l = 0; ok && l < s->layers; l++)
-    for (int32_t k = 0; ok && k < TPA_LORA_MODULES; k++) {
+    for (int32_t k = 0; ok && k < TPA__LORA_ALL; k++) {
       const tpa__lora_mod *m = tpa__lora_at(s, l, k);
       char key[128];
       snprintf(key, sizeof key, "%s.%d.%s", f->layer, l, tpa__lora_module_path(s->family, k));
@@ -135,15 +156,17 @@ static bool put_patterns(json_t *root, const tpa_lora_set *s, int32_t r, double 
       if (ok && (double)m->alpha != alpha)
         ok = put(ap, key, alpha_json(m->alpha));
     }
-  /* Each module adapted in every layer or in none: PEFT's suffix list
-   * of those adapted (docs/method.md's spelling; "query", "value" for
-   * --target-modules query,value). Otherwise the exact names of the
-   * adapted modules, which PEFT matches by equality, since a rank of 0
-   * cannot be written as a pattern. */
-  for (int32_t k = 0; k < TPA_LORA_MODULES; k++)
+  /* Each module adapted in every layer or in none, and the suffixes of
+   * those adapted picking no other: PEFT's suffix list of those adapted
+   * (docs/method.md's spelling; "query", "value" for --target-modules
+   * query,value). Otherwise the exact names of the adapted modules, which
+   * PEFT matches by equality, since a rank of 0 cannot be written as a
+   * pattern. */
+  for (int32_t k = 0; k < TPA__LORA_ALL; k++)
     uniform = uniform && (adapted[k] == 0 || adapted[k] == s->layers);
+  uniform = uniform && suffixes_exact(f, s->family, adapted);
   for (int32_t l = 0; ok && l < s->layers; l++)
-    for (int32_t k = 0; ok && k < TPA_LORA_MODULES; k++) {
+    for (int32_t k = 0; ok && k < TPA__LORA_ALL; k++) {
       if (uniform) {
         if (l == 0 && adapted[k])
           ok = json_array_append_new(targets, json_string(f->targets[k])) == 0;
@@ -402,14 +425,11 @@ static tpa_status check_base(const json_t *root, const char *path, const tpa_mod
 /* Does PEFT's list rule (name equal to @p t or ending in "." t) pick some
  * module libtpa adapts in @p m? */
 static bool target_matches(const char *t, const tpa_model *m) {
-  size_t tn = strlen(t);
   for (int32_t l = 0; l < m->cfg.layers; l++)
-    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
       char name[128];
       module_name(name, sizeof name, m->cfg.family, l, k);
-      int n = (int)strlen(name);
-      if (strcmp(name, t) == 0 ||
-          ((size_t)n > tn && name[(size_t)n - tn - 1] == '.' && strcmp(name + n - tn, t) == 0))
+      if (list_matches(name, t))
         return true;
     }
   return false;
@@ -431,14 +451,14 @@ static tpa_status check_targets(const json_t *root, const char *path, const tpa_
     if (!json_is_string(e))
       return tpa__error(TPA_ERR_CONFIG, "file %s: key \"target_modules\"[%zu] is not a string",
                         path, i);
-    if (!target_matches(json_string_value(e), m))
+    if (!target_matches(json_string_value(e), m)) {
+      const tpa__family_desc *f = tpa__family_get(m->cfg.family);
       return tpa__error(TPA_ERR_UNSUPPORTED,
-                        "file %s: target_modules entry \"%.80s\" names no %s, %s, %s or %s "
-                        "module of this model (only those take LoRA)",
-                        path, json_string_value(e), tpa__family_get(m->cfg.family)->targets[0],
-                        tpa__family_get(m->cfg.family)->targets[1],
-                        tpa__family_get(m->cfg.family)->targets[2],
-                        tpa__family_get(m->cfg.family)->targets[3]);
+                        "file %s: target_modules entry \"%.80s\" names no %s, %s, %s, %s, %s or "
+                        "%s module of this model (only those take LoRA)",
+                        path, json_string_value(e), f->targets[0], f->targets[1], f->targets[2],
+                        f->targets[3], f->targets[4], f->targets[5]);
+    }
   }
   return TPA_OK;
 }
@@ -516,8 +536,8 @@ static tpa_status take(const tpa__st_file *f, const tpa__st_tensor *t, int32_t n
 static tpa_status module_ranks(const tpa__st_file *f, const peft_config *c, const tpa_model *m,
                                int32_t *ranks, float *alphas) {
   for (int32_t l = 0; l < m->cfg.layers; l++)
-    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
-      size_t i = (size_t)l * TPA_LORA_MODULES + (size_t)k;
+    for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
+      size_t i = (size_t)l * TPA__LORA_ALL + (size_t)k;
       char module[128], ka[192], kb[192];
       module_name(module, sizeof module, m->cfg.family, l, k);
       snprintf(ka, sizeof ka, "base_model.model.%s.lora_A.weight", module);
@@ -568,8 +588,8 @@ static tpa_status load_tensors(const tpa__st_file *f, tpa_lora_set *s) {
       known = strcmp(f->t[j].name, refs[i].name) == 0;
     if (!known)
       st = tpa__error(TPA_ERR_UNSUPPORTED,
-                      "file %s: tensor \"%s\" is not a LoRA A/B of an attention "
-                      "projection, a LayerNorm or the classification head of this model",
+                      "file %s: tensor \"%s\" is not a LoRA A/B of a module LoRA adapts, "
+                      "a LayerNorm or the classification head of this model",
                       f->path, f->t[j].name);
   }
   free(refs);
@@ -578,9 +598,9 @@ static tpa_status load_tensors(const tpa__st_file *f, tpa_lora_set *s) {
 
 static tpa_status load(tpa_lora_set **out, const tpa_model *m, const char *dir) {
   char *cpath = tpa__path_join(dir, CONFIG_NAME), *wpath = tpa__path_join(dir, WEIGHTS_NAME);
-  size_t nmod = (size_t)m->cfg.layers * TPA_LORA_MODULES;
-  int32_t *ranks = tpa__calloc(nmod, sizeof *ranks);
-  float *alphas = tpa__calloc(nmod, sizeof *alphas);
+  size_t nmod = (size_t)m->cfg.layers * TPA__LORA_ALL;
+  int32_t *ranks = tpa__calloc(2 * nmod, sizeof *ranks);
+  float *alphas = tpa__calloc(2 * nmod, sizeof *alphas);
   json_t *root = NULL;
   tpa__st_file f = {0};
   peft_config c;
@@ -593,10 +613,22 @@ static tpa_status load(tpa_lora_set **out, const tpa_model *m, const char *dir) 
   if (st == TPA_OK)
     st = module_ranks(&f, &c, m, ranks, alphas);
   if (st == TPA_OK) {
+    /* The set's layout [layers][6] into the params' two arrays. */
+    enum { ATT = TPA_LORA_MODULES, FFN = TPA__LORA_ALL - TPA_LORA_MODULES };
+    int32_t *att_r = ranks + nmod, *ffn_r = att_r + (size_t)m->cfg.layers * ATT;
+    float *att_a = alphas + nmod, *ffn_a = att_a + (size_t)m->cfg.layers * ATT;
+    for (size_t i = 0; i < nmod; i++) {
+      size_t l = i / TPA__LORA_ALL, k = i % TPA__LORA_ALL;
+      size_t at = k < ATT ? l * ATT + k : l * FFN + (k - ATT);
+      (k < ATT ? att_r : ffn_r)[at] = ranks[i];
+      (k < ATT ? att_a : ffn_a)[at] = alphas[i];
+    }
     tpa_lora_params p;
     tpa_lora_params_init(&p, sizeof p);
-    p.ranks = ranks;
-    p.alphas = alphas;
+    p.ranks = att_r;
+    p.alphas = att_a;
+    p.ffn_ranks = ffn_r;
+    p.ffn_alphas = ffn_a;
     st = tpa_lora_set_create(&s, m, &p);
   }
   if (st == TPA_OK)

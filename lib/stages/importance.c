@@ -2,7 +2,8 @@
 /* Task-oriented head importance (docs/method.md section 5): per-example
  * absolute head-mask gradients from the gradient engine, summed over the
  * first N examples, divided by their non-pad token count and normalised
- * per layer.
+ * per layer. With params.ffn, the same for a mask on every intermediate
+ * neuron (section 5a), in the same passes.
  *
  * Only the head-mask gradient is requested from tpa__loss_and_grads (no
  * weight or LoRA gradient buffers exist), dropout is off and the model's
@@ -32,6 +33,8 @@ static const tpa_importance_params importance_defaults = {
     .max_seq_length = 0, /* 0: min(128, max_position_embeddings) */
     .progress = NULL,
     .user = NULL,
+    .dist = NULL,
+    .ffn = false,
 };
 
 void tpa_importance_params_init(tpa_importance_params *p, size_t size) {
@@ -63,12 +66,33 @@ tpa_status tpa__importance_alloc(tpa_importance **out, int32_t layers, int32_t h
   return TPA_OK;
 }
 
+tpa_status tpa__importance_alloc_ffn(tpa_importance *imp, const int32_t *widths) {
+  imp->ffn_off = tpa__calloc((size_t)imp->layers + 1, sizeof *imp->ffn_off);
+  if (!imp->ffn_off)
+    return TPA__NO_MEMORY("importance table: neurons");
+  for (int32_t l = 0; l < imp->layers; l++) {
+    if (widths[l] <= 0 || widths[l] > TPA__IMPORTANCE_MAX_NEURONS)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "importance table: layer %d has %d neurons", l,
+                        widths[l]);
+    imp->ffn_off[l + 1] = imp->ffn_off[l] + (size_t)widths[l];
+  }
+  const size_t n = imp->ffn_off[imp->layers];
+  imp->ffn_raw = tpa__calloc(n, sizeof *imp->ffn_raw);
+  imp->ffn_norm = tpa__calloc(n, sizeof *imp->ffn_norm);
+  if (!imp->ffn_raw || !imp->ffn_norm)
+    return TPA__NO_MEMORY("importance table: neurons");
+  return TPA_OK;
+}
+
 void tpa_importance_free(tpa_importance *imp) {
   if (!imp)
     return;
   free(imp->raw);
   free(imp->norm);
   free(imp->block);
+  free(imp->ffn_off);
+  free(imp->ffn_raw);
+  free(imp->ffn_norm);
   free(imp);
 }
 
@@ -95,7 +119,12 @@ typedef struct run_bufs {
   tpa__grad_work *work;
   int32_t *ids, *types, *mask;
   float *labels, *per; /* per: [batch, layers, heads] d l_e / d m */
-  double *sum;         /* [layers, heads] sum over examples of |d l_e / d m| */
+  float *fper;         /* [batch, layers, inter] d l_e / d n, or NULL */
+  /* Sums over examples of |d l_e / d m| [layers, heads], then of
+   * |d l_e / d n| [layers, inter] when neurons are scored, then this
+   * rank's token count: one array, so one reduction adds them all. */
+  double *sum;
+  size_t cells, fcells; /* heads and neurons in sum */
 } run_bufs;
 
 static void run_bufs_free(run_bufs *r) {
@@ -107,14 +136,16 @@ static void run_bufs_free(run_bufs *r) {
   free(r->mask);
   free(r->labels);
   free(r->per);
+  free(r->fper);
   free(r->sum);
   memset(r, 0, sizeof *r);
 }
 
 static tpa_status run_bufs_alloc(run_bufs *r, const tpa_model *m, size_t bs, int32_t max_seq) {
-  const size_t cells = (size_t)m->cfg.layers * (size_t)m->cfg.heads;
-  size_t per, tok;
-  if (!tpa__mul_size(bs, cells, &per) || !tpa__mul_size(bs, (size_t)max_seq, &tok))
+  const size_t cells = r->cells, fcells = r->fcells;
+  size_t per, fper, tok;
+  if (!tpa__mul_size(bs, cells, &per) || !tpa__mul_size(bs, fcells, &fper) ||
+      !tpa__mul_size(bs, (size_t)max_seq, &tok))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "importance: batch of %zu is too large", bs);
   tpa_status s = tpa__grad_work_create(&r->work, m, (int32_t)bs, max_seq);
   if (s != TPA_OK)
@@ -124,10 +155,17 @@ static tpa_status run_bufs_alloc(run_bufs *r, const tpa_model *m, size_t bs, int
   r->mask = tpa__malloc_array(tok, sizeof *r->mask);
   r->labels = tpa__malloc_array(bs, sizeof *r->labels);
   r->per = tpa__malloc_array(per, sizeof *r->per);
-  r->sum = tpa__calloc(cells + 1, sizeof *r->sum); /* + this rank's token count */
-  if (!r->ids || !r->types || !r->mask || !r->labels || !r->per || !r->sum)
+  r->fper = fcells ? tpa__malloc_array(fper, sizeof *r->fper) : NULL;
+  if (!r->ids || !r->types || !r->mask || !r->labels || !r->per || (fcells && !r->fper))
     return TPA__NO_MEMORY("importance: batch");
   return TPA_OK;
+}
+
+/* Add |d l_e / d n| of the batch's rows to the neuron sums. */
+static void accumulate_ffn(const float *per, size_t rows, size_t fcells, double *sum) {
+  for (size_t r = 0; r < rows; r++)
+    for (size_t i = 0; i < fcells; i++)
+      sum[i] += fabs((double)per[r * fcells + i]);
 }
 
 /* Add |d l_e / d m| of the batch's rows to the sums, kept heads only. */
@@ -166,6 +204,21 @@ static void finish(tpa_importance *imp, const tpa_model *m, const double *sum) {
   }
 }
 
+/* The same for neurons: raw = sum / T, norm = raw / (L2 of the layer + 1e-20). */
+static void finish_ffn(tpa_importance *imp, const double *sum) {
+  for (int32_t l = 0; l < imp->layers; l++) {
+    const size_t lo = imp->ffn_off[l], hi = imp->ffn_off[l + 1];
+    double sq = 0;
+    for (size_t j = lo; j < hi; j++) {
+      imp->ffn_raw[j] = sum[j] / (double)imp->tokens;
+      sq += imp->ffn_raw[j] * imp->ffn_raw[j];
+    }
+    const double denom = sqrt(sq) + 1e-20;
+    for (size_t j = lo; j < hi; j++)
+      imp->ffn_norm[j] = imp->ffn_raw[j] / denom;
+  }
+}
+
 static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dataset *ds,
                           const tpa_importance_params *p, size_t n, int32_t max_len, run_bufs *r) {
   /* Only the sample is tokenized (not all 393k rows of MNLI for 2,000),
@@ -197,14 +250,14 @@ static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dat
    * first, so the ranks get similar work); the sums are reduced by the
    * caller. */
   const size_t ranks = (size_t)tpa__dist_size(p->dist), me = (size_t)tpa__dist_rank(p->dist);
-  const size_t cells = (size_t)m->cfg.layers * (size_t)m->cfg.heads;
+  const size_t cells = r->cells, total = r->cells + r->fcells;
   size_t k = 0;
   for (size_t b0 = 0; s == TPA_OK && b0 < n; b0 += bs, k++) {
     const size_t rows = b0 + bs <= n ? bs : n - b0;
     if (k % ranks != me)
       continue;
     for (size_t i = 0; i < rows; i++)
-      r->sum[cells] += (double)r->e.len[r->order[b0 + i]];
+      r->sum[total] += (double)r->e.len[r->order[b0 + i]];
     const int32_t seq = padded_length(r->e.len[r->order[b0]], max_pos);
     tpa__encoded_fill(&r->e, r->order + b0, rows, seq, r->ids, r->types, r->mask, r->labels);
     const tpa__batch b = {.batch = (int32_t)rows,
@@ -213,11 +266,14 @@ static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dat
                           .type_ids = r->types,
                           .mask = r->mask,
                           .labels = r->labels};
-    tpa__grad_out g = {.w = NULL, .lora = NULL, .head_mask_per_example = r->per};
+    tpa__grad_out g = {
+        .w = NULL, .lora = NULL, .head_mask_per_example = r->per, .ffn_mask_per_example = r->fper};
     double loss = 0;
     s = tpa__loss_and_grads(r->work, m, &m->w, NULL, &b, &opts, &loss, NULL, &g);
     if (s == TPA_OK) {
       accumulate(m, r->per, rows, r->sum);
+      if (r->fper)
+        accumulate_ffn(r->fper, rows, r->fcells, r->sum + cells);
       s = tpa__progress(p->progress, p->user, "importance", b0 + rows, n);
     }
   }
@@ -235,7 +291,7 @@ tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
                       !model ? "model" : "dataset");
   tpa_importance_params p;
   tpa_status ps =
-      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_importance_params, dist), params,
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_importance_params, ffn), params,
                        &importance_defaults, "tpa_importance_compute", "tpa_importance_params");
   if (ps != TPA_OK)
     return ps;
@@ -262,16 +318,36 @@ tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
     return s;
   run_bufs r;
   memset(&r, 0, sizeof r);
-  s = compute(imp, model, ds, &p, n, max_len, &r);
+  r.cells = (size_t)model->cfg.layers * (size_t)model->cfg.heads;
+  if (p.ffn) {
+    /* Every layer has the model's intermediate size today. */
+    int32_t *widths = tpa__malloc_array((size_t)model->cfg.layers, sizeof *widths);
+    s = widths ? TPA_OK : TPA__NO_MEMORY("importance: neurons");
+    for (int32_t l = 0; s == TPA_OK && l < model->cfg.layers; l++)
+      widths[l] = model->cfg.inter;
+    if (s == TPA_OK)
+      s = tpa__importance_alloc_ffn(imp, widths);
+    free(widths);
+    if (s == TPA_OK)
+      r.fcells = imp->ffn_off[imp->layers];
+  }
+  if (s == TPA_OK)
+    r.sum = tpa__calloc(r.cells + r.fcells + 1, sizeof *r.sum);
+  if (s == TPA_OK && !r.sum)
+    s = TPA__NO_MEMORY("importance: sums");
+  if (s == TPA_OK)
+    s = compute(imp, model, ds, &p, n, max_len, &r);
   /* Every rank agrees on the status, then the sums and token counts are
    * added up in double (no-ops in one process), so every rank gets the
    * same table. */
-  const size_t cells = (size_t)model->cfg.layers * (size_t)model->cfg.heads;
-  s = tpa__dist_sum_agree_f64(p.dist, s, r.sum, cells + 1, "importance sums");
+  const size_t total = r.cells + r.fcells;
+  s = tpa__dist_sum_agree_f64(p.dist, s, r.sum, r.sum ? total + 1 : 0, "importance sums");
   if (s == TPA_OK && tpa__dist_active(p.dist))
-    imp->tokens = (uint64_t)r.sum[cells];
+    imp->tokens = (uint64_t)r.sum[total];
   if (s == TPA_OK)
     finish(imp, model, r.sum);
+  if (s == TPA_OK && r.fcells)
+    finish_ffn(imp, r.sum + r.cells);
   run_bufs_free(&r);
   if (s != TPA_OK) {
     tpa_importance_free(imp);
@@ -321,4 +397,32 @@ double tpa_importance_normalized(const tpa_importance *imp, int32_t layer, int32
 
 double tpa_importance_block(const tpa_importance *imp, int32_t layer) {
   return imp && layer >= 0 && layer < imp->layers ? imp->block[layer] : NAN;
+}
+
+static size_t ffn_cell(const tpa_importance *imp, int32_t layer, int32_t neuron, bool *ok) {
+  *ok = imp && imp->ffn_off && layer >= 0 && layer < imp->layers && neuron >= 0 &&
+        (size_t)neuron < imp->ffn_off[layer + 1] - imp->ffn_off[layer];
+  return *ok ? imp->ffn_off[layer] + (size_t)neuron : 0;
+}
+
+bool tpa_importance_has_ffn(const tpa_importance *imp) {
+  return imp && imp->ffn_off;
+}
+
+int32_t tpa_importance_ffn_width(const tpa_importance *imp, int32_t layer) {
+  return imp && imp->ffn_off && layer >= 0 && layer < imp->layers
+             ? (int32_t)(imp->ffn_off[layer + 1] - imp->ffn_off[layer])
+             : 0;
+}
+
+double tpa_importance_ffn_raw(const tpa_importance *imp, int32_t layer, int32_t neuron) {
+  bool ok;
+  const size_t i = ffn_cell(imp, layer, neuron, &ok);
+  return ok ? imp->ffn_raw[i] : NAN;
+}
+
+double tpa_importance_ffn_normalized(const tpa_importance *imp, int32_t layer, int32_t neuron) {
+  bool ok;
+  const size_t i = ffn_cell(imp, layer, neuron, &ok);
+  return ok ? imp->ffn_norm[i] : NAN;
 }

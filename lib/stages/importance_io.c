@@ -3,9 +3,10 @@
  *   {"layers":L,"heads":A,"examples":E,"tokens":T,
  *    "raw":[[...]],"normalized":[[...]],"blocks":[...]}
  * rows by layer, columns by ORIGINAL head, null where a head has no score
- * (pruned). Reals are written with 17 significant digits so a load gives
- * back the same doubles. A load checks every shape and type and that raw
- * and normalized agree on which heads are scored; it recomputes nothing. */
+ * (pruned); with neuron scores also "ffn_raw" and "ffn_normalized", one
+ * list of numbers per layer (its neurons; lists may differ in length). Reals are written with 17
+ * significant digits so a load gives back the same doubles. A load checks every shape and type and
+ * that raw and normalized agree on which heads are scored; it recomputes nothing. */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,6 +37,24 @@ static json_t *matrix_json(const tpa_importance *imp, const double *v) {
   return rows;
 }
 
+/* One list per layer of its neurons' scores. */
+static json_t *ffn_json(const tpa_importance *imp, const double *v) {
+  json_t *rows = json_array();
+  for (int32_t l = 0; rows && l < imp->layers; l++) {
+    json_t *row = json_array();
+    if (!row || json_array_append_new(rows, row) != 0) {
+      json_decref(rows);
+      return NULL;
+    }
+    for (size_t j = imp->ffn_off[l]; j < imp->ffn_off[l + 1]; j++)
+      if (json_array_append_new(row, json_real(v[j])) != 0) {
+        json_decref(rows);
+        return NULL;
+      }
+  }
+  return rows;
+}
+
 static json_t *table_json(const tpa_importance *imp) {
   json_t *root = json_object(), *blocks = json_array();
   bool ok = root && blocks;
@@ -53,6 +72,10 @@ static json_t *table_json(const tpa_importance *imp) {
     blocks = NULL;
   }
   json_decref(blocks);
+  if (ok && imp->ffn_off) {
+    ok = json_object_set_new(root, "ffn_raw", ffn_json(imp, imp->ffn_raw)) == 0;
+    ok = ok && json_object_set_new(root, "ffn_normalized", ffn_json(imp, imp->ffn_norm)) == 0;
+  }
   if (!ok) {
     json_decref(root);
     return NULL;
@@ -162,6 +185,61 @@ static tpa_status check_shape(const json_t *root, const char *key, const char *p
   return TPA_OK;
 }
 
+/* "ffn_raw" and "ffn_normalized", both or neither: one non-empty list per
+ * layer, the same lengths in both, numbers >= 0. Allocation follows the
+ * arrays' sizes, so it is bounded by the file's. */
+static tpa_status parse_ffn(const json_t *root, const char *path, tpa_importance *imp) {
+  const json_t *raw = json_object_get(root, "ffn_raw"),
+               *norm = json_object_get(root, "ffn_normalized");
+  if (!raw && !norm)
+    return TPA_OK;
+  if (!raw || !norm)
+    return tpa__error(TPA_ERR_JSON,
+                      "file %s: importance table: \"%s\" without \"%s\" (neuron scores come "
+                      "in pairs)",
+                      path, raw ? "ffn_raw" : "ffn_normalized", raw ? "ffn_normalized" : "ffn_raw");
+  const char *keys[2] = {"ffn_raw", "ffn_normalized"};
+  const json_t *arrs[2] = {raw, norm};
+  for (int k = 0; k < 2; k++)
+    if (!json_is_array(arrs[k]) || json_array_size(arrs[k]) != (size_t)imp->layers)
+      return tpa__error(TPA_ERR_JSON,
+                        "file %s: importance table: \"%s\" must be an array of %d rows", path,
+                        keys[k], imp->layers);
+  int32_t *widths = calloc((size_t)imp->layers, sizeof *widths);
+  if (!widths)
+    return TPA__NO_MEMORY("importance table: neurons");
+  tpa_status s = TPA_OK;
+  for (int32_t l = 0; s == TPA_OK && l < imp->layers; l++) {
+    const json_t *r = json_array_get(raw, (size_t)l), *n = json_array_get(norm, (size_t)l);
+    const size_t w = json_is_array(r) ? json_array_size(r) : 0;
+    if (w == 0 || w > TPA__IMPORTANCE_MAX_NEURONS)
+      s = tpa__error(TPA_ERR_JSON,
+                     "file %s: importance table: \"ffn_raw\"[%d] must be an array of 1..%d "
+                     "scores",
+                     path, l, TPA__IMPORTANCE_MAX_NEURONS);
+    else if (!json_is_array(n) || json_array_size(n) != w)
+      s = tpa__error(TPA_ERR_JSON,
+                     "file %s: importance table: \"ffn_normalized\"[%d] must be an array of %zu "
+                     "scores, as \"ffn_raw\"[%d]",
+                     path, l, w, l);
+    else
+      widths[l] = (int32_t)w;
+  }
+  if (s == TPA_OK)
+    s = tpa__importance_alloc_ffn(imp, widths);
+  free(widths);
+  for (int32_t l = 0; s == TPA_OK && l < imp->layers; l++)
+    for (size_t j = imp->ffn_off[l]; s == TPA_OK && j < imp->ffn_off[l + 1]; j++) {
+      const int32_t jj = (int32_t)(j - imp->ffn_off[l]);
+      s = get_score(json_array_get(json_array_get(raw, (size_t)l), (size_t)jj), path, "ffn_raw", l,
+                    jj, false, &imp->ffn_raw[j]);
+      if (s == TPA_OK)
+        s = get_score(json_array_get(json_array_get(norm, (size_t)l), (size_t)jj), path,
+                      "ffn_normalized", l, jj, false, &imp->ffn_norm[j]);
+    }
+  return s;
+}
+
 static tpa_status parse(const json_t *root, const char *path, tpa_importance **out) {
   int64_t layers, heads, examples, tokens;
   tpa_status s = get_count(root, "layers", path, 1, TPA__IMPORTANCE_MAX_DIM, &layers);
@@ -196,6 +274,8 @@ static tpa_status parse(const json_t *root, const char *path, tpa_importance **o
                    path, (int)layers);
   for (int32_t l = 0; s == TPA_OK && l < (int32_t)layers; l++)
     s = get_score(json_array_get(blocks, (size_t)l), path, "blocks", l, -1, false, &imp->block[l]);
+  if (s == TPA_OK)
+    s = parse_ffn(root, path, imp);
   if (s != TPA_OK) {
     tpa_importance_free(imp);
     return s;

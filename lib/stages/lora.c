@@ -24,10 +24,10 @@
 typedef struct shape {
   int32_t layers, hidden, heads, head_dim, num_labels;
   tpa__family family;
-  int32_t emb;
+  int32_t emb, inter;
   const int32_t *n_heads;  /* [layers] */
   const int32_t *head_ids; /* [layers * heads] */
-  const int32_t *ranks;    /* [layers * TPA_LORA_MODULES] */
+  const int32_t *ranks;    /* [layers * TPA__LORA_ALL] */
   const float *alphas;     /* idem */
   const char *base_model;  /* may be NULL */
 } shape;
@@ -39,6 +39,8 @@ static const tpa_lora_params lora_defaults = {
     .ranks = NULL,
     .alphas = NULL,
     .seed = 42,
+    .ffn_ranks = NULL,
+    .ffn_alphas = NULL,
 };
 
 TPA_API void tpa_lora_params_init(tpa_lora_params *p, size_t size) {
@@ -57,14 +59,14 @@ static bool reserve(size_t *total, size_t n, size_t elem, size_t *offset) {
 }
 
 /* In and out features of module @p module of a block whose attention is
- * @p attn wide (kept heads * head_dim). */
-static void module_dims(int32_t module, int32_t hidden, int32_t attn, int32_t *in, int32_t *out) {
-  if (module == TPA_LORA_OUTPUT) {
-    *in = attn;
-    *out = hidden;
-  } else {
-    *in = hidden;
-    *out = attn;
+ * @p attn wide (kept heads * head_dim) and whose FFN is @p inter wide. */
+static void module_dims(int32_t module, int32_t hidden, int32_t attn, int32_t inter, int32_t *in,
+                        int32_t *out) {
+  switch (module) {
+  case TPA_LORA_OUTPUT: *in = attn, *out = hidden; break;
+  case TPA_LORA_INTERMEDIATE: *in = hidden, *out = inter; break;
+  case TPA_LORA_FFN_OUTPUT: *in = inter, *out = hidden; break;
+  default: *in = hidden, *out = attn; break; /* query, key, value */
   }
 }
 
@@ -72,7 +74,7 @@ static void module_dims(int32_t module, int32_t hidden, int32_t attn, int32_t *i
 static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   *out = NULL;
   size_t L = (size_t)sh->layers, H = (size_t)sh->hidden, NL = (size_t)sh->num_labels;
-  size_t nmod = L * TPA_LORA_MODULES;
+  size_t nmod = L * TPA__LORA_ALL;
   size_t total = 0, o_mod = 0, o_heads = 0, o_ids = 0, o_vec[10] = {0};
   const size_t E = (size_t)sh->emb, PH = tpa__family_get(sh->family)->head_in_base ? 0 : H;
   /* Offsets of each A and B, before the storage exists. */
@@ -89,8 +91,8 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
     ok = reserve(&total, vec_n[i], sizeof(float), &o_vec[i]);
   for (size_t i = 0; ok && i < nmod; i++) {
     int32_t in, o, r = sh->ranks[i];
-    module_dims((int32_t)(i % TPA_LORA_MODULES), sh->hidden,
-                sh->n_heads[i / TPA_LORA_MODULES] * sh->head_dim, &in, &o);
+    module_dims((int32_t)(i % TPA__LORA_ALL), sh->hidden,
+                sh->n_heads[i / TPA__LORA_ALL] * sh->head_dim, sh->inter, &in, &o);
     ok = reserve(&total, (size_t)r * (size_t)in, sizeof(float), &o_ab[2 * i]) &&
          reserve(&total, (size_t)o * (size_t)r, sizeof(float), &o_ab[2 * i + 1]);
   }
@@ -115,6 +117,7 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   s->hidden = sh->hidden;
   s->family = sh->family;
   s->emb = sh->emb;
+  s->inter = sh->inter;
   s->num_labels = sh->num_labels;
   s->heads = sh->heads;
   s->mod = (tpa__lora_mod *)(void *)(storage + o_mod);
@@ -128,8 +131,8 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
     *vec[i] = vec_n[i] ? (float *)(void *)(storage + o_vec[i]) : NULL;
   for (size_t i = 0; i < nmod; i++) {
     tpa__lora_mod *m = &s->mod[i];
-    module_dims((int32_t)(i % TPA_LORA_MODULES), sh->hidden,
-                sh->n_heads[i / TPA_LORA_MODULES] * sh->head_dim, &m->in, &m->out);
+    module_dims((int32_t)(i % TPA__LORA_ALL), sh->hidden,
+                sh->n_heads[i / TPA__LORA_ALL] * sh->head_dim, sh->inter, &m->in, &m->out);
     m->rank = sh->ranks[i];
     m->alpha = m->rank > 0 ? sh->alphas[i] : 0.0f;
     m->a = m->rank > 0 ? (float *)(void *)(storage + o_ab[2 * i]) : NULL;
@@ -184,37 +187,62 @@ static void kaiming_uniform(tpa__lora_mod *m, uint64_t seed, size_t index) {
   }
 }
 
-/* Ranks and alphas per module from the params, validated. */
+/* One module's rank and alpha from the params: entry @p i of @p list
+ * (and @p alist) when given, else @p rank / @p alpha; validated. @p what
+ * names the arrays ("ranks", "ffn_ranks"), for the message. */
+static tpa_status resolve_one(const int32_t *list, const float *alist, int32_t rank, float alpha,
+                              const char *what, size_t i, size_t per_layer, int32_t *r_out,
+                              float *a_out) {
+  const bool ffn = what[0] == 'f';
+  int32_t r = list ? list[i] : rank;
+  int32_t lo = list ? 0 : 1;
+  if (r < lo || r > MAX_RANK) {
+    if (list)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_lora_set_create: %s[%zu] (layer %zu, entry %zu) is %d, expected "
+                        "0..%d",
+                        what, i, i / per_layer, i % per_layer, r, MAX_RANK);
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: rank %d is not in 1..%d", r,
+                      MAX_RANK);
+  }
+  float al = alist ? alist[i] : alpha;
+  /* Negative alphas would flip the update's sign: nothing PEFT users
+   * mean; reject them with NaN and infinities. */
+  if (!isfinite(al) || al < 0.0f) {
+    if (alist)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_lora_set_create: %salphas[%zu] is %g, expected a finite value >= 0",
+                        ffn ? "ffn_" : "", i, (double)al);
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_lora_set_create: alpha %g is not a finite value >= 0", (double)al);
+  }
+  *r_out = r;
+  *a_out = r == 0 ? 0.0f : (al > 0.0f ? al : 2.0f * (float)r);
+  return TPA_OK;
+}
+
+/* Ranks and alphas of every module ([layers * TPA__LORA_ALL]) from the
+ * params: the attention projections from ranks/rank, the feed-forward's
+ * from ffn_ranks (none without it). */
 static tpa_status resolve_ranks(const tpa_lora_params *p, int32_t layers, int32_t *ranks,
                                 float *alphas) {
-  size_t n = (size_t)layers * TPA_LORA_MODULES;
-  for (size_t i = 0; i < n; i++) {
-    int32_t r = p->ranks ? p->ranks[i] : p->rank;
-    int32_t lo = p->ranks ? 0 : 1;
-    if (r < lo || r > MAX_RANK) {
-      if (p->ranks)
-        return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                          "tpa_lora_set_create: ranks[%zu] (layer %zu, module %zu) is %d, "
-                          "expected 0..%d",
-                          i, i / TPA_LORA_MODULES, i % TPA_LORA_MODULES, r, MAX_RANK);
-      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: rank %d is not in 1..%d", r,
-                        MAX_RANK);
+  enum { ATT = TPA_LORA_MODULES, FFN = TPA__LORA_ALL - TPA_LORA_MODULES };
+  tpa_status st = TPA_OK;
+  for (size_t l = 0; st == TPA_OK && l < (size_t)layers; l++) {
+    int32_t *r = ranks + l * TPA__LORA_ALL;
+    float *a = alphas + l * TPA__LORA_ALL;
+    for (size_t k = 0; st == TPA_OK && k < ATT; k++)
+      st = resolve_one(p->ranks, p->alphas, p->rank, p->alpha, "ranks", l * ATT + k, ATT, &r[k],
+                       &a[k]);
+    for (size_t k = 0; st == TPA_OK && k < FFN; k++) {
+      r[ATT + k] = 0;
+      a[ATT + k] = 0.0f;
+      if (p->ffn_ranks)
+        st = resolve_one(p->ffn_ranks, p->ffn_alphas, 0, p->alpha, "ffn_ranks", l * FFN + k, FFN,
+                         &r[ATT + k], &a[ATT + k]);
     }
-    float al = p->alphas ? p->alphas[i] : p->alpha;
-    /* Negative alphas would flip the update's sign: nothing PEFT users
-     * mean; reject them with NaN and infinities. */
-    if (!isfinite(al) || al < 0.0f) {
-      if (p->alphas)
-        return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                          "tpa_lora_set_create: alphas[%zu] is %g, expected a finite value >= 0", i,
-                          (double)al);
-      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                        "tpa_lora_set_create: alpha %g is not a finite value >= 0", (double)al);
-    }
-    ranks[i] = r;
-    alphas[i] = r == 0 ? 0.0f : (al > 0.0f ? al : 2.0f * (float)r);
   }
-  return TPA_OK;
+  return st;
 }
 
 TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *model,
@@ -226,12 +254,13 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
   tpa_lora_params p;
   if (!model)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: model is NULL");
-  tpa_status ps = tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_lora_params, seed), params,
-                                   &lora_defaults, "tpa_lora_set_create", "tpa_lora_params");
+  tpa_status ps =
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_lora_params, ffn_alphas), params,
+                       &lora_defaults, "tpa_lora_set_create", "tpa_lora_params");
   if (ps != TPA_OK)
     return ps;
   const tpa__config *c = &model->cfg;
-  size_t L = (size_t)c->layers, nmod = L * TPA_LORA_MODULES;
+  size_t L = (size_t)c->layers, nmod = L * TPA__LORA_ALL;
   /* n_heads [L], head_ids [L * heads], ranks [nmod] in one int block. */
   int32_t *ints = tpa__malloc_array(L + L * (size_t)c->heads + nmod, sizeof *ints);
   float *alphas = tpa__malloc_array(nmod, sizeof *alphas);
@@ -256,6 +285,7 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
                 .num_labels = c->num_labels,
                 .family = c->family,
                 .emb = c->emb,
+                .inter = c->inter,
                 .n_heads = n_heads,
                 .head_ids = head_ids,
                 .ranks = ranks,
@@ -284,15 +314,13 @@ TPA_API void tpa_lora_set_free(tpa_lora_set *set) {
 }
 
 TPA_API int32_t tpa_lora_set_rank(const tpa_lora_set *set, int32_t layer, tpa_lora_module module) {
-  if (!set || layer < 0 || layer >= set->layers || (int)module < 0 ||
-      (int)module >= TPA_LORA_MODULES)
+  if (!set || layer < 0 || layer >= set->layers || (int)module < 0 || (int)module >= TPA__LORA_ALL)
     return -1;
   return tpa__lora_at(set, layer, (int32_t)module)->rank;
 }
 
 TPA_API float tpa_lora_set_alpha(const tpa_lora_set *set, int32_t layer, tpa_lora_module module) {
-  if (!set || layer < 0 || layer >= set->layers || (int)module < 0 ||
-      (int)module >= TPA_LORA_MODULES)
+  if (!set || layer < 0 || layer >= set->layers || (int)module < 0 || (int)module >= TPA__LORA_ALL)
     return -1.0f; /* as tpa_lora_set_rank: a fault, not "not adapted" */
   return tpa__lora_at(set, layer, (int32_t)module)->alpha;
 }
@@ -301,7 +329,7 @@ TPA_API uint64_t tpa_lora_set_num_params(const tpa_lora_set *set) {
   if (!set)
     return 0;
   uint64_t H = (uint64_t)set->hidden, n = 0;
-  for (size_t i = 0; i < (size_t)set->layers * TPA_LORA_MODULES; i++) {
+  for (size_t i = 0; i < (size_t)set->layers * TPA__LORA_ALL; i++) {
     const tpa__lora_mod *m = &set->mod[i];
     n += (uint64_t)m->rank * ((uint64_t)m->in + (uint64_t)m->out);
   }
@@ -316,7 +344,7 @@ tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
   *out = NULL;
   if (!s)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set clone: NULL set");
-  size_t nmod = (size_t)s->layers * TPA_LORA_MODULES;
+  size_t nmod = (size_t)s->layers * TPA__LORA_ALL;
   int32_t *ranks = tpa__malloc_array(nmod, sizeof *ranks);
   float *alphas = tpa__malloc_array(nmod, sizeof *alphas);
   tpa_status st = TPA_OK;
@@ -335,6 +363,7 @@ tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
                 .num_labels = s->num_labels,
                 .family = s->family,
                 .emb = s->emb,
+                .inter = s->inter,
                 .n_heads = s->n_heads,
                 .head_ids = s->head_ids,
                 .ranks = ranks,
@@ -349,7 +378,7 @@ tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
 
 void tpa__lora_set_copy(tpa_lora_set *dst, const tpa_lora_set *src) {
   size_t H = (size_t)src->hidden, LH = (size_t)src->layers * H, E = (size_t)src->emb;
-  for (size_t i = 0; i < (size_t)src->layers * TPA_LORA_MODULES; i++) {
+  for (size_t i = 0; i < (size_t)src->layers * TPA__LORA_ALL; i++) {
     const tpa__lora_mod *a = &src->mod[i];
     tpa__lora_mod *b = &dst->mod[i];
     if (a->rank > 0) {
@@ -394,8 +423,9 @@ static void add_ref(tpa__tensor_ref *out, size_t cap, size_t *n, const char *nam
 
 const char *tpa__lora_module_path(tpa__family family, int32_t module) {
   const tpa__family_desc *f = tpa__family_get(family);
-  const char *const path[TPA_LORA_MODULES] = {f->query, f->key, f->value, f->attn_out};
-  return path[module >= 0 && module < TPA_LORA_MODULES ? module : 0];
+  const char *const path[TPA__LORA_ALL] = {f->query,    f->key,    f->value,
+                                           f->attn_out, f->ffn_in, f->ffn_out};
+  return path[module >= 0 && module < TPA__LORA_ALL ? module : 0];
 }
 
 /* PEFT's list rule: @p path equals @p name or ends in "." @p name. */
@@ -405,38 +435,85 @@ static bool peft_matches(const char *path, const char *name) {
                    (n > k && path[n - k - 1] == '.' && strcmp(path + n - k, name) == 0));
 }
 
+/* The modules (bit k for module k) that PEFT's list entry @p name picks
+ * in a block of family @p f, matched on block 0's full names; *elsewhere
+ * set when it also picks a layer LoRA does not adapt (the head's). */
+static uint32_t name_mask(tpa__family f, const char *name, bool *elsewhere) {
+  const tpa__family_desc *d = tpa__family_get(f);
+  char path[160];
+  uint32_t mask = 0;
+  for (int k = 0; k < TPA__LORA_ALL; k++) {
+    snprintf(path, sizeof path, "%s%s.0.%s", d->prefix, d->layer, tpa__lora_module_path(f, k));
+    if (peft_matches(path, name))
+      mask |= 1u << k;
+  }
+  /* The head's layers: PEFT would adapt them too. */
+  *elsewhere = peft_matches(d->head_out, name) ||
+               (d->head_in_base ? false : peft_matches(d->head_dense, name));
+  if (d->head_in_base) { /* BERT's pooler lives under the encoder's prefix */
+    snprintf(path, sizeof path, "%s%s", d->prefix, d->head_dense);
+    *elsewhere = *elsewhere || peft_matches(path, name);
+  }
+  return mask;
+}
+
+/* "query, key, value, attention.output.dense, intermediate.dense and
+ * output.dense" for the first @p n modules of @p d. */
+static void module_list(char *buf, size_t cap, const tpa__family_desc *d, int n) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < n && at < cap; k++)
+    at += (size_t)snprintf(buf + at, cap - at, "%s%s",
+                           k == 0       ? ""
+                           : k == n - 1 ? " and "
+                                        : ", ",
+                           d->targets[k]);
+}
+
 TPA_API tpa_status tpa_lora_module_from_name(const tpa_model *model, const char *name,
                                              tpa_lora_module *module) {
   tpa__error_clear();
   if (!model || !name || !module)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_module_from_name: NULL argument");
-  const tpa__family f = model->cfg.family;
-  const tpa__family_desc *d = tpa__family_get(f);
-  /* Block 0's full module names, as PEFT matches them. */
-  const char *other[2] = {d->ffn_in, d->ffn_out};
-  char path[160];
+  const tpa__family_desc *d = tpa__family_get(model->cfg.family);
+  bool elsewhere;
+  uint32_t mask = name_mask(model->cfg.family, name, &elsewhere);
+  const uint32_t att = (1u << TPA_LORA_MODULES) - 1;
+  /* 0.5's contract: one attention projection, nothing else. */
   int found = -1;
-  bool elsewhere = false;
-  for (int k = 0; k < TPA_LORA_MODULES + 2; k++) {
-    const char *p =
-        k < TPA_LORA_MODULES ? tpa__lora_module_path(f, k) : other[k - TPA_LORA_MODULES];
-    snprintf(path, sizeof path, "%s%s.0.%s", d->prefix, d->layer, p);
-    if (!peft_matches(path, name))
-      continue;
-    if (k >= TPA_LORA_MODULES || found >= 0)
-      elsewhere = true;
-    else
+  for (int k = 0; k < TPA_LORA_MODULES; k++)
+    if (mask == 1u << k)
       found = k;
+  if (found < 0 || elsewhere) {
+    char list[256];
+    module_list(list, sizeof list, d, TPA_LORA_MODULES);
+    return tpa__error(
+        TPA_ERR_UNSUPPORTED,
+        "target module \"%.80s\" %s; this call picks one of %s of a %s model "
+        "(tpa_lora_module_mask() also takes the feed-forward's)",
+        name, (mask & att) == 0 ? "names no attention projection" : "also names other layers", list,
+        d->model_type);
   }
-  /* The head's layers: PEFT would adapt them too. */
-  elsewhere = elsewhere || peft_matches(d->head_out, name) ||
-              (d->head_in_base ? false : peft_matches(d->head_dense, name));
-  if (found < 0 || elsewhere)
-    return tpa__error(TPA_ERR_UNSUPPORTED,
-                      "target module \"%.80s\" %s; LoRA adapts %s, %s, %s and %s of a %s model",
-                      name, found < 0 ? "names no attention projection" : "also names other layers",
-                      d->targets[0], d->targets[1], d->targets[2], d->targets[3], d->model_type);
   *module = (tpa_lora_module)found;
+  return TPA_OK;
+}
+
+TPA_API tpa_status tpa_lora_module_mask(const tpa_model *model, const char *name, uint32_t *mask) {
+  tpa__error_clear();
+  if (!model || !name || !mask)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_module_mask: NULL argument");
+  const tpa__family_desc *d = tpa__family_get(model->cfg.family);
+  bool elsewhere;
+  uint32_t m = name_mask(model->cfg.family, name, &elsewhere);
+  if (m == 0 || elsewhere) {
+    char list[256];
+    module_list(list, sizeof list, d, TPA__LORA_ALL);
+    return tpa__error(
+        TPA_ERR_UNSUPPORTED, "target module \"%.80s\" %s; LoRA adapts %s of a %s model", name,
+        m == 0 ? "names no module LoRA adapts" : "also names a layer of the classification head",
+        list, d->model_type);
+  }
+  *mask = m;
   return TPA_OK;
 }
 
@@ -445,7 +522,7 @@ size_t tpa__lora_set_tensors(tpa_lora_set *s, tpa__tensor_ref *out, size_t cap) 
   size_t n = 0;
   char name[sizeof((tpa__tensor_ref *)0)->name];
   for (int32_t l = 0; l < s->layers; l++)
-    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
       tpa__lora_mod *m = tpa__lora_at(s, l, k);
       if (m->rank <= 0)
         continue;

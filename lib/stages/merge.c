@@ -18,7 +18,7 @@
  * LayerNorms ([hidden] embeddings + 4 per block) and the classifier. */
 static bool merged_size(const tpa_lora_set *s, size_t *total) {
   size_t H = (size_t)s->hidden, n = 0, k;
-  for (size_t i = 0; i < (size_t)s->layers * TPA_LORA_MODULES; i++) {
+  for (size_t i = 0; i < (size_t)s->layers * TPA__LORA_ALL; i++) {
     const tpa__lora_mod *m = &s->mod[i];
     if (m->rank > 0 &&
         (!tpa__mul_size((size_t)m->out, (size_t)m->in, &k) || !tpa__add_size(n, k, &n)))
@@ -69,6 +69,8 @@ static const float **module_weight(tpa__layer *ly, int32_t k) {
   case TPA_LORA_QUERY: return &ly->q_w;
   case TPA_LORA_KEY: return &ly->k_w;
   case TPA_LORA_VALUE: return &ly->v_w;
+  case TPA_LORA_INTERMEDIATE: return &ly->i_w;
+  case TPA_LORA_FFN_OUTPUT: return &ly->f_w;
   default: return &ly->o_w;
   }
 }
@@ -86,7 +88,7 @@ static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, fl
   size_t H = (size_t)s->hidden;
   float *at = block;
   for (int32_t l = 0; l < s->layers; l++)
-    for (int32_t k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
       const tpa__lora_mod *mod = tpa__lora_at(s, l, k);
       if (mod->rank <= 0)
         continue;

@@ -22,6 +22,10 @@ static const char importance_help[] =
     "   \"normalized\":[[...]],\"blocks\":[...]}\n"
     "Rows are layers, columns ORIGINAL head indices; heads the model has\n"
     "already pruned are null. blocks[l] is the sum of layer l's raw scores.\n"
+    "With --ffn, every intermediate neuron of the feed-forward blocks is scored\n"
+    "the same way (a mask on the activation's output), in the same passes, and\n"
+    "the object gains \"ffn_raw\":[[...]] and \"ffn_normalized\":[[...]]: one\n"
+    "list per layer, one score per neuron of the model as loaded.\n"
     "\n"
     "Options:\n"
     "  --model DIR           Hugging Face checkpoint directory\n"
@@ -30,6 +34,7 @@ static const char importance_help[] =
     "  --samples N           the first N examples in file order, 0 = all (2000)\n"
     "  --batch-size N        examples per pass; does not change the result (32)\n"
     "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"
+    "  --ffn                 also score every feed-forward neuron\n"
     "  -o, --out FILE        write the JSON to FILE (atomically) instead of stdout\n"
     "  --heatmap FILE.png    also draw the layers x heads heatmap of the\n"
     "                        normalised scores (darker = more important, pruned\n"
@@ -43,9 +48,10 @@ typedef struct importance_opts {
   cli_run_opts run; /* model, task, data, max length, batch, threads, quiet */
   const char *out, *heatmap;
   size_t samples;
+  bool ffn;
 } importance_opts;
 
-enum { OPT_SAMPLES = 256, OPT_HEATMAP, OPT_BATCH, OPT_MAXLEN, OPT_THREADS };
+enum { OPT_SAMPLES = 256, OPT_HEATMAP, OPT_BATCH, OPT_MAXLEN, OPT_THREADS, OPT_FFN };
 
 static const struct option importance_options[] = {
     {"help", no_argument, NULL, 'h'},
@@ -57,6 +63,7 @@ static const struct option importance_options[] = {
     {"max-seq-length", required_argument, NULL, OPT_MAXLEN},
     {"out", required_argument, NULL, 'o'},
     {"heatmap", required_argument, NULL, OPT_HEATMAP},
+    {"ffn", no_argument, NULL, OPT_FFN},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"quiet", no_argument, NULL, 'q'},
     CLI_DATA_LONGOPTS,
@@ -85,6 +92,7 @@ static int parse(int argc, char **argv, importance_opts *o) {
     case 'o': o->out = optarg; break;
     case 'q': o->run.quiet = true; break;
     case OPT_HEATMAP: o->heatmap = optarg; break;
+    case OPT_FFN: o->ffn = true; break;
     case OPT_SAMPLES:
       if (!cli_parse_int(cmd, "samples", optarg, 0, LONG_MAX, &v))
         return CLI_EXIT_USAGE;
@@ -204,6 +212,7 @@ static int importance_run(int argc, char **argv) {
   p.progress = cli_progress_cb;
   p.user = &prog;
   p.dist = cli_dist();
+  p.ffn = o.ffn;
   tpa_importance *imp = NULL;
   tpa_status st = tpa_importance_compute(&imp, model, ds, &p);
   cli_progress_end(&prog);
@@ -236,7 +245,7 @@ static int importance_run(int argc, char **argv) {
 
 const cli_command cli_cmd_importance = {
     .name = "importance",
-    .summary = "score each attention head's importance for a task (JSON, heatmap)",
+    .summary = "score each attention head's (and neuron's) importance for a task",
     .help = importance_help,
     .run = importance_run,
 };

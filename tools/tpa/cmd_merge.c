@@ -73,7 +73,7 @@ static int parse(int argc, char **argv, merge_opts *o) {
 static int adapted_modules(const tpa_lora_set *set, int32_t layers) {
   int n = 0;
   for (int32_t l = 0; l < layers; l++)
-    for (int k = 0; k < TPA_LORA_MODULES; k++)
+    for (int k = 0; k < TPA_LORA_ALL_MODULES; k++)
       n += tpa_lora_set_rank(set, l, (tpa_lora_module)k) > 0;
   return n;
 }

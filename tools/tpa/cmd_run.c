@@ -204,7 +204,7 @@ typedef struct run_ctx {
   cli_progress prog;
   run_figures *f;
   int stage, n_stages;
-  bool keep[TPA_LORA_MODULES]; /* --target-modules */
+  bool keep[TPA_LORA_ALL_MODULES]; /* --target-modules */
 } run_ctx;
 
 static void stage(run_ctx *c, const char *name, const char *what) {
@@ -393,8 +393,7 @@ static bool schedule_stage(run_ctx *c, const tpa_importance *imp) {
     for (size_t i = 0; i < n; i++)
       f->ranks[i] = o->t.rank;
   }
-  train_opts_mask_ranks(c->keep, f->ranks, n);
-  return true;
+  return train_opts_split_ranks(c->keep, f->ranks, f->layers, &f->ffn_ranks);
 }
 
 static int count_heads(const tpa_model *m, int32_t layers) {
@@ -437,6 +436,7 @@ static bool train_stage(run_ctx *c, run_state *s) {
     tpa_lora_params lp;
     tpa_lora_params_init(&lp, sizeof lp);
     lp.ranks = f->ranks;
+    lp.ffn_ranks = f->ffn_ranks;
     lp.alpha = (float)o->t.alpha;
     lp.seed = o->t.tp.seed;
     st = tpa_lora_set_create(&s->set, s->model, &lp);
@@ -616,6 +616,7 @@ done:
   cli_progress_end(&c.prog);
   state_free(&s);
   free(f.ranks);
+  free(f.ffn_ranks);
   free(f.epoch_seconds);
   free(f.epoch_metric);
   return rc;

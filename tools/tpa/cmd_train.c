@@ -260,7 +260,7 @@ static int train_main(train_cmd_opts *o) {
     if (o->init_adapter) {
       st = tpa_lora_set_load(&set, model, o->init_adapter);
     } else {
-      bool keep[TPA_LORA_MODULES];
+      bool keep[TPA_LORA_ALL_MODULES];
       if (!train_opts_targets(&o->t, model, keep))
         goto done;
       tpa_model_config mc = {.size = sizeof mc};
@@ -273,16 +273,21 @@ static int train_main(train_cmd_opts *o) {
       }
       for (size_t i = 0; ranks && i < n; i++)
         ranks[i] = o->t.rank;
-      if (ranks)
-        train_opts_mask_ranks(keep, ranks, n);
+      int32_t *ffn_ranks = NULL;
+      if (ranks && !train_opts_split_ranks(keep, ranks, mc.num_layers, &ffn_ranks)) {
+        free(ranks);
+        goto done;
+      }
       tpa_lora_params lp;
       tpa_lora_params_init(&lp, sizeof lp);
       lp.ranks = ranks;
+      lp.ffn_ranks = ffn_ranks;
       lp.alpha = (float)o->t.alpha;
       lp.seed = o->t.tp.seed;
       if (st == TPA_OK)
         st = tpa_lora_set_create(&set, model, &lp);
       free(ranks);
+      free(ffn_ranks);
     }
     if (st != TPA_OK) {
       cli_fail_lib(st);

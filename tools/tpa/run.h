@@ -46,7 +46,8 @@ typedef struct run_figures {
   const char *dev_path; /* NULL without a dev file */
   size_t train_examples, dev_examples;
   int32_t layers, heads_per_layer, heads_pruned;
-  int32_t *ranks; /* layers * TPA_LORA_MODULES, NULL in full mode */
+  int32_t *ranks;     /* layers * TPA_LORA_MODULES, NULL in full mode */
+  int32_t *ffn_ranks; /* layers * 2 (intermediate, output), NULL without FFN LoRA */
   tpa_param_counts before, after;
   uint64_t trainable;
   tpa_train_result train;

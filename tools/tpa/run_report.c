@@ -106,6 +106,13 @@ bool run_write_metrics(const char *path, const run_figures *f) {
   } else {
     json_object_set_new(root, "ranks", json_null());
   }
+  if (f->ffn_ranks != NULL) { /* [intermediate, output] per block */
+    json_t *r = json_array();
+    for (int32_t l = 0; l < f->layers; l++)
+      json_array_append_new(
+          r, json_pack("[ii]", (int)f->ffn_ranks[2 * l], (int)f->ffn_ranks[2 * l + 1]));
+    json_object_set_new(root, "ffn_ranks", r);
+  }
   json_object_set_new(root, "params_before", counts_json(&f->before));
   json_object_set_new(root, "params_after", counts_json(&f->after));
   json_object_set_new(root, "trainable_params", jint(f->trainable));
@@ -236,8 +243,15 @@ bool run_write_report(const char *path, const run_figures *f) {
   }
   if (f->ranks != NULL) {
     put(&b, "LoRA ranks per block:");
-    for (int32_t l = 0; l < f->layers; l++)
-      put(&b, " %d", (int)f->ranks[l * TPA_LORA_MODULES]);
+    for (int32_t l = 0; l < f->layers; l++) {
+      /* The block's rank: its adapted modules share it. */
+      int r = 0;
+      for (int m = 0; m < TPA_LORA_MODULES; m++)
+        r = f->ranks[l * TPA_LORA_MODULES + m] > r ? f->ranks[l * TPA_LORA_MODULES + m] : r;
+      for (int m = 0; f->ffn_ranks && m < 2; m++)
+        r = f->ffn_ranks[2 * l + m] > r ? f->ffn_ranks[2 * l + m] : r;
+      put(&b, " %d", r);
+    }
     put(&b, ".\n");
   }
   put(&b, "\n## Dev metric (%s)\n\n", run_metric_name(o));

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool train_opts_targets(const train_opts *o, const tpa_model *model, bool keep[TPA_LORA_MODULES]) {
-  for (int k = 0; k < TPA_LORA_MODULES; k++)
-    keep[k] = o->targets == NULL;
+bool train_opts_targets(const train_opts *o, const tpa_model *model,
+                        bool keep[TPA_LORA_ALL_MODULES]) {
+  /* Without the option: the four attention projections. */
+  for (int k = 0; k < TPA_LORA_ALL_MODULES; k++)
+    keep[k] = o->targets == NULL && k < TPA_LORA_MODULES;
   if (!o->targets)
     return true;
   char *list = strdup(o->targets);
@@ -20,14 +22,15 @@ bool train_opts_targets(const train_opts *o, const tpa_model *model, bool keep[T
   bool ok = true, any = false;
   char *save = NULL;
   for (char *name = strtok_r(list, ",", &save); ok && name; name = strtok_r(NULL, ",", &save)) {
-    tpa_lora_module k;
-    tpa_status st = tpa_lora_module_from_name(model, name, &k);
+    uint32_t mask = 0;
+    tpa_status st = tpa_lora_module_mask(model, name, &mask);
     if (st != TPA_OK) {
       cli_fail("--target-modules: %s", tpa_last_error());
       ok = false;
-    } else {
-      keep[k] = any = true;
     }
+    for (int k = 0; ok && k < TPA_LORA_ALL_MODULES; k++)
+      if (mask & (1u << k))
+        keep[k] = any = true;
   }
   if (ok && !any) {
     cli_fail("--target-modules: the list \"%s\" names no module", o->targets);
@@ -37,10 +40,26 @@ bool train_opts_targets(const train_opts *o, const tpa_model *model, bool keep[T
   return ok;
 }
 
-void train_opts_mask_ranks(const bool keep[TPA_LORA_MODULES], int32_t *ranks, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!keep[i % TPA_LORA_MODULES])
+bool train_opts_split_ranks(const bool keep[TPA_LORA_ALL_MODULES], int32_t *ranks, int32_t layers,
+                            int32_t **ffn_ranks) {
+  enum { ATT = TPA_LORA_MODULES, FFN = TPA_LORA_ALL_MODULES - TPA_LORA_MODULES };
+  *ffn_ranks = NULL;
+  if (keep[ATT] || keep[ATT + 1]) {
+    *ffn_ranks = calloc((size_t)layers * FFN, sizeof **ffn_ranks);
+    if (!*ffn_ranks) {
+      cli_fail("out of memory");
+      return false;
+    }
+    /* The block's rank (the schedule gives its modules one) before the
+     * attention's are masked. */
+    for (int32_t l = 0; l < layers; l++)
+      for (int k = 0; k < FFN; k++)
+        (*ffn_ranks)[(size_t)l * FFN + (size_t)k] = keep[ATT + k] ? ranks[(size_t)l * ATT] : 0;
+  }
+  for (size_t i = 0; i < (size_t)layers * ATT; i++)
+    if (!keep[i % ATT])
       ranks[i] = 0;
+  return true;
 }
 
 void train_opts_init(train_opts *o) {

@@ -87,8 +87,9 @@ enum {
   "  --seed S              shuffling, dropout and LoRA initialisation (42)\n"                      \
   "  --no-shuffle          keep the training file's order\n"                                       \
   "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"                  \
-  "  --target-modules LIST LoRA only on these attention projections, PEFT's names\n"               \
-  "                        (query,value; DistilBERT q_lin,v_lin); default all four\n"
+  "  --target-modules LIST LoRA on these modules, PEFT's names (query,value;\n"                    \
+  "                        intermediate.dense,output.dense; DistilBERT q_lin,lin1);\n"             \
+  "                        default the four attention projections\n"
 #define TRAIN_OPT_HELP_TAIL                                                                        \
   "  --save-every N        also checkpoint every N steps (at epoch ends only)\n"                   \
   "  --limit N             only the first N training examples\n"                                   \
@@ -131,10 +132,16 @@ int train_opts_apply(int parsed, const train_opts *o);
 /* --target-modules resolved on @p model's family: keep[k] is true for the
  * LoRA modules to adapt (all when the option is absent). False after
  * printing why an entry names no module LoRA adapts. */
-bool train_opts_targets(const train_opts *o, const tpa_model *model, bool keep[TPA_LORA_MODULES]);
+bool train_opts_targets(const train_opts *o, const tpa_model *model,
+                        bool keep[TPA_LORA_ALL_MODULES]);
 
-/* Zero the ranks ([layers * TPA_LORA_MODULES]) of the modules not kept. */
-void train_opts_mask_ranks(const bool keep[TPA_LORA_MODULES], int32_t *ranks, size_t n);
+/* Apply keep[] to the per-module ranks ([layers * TPA_LORA_MODULES],
+ * the same rank for a block's modules): *ffn_ranks gets the feed-forward
+ * ranks ([layers * 2], the block's rank where kept; NULL, nothing
+ * allocated, when neither FFN module is kept) and the attention modules
+ * not kept get rank 0. False (after printing why) when out of memory. */
+bool train_opts_split_ranks(const bool keep[TPA_LORA_ALL_MODULES], int32_t *ranks, int32_t layers,
+                            int32_t **ffn_ranks);
 
 /* After parsing: the data options against --task (a usage error and
  * false), and --seed and --metric passed on to the dev split and to

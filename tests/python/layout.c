@@ -96,6 +96,7 @@ int main(void) {
   FIELD(tpa_importance_params, progress);
   FIELD(tpa_importance_params, user);
   FIELD(tpa_importance_params, dist);
+  FIELD(tpa_importance_params, ffn);
 
   STRUCT(tpa_prune_params);
   FIELD(tpa_prune_params, size);
@@ -117,6 +118,8 @@ int main(void) {
   FIELD(tpa_lora_params, ranks);
   FIELD(tpa_lora_params, alphas);
   FIELD(tpa_lora_params, seed);
+  FIELD(tpa_lora_params, ffn_ranks);
+  FIELD(tpa_lora_params, ffn_alphas);
 
   STRUCT(tpa_epoch_report);
   FIELD(tpa_epoch_report, size);

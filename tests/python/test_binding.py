@@ -51,6 +51,7 @@ class TestBasics(unittest.TestCase):
         with libtpa.Model.load(TINY) as m:
             self.assertEqual(m.config()["model_type"], "bert")
             self.assertEqual(m.lora_module("value"), 2)
+            self.assertEqual(m.lora_modules("output.dense"), [3, 5])
         with libtpa.Model.load(os.path.join(FIXTURES, "families", "distilbert")) as m:
             cfg = m.config()
             self.assertEqual(cfg["model_type"], "distilbert")
@@ -58,6 +59,11 @@ class TestBasics(unittest.TestCase):
             self.assertEqual(m.lora_module("out_lin"), 3)
             with self.assertRaises(libtpa.TpaError):
                 m.lora_module("lin1")
+            self.assertEqual(m.lora_modules("lin1"), [4])
+            with self.assertRaises(libtpa.TpaError):
+                m.lora_modules("pre_classifier")
+            with libtpa.LoraSet.create(m, ffn_ranks=[2, 0] * cfg["num_layers"]) as lora:
+                self.assertEqual([lora.rank(0, k) for k in range(6)], [8, 8, 8, 8, 2, 0])
         with libtpa.Model.load(os.path.join(FIXTURES, "families", "roberta")) as m:
             cfg = m.config()
             self.assertEqual((cfg["max_position_embeddings"], cfg["max_sequence_length"]),
@@ -141,6 +147,15 @@ class TestPipeline(TempDir):
                     for a, b in zip(imp.normalized(), imp2.normalized()):
                         for x, y in zip(a, b):
                             self.assertAlmostEqual(x, y, places=6)
+                self.assertFalse(imp.has_ffn)
+                self.assertEqual(imp.ffn_raw(), [[], [], []])
+            with libtpa.Importance.compute(m, dev, samples=20, ffn=True) as imp:
+                self.assertTrue(imp.has_ffn)
+                inter = m.config()["intermediate_size"]
+                self.assertEqual([len(r) for r in imp.ffn_raw()], [inter] * 3)
+                for row in imp.ffn_normalized():
+                    self.assertAlmostEqual(sum(x * x for x in row), 1.0, places=9)
+            with libtpa.Importance.compute(m, dev, samples=200) as imp:
                 try:
                     imp.heatmap(os.path.join(self.tmp, "heat.png"))
                     self.assertTrue(os.path.getsize(os.path.join(self.tmp, "heat.png")) > 0)

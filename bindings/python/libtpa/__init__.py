@@ -336,6 +336,15 @@ class Model(_Handle):
         _check(_lib.tpa_lora_module_from_name(self.ptr, name.encode(), ctypes.byref(k)))
         return k.value
 
+    def lora_modules(self, name):
+        """Every LoRA module (0-3 the attention's, 4 intermediate, 5 the
+        feed-forward's output) that PEFT's target_modules entry ``name``
+        picks in this model's family, as a sorted list: "output.dense"
+        gives [3, 5] in BERT, "lin1" [4] in DistilBERT."""
+        m = ctypes.c_uint32()
+        _check(_lib.tpa_lora_module_mask(self.ptr, name.encode(), ctypes.byref(m)))
+        return [k for k in range(_capi.LORA_ALL_MODULES) if m.value >> k & 1]
+
     def param_counts(self):
         c = _capi.ParamCounts(size=ctypes.sizeof(_capi.ParamCounts))
         _check(_lib.tpa_model_param_counts(self.ptr, ctypes.byref(c)))
@@ -402,7 +411,8 @@ def _progress(fn):
 
 
 class Importance(_Handle):
-    """Head and block importance: Importance.compute(model, dataset, samples=...)."""
+    """Head and block importance: Importance.compute(model, dataset, samples=...);
+    with ffn=True also every feed-forward neuron's (ffn_raw(), ffn_normalized())."""
     _free = _lib.tpa_importance_free
 
     @classmethod
@@ -462,6 +472,22 @@ class Importance(_Handle):
         """Per-layer block importance (list)."""
         return [_lib.tpa_importance_block(self.ptr, l) for l in range(self.num_layers)]
 
+    @property
+    def has_ffn(self):
+        return _lib.tpa_importance_has_ffn(self.ptr)
+
+    def _ffn(self, fn):
+        return [[fn(self.ptr, l, j) for j in range(_lib.tpa_importance_ffn_width(self.ptr, l))]
+                for l in range(self.num_layers)]
+
+    def ffn_raw(self):
+        """[layer][neuron] raw neuron scores; [] per layer without them."""
+        return self._ffn(_lib.tpa_importance_ffn_raw)
+
+    def ffn_normalized(self):
+        """[layer][neuron] per-layer normalised neuron scores."""
+        return self._ffn(_lib.tpa_importance_ffn_normalized)
+
     def raw_array(self):
         return _numpy().array(self.raw(), dtype="float64")
 
@@ -518,18 +544,22 @@ def rank_schedule(importance, top_k=None, r_high=None, r_low=None):
 
 
 class LoraSet(_Handle):
-    """LoRA adapters: LoraSet.create(model, rank=8 | ranks=[...], alphas=[...])."""
+    """LoRA adapters: LoraSet.create(model, rank=8 | ranks=[...], alphas=[...],
+    ffn_ranks=[...], ffn_alphas=[...])."""
     _free = _lib.tpa_lora_set_free
 
     @classmethod
-    def create(cls, model, ranks=None, alphas=None, **options):
+    def create(cls, model, ranks=None, alphas=None, ffn_ranks=None, ffn_alphas=None, **options):
         p = _params(_capi.LoraParams, _lib.tpa_lora_params_init, options)
-        if ranks is not None:
-            rbuf = (ctypes.c_int32 * len(ranks))(*ranks)
-            p.ranks = ctypes.cast(rbuf, ctypes.POINTER(ctypes.c_int32))
-        if alphas is not None:
-            abuf = (ctypes.c_float * len(alphas))(*alphas)
-            p.alphas = ctypes.cast(abuf, ctypes.POINTER(ctypes.c_float))
+        keep = []  # the buffers must outlive the call
+        for field, values, ctype in (("ranks", ranks, ctypes.c_int32),
+                                     ("alphas", alphas, ctypes.c_float),
+                                     ("ffn_ranks", ffn_ranks, ctypes.c_int32),
+                                     ("ffn_alphas", ffn_alphas, ctypes.c_float)):
+            if values is not None:
+                buf = (ctype * len(values))(*values)
+                keep.append(buf)
+                setattr(p, field, ctypes.cast(buf, ctypes.POINTER(ctype)))
         out = ctypes.c_void_p()
         _check(_lib.tpa_lora_set_create(ctypes.byref(out), model.ptr, ctypes.byref(p)))
         return cls(out.value)

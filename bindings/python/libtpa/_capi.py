@@ -22,6 +22,7 @@ c_int = ctypes.c_int  # C enums (tpa_status, tpa_task, tpa_lora_module, ...)
 POINTER = ctypes.POINTER
 
 LORA_MODULES = 4
+LORA_ALL_MODULES = 6  # the attention's four, then intermediate and FFN output
 TASK_COUNT = 9  # tpa_dataset_task() of a table dataset (no GLUE task)
 
 # tpa_metrics::present bits (TPA_METRIC_*)
@@ -101,7 +102,8 @@ class PredictParams(ctypes.Structure):
 class ImportanceParams(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("samples", c_size_t), ("batch_size", c_int32),
                 ("max_seq_length", c_int32), ("progress", PROGRESS_FN), ("user", c_void_p),
-                ("dist", c_void_p)]  # dist: since 0.2.0
+                ("dist", c_void_p),  # dist: since 0.2.0
+                ("ffn", c_bool)]  # ffn: since 0.6.0
 
 
 class PruneParams(ctypes.Structure):
@@ -117,7 +119,8 @@ class RankScheduleParams(ctypes.Structure):
 class LoraParams(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("rank", c_int32), ("alpha", c_float),
                 ("ranks", POINTER(c_int32)), ("alphas", POINTER(c_float)),
-                ("seed", c_uint64)]
+                ("seed", c_uint64),
+                ("ffn_ranks", POINTER(c_int32)), ("ffn_alphas", POINTER(c_float))]  # 0.6.0
 
 
 class EpochReport(ctypes.Structure):
@@ -238,6 +241,10 @@ _SIGNATURES = {
     "tpa_importance_raw": (c_double, [VP, c_int32, c_int32]),
     "tpa_importance_normalized": (c_double, [VP, c_int32, c_int32]),
     "tpa_importance_block": (c_double, [VP, c_int32]),
+    "tpa_importance_has_ffn": (c_bool, [VP]),
+    "tpa_importance_ffn_width": (c_int32, [VP, c_int32]),
+    "tpa_importance_ffn_raw": (c_double, [VP, c_int32, c_int32]),
+    "tpa_importance_ffn_normalized": (c_double, [VP, c_int32, c_int32]),
     "tpa_importance_save": (S, [VP, c_char_p]),
     "tpa_importance_load": (S, [POINTER(VP), c_char_p]),
     "tpa_importance_write_heatmap": (S, [VP, c_char_p]),
@@ -260,6 +267,7 @@ _SIGNATURES = {
     "tpa_lora_set_rank": (c_int32, [VP, c_int32, c_int]),
     "tpa_lora_set_alpha": (c_float, [VP, c_int32, c_int]),
     "tpa_lora_module_from_name": (c_int, [VP, c_char_p, ctypes.POINTER(c_int)]),
+    "tpa_lora_module_mask": (c_int, [VP, c_char_p, ctypes.POINTER(ctypes.c_uint32)]),
     "tpa_lora_set_num_params": (c_uint64, [VP]),
     "tpa_lora_set_save": (S, [VP, c_char_p]),
     "tpa_lora_set_load": (S, [POINTER(VP), VP, c_char_p]),

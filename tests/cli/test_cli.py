@@ -512,14 +512,21 @@ def tokenizer_json_model_dir():
 
 @case
 def train_target_modules():
-    """--target-modules picks LoRA modules by PEFT's names in each family:
-    the adapter holds A/B for those modules only, adapter_config.json
-    lists them as PEFT's suffixes, and a name that picks no attention
-    projection (or the FFN too, as "dense" would in PEFT) exits 1."""
+    """--target-modules picks LoRA modules by PEFT's names in each family,
+    the feed-forward's denses included: the adapter holds A/B for those
+    modules only, adapter_config.json lists them as PEFT's suffixes, and a
+    name that picks no module LoRA adapts (or the head too, as "dense"
+    would in PEFT) exits 1."""
     task = os.path.join(HERE, '..', '..', 'share', 'default', 'task')
-    for fam, names, want in (('distilbert', 'q_lin,v_lin', ['q_lin', 'v_lin']),
-                             ('xlmr', 'self.query,value', ['query', 'value']),
-                             ('electra', 'attention.output.dense', ['attention.output.dense'])):
+    for fam, names, want, paths in (
+            ('distilbert', 'q_lin,lin1', ['q_lin', 'lin1'], {'attention.q_lin', 'ffn.lin1'}),
+            ('xlmr', 'self.query,value', ['query', 'value'],
+             {'attention.self.query', 'attention.self.value'}),
+            ('electra', 'attention.output.dense', ['attention.output.dense'],
+             {'attention.output.dense'}),
+            ('electra-pruned', 'output.dense,intermediate.dense',
+             ['attention.output.dense', 'intermediate.dense', 'output.dense'],
+             {'attention.output.dense', 'intermediate.dense', 'output.dense'})):
         model = os.path.join(FIXTURES, 'families', fam)
         out = os.path.join(TMP, 'targets-' + fam)
         expect_ok(['train', '--model', model, '--task', 'sst2', '--data', task, '--out', out,
@@ -529,17 +536,17 @@ def train_target_modules():
         with open(os.path.join(out, 'adapter', 'adapter_model.safetensors'), 'rb') as f:
             header = json.loads(f.read(struct.unpack('<Q', f.read(8))[0]))
         lora = [n for n in header if '.lora_' in n]
-        picked = {n.split('.lora_')[0].rsplit('.', 1)[-1] for n in lora}
-        want_last = {w.rsplit('.', 1)[-1] for w in want}
-        expect(picked == want_last and lora, '%s: LoRA tensors on %s' % (fam, sorted(picked)))
+        # "base_model.model.<prefix>.<layers>.N.<module path>.lora_A.weight"
+        picked = {re.sub(r'^.*\.layer\.\d+\.', '', n.split('.lora_')[0]) for n in lora}
+        expect(picked == paths and lora, '%s: LoRA tensors on %s' % (fam, sorted(picked)))
     model = os.path.join(FIXTURES, 'families', 'xlmr')
-    for bad, why in (('dense', 'also names other layers'), ('intermediate.dense', 'names no'),
-                     ('q_lin', 'names no')):
+    for bad, why in (('dense', 'also names a layer of the classification head'),
+                     ('out_proj', 'names no module'), ('q_lin', 'names no module')):
         rc, _, err = run(['train', '--model', model, '--task', 'sst2', '--data', task, '--out',
                           os.path.join(TMP, 'targets-bad'), '--max-steps', '1',
                           '--target-modules', bad, '-q'])
-        expect(rc == 1 and why in err and 'query, key, value' in err, '%s: exit %d %s' %
-               (bad, rc, err.strip()))
+        expect(rc == 1 and why in err and 'query, key, value' in err and
+               'intermediate.dense' in err, '%s: exit %d %s' % (bad, rc, err.strip()))
         expect(not os.path.exists(os.path.join(TMP, 'targets-bad')), 'output left behind')
     rc, _, err = run(['train', '--model', model, '--task', 'sst2', '--data', task, '--out',
                       os.path.join(TMP, 'targets-full'), '--mode', 'full', '--target-modules',

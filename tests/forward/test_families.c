@@ -548,8 +548,16 @@ START_TEST(adapter_round_trip) {
   tpa_model *m = load(dirs[_i]);
   size_t n;
   float *want = batch0_logits(m, dirs[_i], &n);
+  /* LoRA on the feed-forward too, under the family's names. */
+  int32_t ffn[2 * 16];
+  for (size_t i = 0; i < sizeof ffn / sizeof *ffn; i++)
+    ffn[i] = 2;
+  tpa_lora_params p;
+  tpa_lora_params_init(&p, sizeof p);
+  p.ffn_ranks = ffn;
   tpa_lora_set *set = NULL;
-  ck_assert_int_eq(tpa_lora_set_create(&set, m, NULL), TPA_OK);
+  ck_assert_int_eq(tpa_model_layer_num_heads(m, 16), -1); /* at most 16 layers */
+  ck_assert_int_eq(tpa_lora_set_create(&set, m, &p), TPA_OK);
   char *out = temp_dir();
   ck_assert_msg(tpa_lora_set_save(set, out) == TPA_OK, "%s", tpa_last_error());
   char *wpath = join(out, "adapter_model.safetensors");
@@ -557,9 +565,16 @@ START_TEST(adapter_round_trip) {
   char *bytes = read_all(wpath, &len);
   ck_assert_msg(memmem(bytes, len, prefix[_i], strlen(prefix[_i])) != NULL,
                 "%s: adapter tensors lack %s", dirs[_i], prefix[_i]);
+  char ffn_name[160];
+  snprintf(ffn_name, sizeof ffn_name, "%s%s.lora_A.weight", prefix[_i],
+           _i == 1 ? "ffn.lin2" : "output.dense");
+  ck_assert_msg(memmem(bytes, len, ffn_name, strlen(ffn_name)) != NULL, "%s: no %s", dirs[_i],
+                ffn_name);
   free(bytes);
   tpa_lora_set *back = NULL;
   ck_assert_msg(tpa_lora_set_load(&back, m, out) == TPA_OK, "%s", tpa_last_error());
+  ck_assert_int_eq(tpa_lora_set_rank(back, 0, TPA_LORA_FFN_OUTPUT), 2);
+  ck_assert_int_eq(tpa_lora_set_rank(back, 0, TPA_LORA_INTERMEDIATE), 2);
   tpa_model *other = load(_i == 1 ? "electra" : "distilbert");
   tpa_lora_set *wrong = NULL;
   ck_assert_int_ne(tpa_lora_set_load(&wrong, other, out), TPA_OK);
@@ -627,6 +642,50 @@ START_TEST(lora_module_names) {
 }
 END_TEST
 
+/* tpa_lora_module_mask: every module a PEFT list entry picks, the
+ * feed-forward's included; the head's layers refused. */
+START_TEST(lora_module_masks) {
+  enum { Q = 1, K = 2, V = 4, O = 8, I = 16, F = 32 };
+  static const struct {
+    const char *dir, *name;
+    int want; /* mask, or -1 for TPA_ERR_UNSUPPORTED */
+  } t[] = {
+      {"roberta", "query", Q},
+      {"roberta", "attention.output.dense", O},
+      {"roberta", "output.dense", O | F}, /* PEFT adapts both */
+      {"roberta", "intermediate.dense", I},
+      {"roberta", "roberta.encoder.layer.0.output.dense", F},
+      {"roberta", "dense", -1}, /* also classifier.dense */
+      {"roberta", "out_proj", -1},
+      {"roberta", "lin1", -1},
+      {"distilbert", "lin1", I},
+      {"distilbert", "ffn.lin2", F},
+      {"distilbert", "out_lin", O},
+      {"distilbert", "pre_classifier", -1},
+      {"electra", "intermediate.dense", I},
+      {"electra", "classifier.dense", -1},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    tpa_model *m = load(t[i].dir);
+    uint32_t mask = 0xdead;
+    tpa_status s = tpa_lora_module_mask(m, t[i].name, &mask);
+    if (t[i].want >= 0) {
+      ck_assert_msg(s == TPA_OK && mask == (uint32_t)t[i].want, "%s \"%s\": %s %#x (%s)", t[i].dir,
+                    t[i].name, tpa_status_str(s), mask, tpa_last_error());
+    } else {
+      ck_assert_msg(s == TPA_ERR_UNSUPPORTED && mask == 0xdead, "%s \"%s\": %s", t[i].dir,
+                    t[i].name, tpa_status_str(s));
+      ck_assert_msg(strstr(tpa_last_error(),
+                           t[i].dir[0] == 'd' ? "lin1 and lin2" : "intermediate.dense") != NULL,
+                    "message lists no module: %s", tpa_last_error());
+    }
+    tpa_model_free(m);
+  }
+  uint32_t mask;
+  ck_assert_int_eq(tpa_lora_module_mask(NULL, "query", &mask), TPA_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *families_suite(void) {
   Suite *s = suite_create("families");
   TCase *tc = tcase_create("reference-logits");
@@ -656,6 +715,7 @@ static Suite *families_suite(void) {
   tcase_add_loop_test(tc, export_round_trip, 0, N_CASES);
   tcase_add_loop_test(tc, adapter_round_trip, 0, 3);
   tcase_add_test(tc, lora_module_names);
+  tcase_add_test(tc, lora_module_masks);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -160,16 +160,21 @@ static void case_init(fd_case *c, tpa__family fam, int32_t num_labels, bool full
      * is not 2r everywhere so the scale is exercised. */
     int32_t ranks[8] = {3, 2, 0, 4, 1, 2, 3, 2};
     float alphas[8] = {6, 4, 0, 5, 2, 4, 6, 1};
+    /* The feed-forward's denses too: intermediate, output per block. */
+    int32_t ffn_ranks[4] = {2, 1, 0, 3};
+    float ffn_alphas[4] = {3, 0, 0, 5};
     tpa_lora_params lp;
     tpa_lora_params_init(&lp, sizeof lp);
     lp.ranks = ranks;
     lp.alphas = alphas;
+    lp.ffn_ranks = ffn_ranks;
+    lp.ffn_alphas = ffn_alphas;
     lp.seed = 3;
     tpa_status s = tpa_lora_set_create(&c->lora, c->m, &lp);
     ck_assert_msg(s == TPA_OK, "%s", tpa_last_error());
     /* B non-zero so that every gradient is non-trivial; LN/classifier
      * copies moved away from the model's. */
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < cf->layers * TPA_LORA_ALL_MODULES; i++) {
       tpa__lora_mod *mod = &c->lora->mod[i];
       if (mod->rank)
         fill_normal(&r, mod->b, (size_t)mod->out * mod->rank, 0, 0.5);
@@ -286,7 +291,9 @@ static void keep_off_kinks(fd_case *c) {
 }
 
 static void compute_grads(fd_case *c) {
-  tpa__grad_out g = {c->full ? &c->gw : NULL, c->full ? NULL : c->glora, c->hm_grad};
+  tpa__grad_out g = {.w = c->full ? &c->gw : NULL,
+                     .lora = c->full ? NULL : c->glora,
+                     .head_mask_per_example = c->hm_grad};
   double loss;
   tpa_status s = tpa__loss_and_grads(c->wk, c->m, &c->w, c->lora, &c->b, &c->o, &loss, NULL, &g);
   ck_assert_msg(s == TPA_OK, "%s", tpa_last_error());
@@ -539,10 +546,11 @@ static void lora_tensors(fd_case *c, fd_list *ls) {
   const size_t h = (size_t)cf->hidden, e = (size_t)cf->emb;
   tpa_lora_set *s = c->lora, *g = c->glora;
   char name[80];
-  static const char *const mod_name[4] = {"query", "key", "value", "output"};
+  static const char *const mod_name[TPA_LORA_ALL_MODULES] = {
+      "query", "key", "value", "output", "intermediate", "ffn output"};
   ls->n = 0;
   for (int l = 0; l < cf->layers; l++)
-    for (int k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int k = 0; k < TPA_LORA_ALL_MODULES; k++) {
       tpa__lora_mod *mod = tpa__lora_at(s, l, k), *gm = tpa__lora_at(g, l, k);
       if (!mod->rank)
         continue;

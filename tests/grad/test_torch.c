@@ -108,38 +108,50 @@ static tpa__batch batch_of(const ref *r) {
   return (tpa__batch){r->batch, r->seq, r->ids, r->types, r->mask, r->labels};
 }
 
-static const char *const mod_name[4] = {"query", "key", "value", "output"};
+static const char *const mod_name[TPA_LORA_ALL_MODULES] = {"query",  "key",          "value",
+                                                           "output", "intermediate", "ffn_output"};
 
-/* The fixture's adapter as a tpa_lora_set (ranks 4/2/4, alpha 2r). */
-static tpa_lora_set *fixture_adapter(const ref *r) {
+/* The fixture's adapter of section @p sec ("lora": ranks 4/2/4 on the
+ * attention, alpha 2r; "lora_ffn": the feed-forward's denses and block
+ * 0's query, alpha 5) as a tpa_lora_set; modules without tensors get no
+ * LoRA. */
+static tpa_lora_set *fixture_adapter(const ref *r, const char *sec, float alpha) {
   const int32_t layers = r->m->cfg.layers;
-  int32_t ranks[64];
-  ck_assert_int_le(layers * TPA_LORA_MODULES, 64);
+  enum { ATT = TPA_LORA_MODULES, ALL = TPA_LORA_ALL_MODULES };
+  int32_t ranks[64] = {0}, ffn_ranks[32] = {0};
+  ck_assert_int_le(layers * ATT, 64);
   for (int32_t l = 0; l < layers; l++)
-    for (int k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int k = 0; k < ALL; k++) {
       char name[64];
-      snprintf(name, sizeof name, "lora.%d.%s.A", l, mod_name[k]);
+      snprintf(name, sizeof name, "%s.%d.%s.A", sec, l, mod_name[k]);
       const tpa__st_tensor *t = tpa__st_find(&r->f, name);
-      ck_assert_ptr_nonnull(t);
-      ranks[l * TPA_LORA_MODULES + k] = (int32_t)t->shape[0];
+      int32_t rank = t ? (int32_t)t->shape[0] : 0;
+      if (k < ATT)
+        ranks[l * ATT + k] = rank;
+      else
+        ffn_ranks[l * (ALL - ATT) + k - ATT] = rank;
     }
   tpa_lora_params p;
   tpa_lora_params_init(&p, sizeof p);
-  p.ranks = ranks; /* alpha 0 = 2 * rank */
+  p.ranks = ranks;
+  p.ffn_ranks = ffn_ranks;
+  p.alpha = alpha; /* 0 = 2 * rank */
   tpa_lora_set *s = NULL;
   tpa_status st = tpa_lora_set_create(&s, r->m, &p);
   ck_assert_msg(st == TPA_OK, "%s", tpa_last_error());
   for (int32_t l = 0; l < layers; l++)
-    for (int k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int k = 0; k < ALL; k++) {
       tpa__lora_mod *mod = tpa__lora_at(s, l, k);
-      ck_assert_float_eq(mod->alpha, 2.0f * (float)mod->rank);
+      if (!mod->rank)
+        continue;
+      ck_assert_float_eq(mod->alpha, alpha > 0 ? alpha : 2.0f * (float)mod->rank);
       char name[64];
       size_t n;
-      snprintf(name, sizeof name, "lora.%d.%s.A", l, mod_name[k]);
+      snprintf(name, sizeof name, "%s.%d.%s.A", sec, l, mod_name[k]);
       const float *a = tensor(r, name, &n);
       ck_assert_uint_eq(n, (size_t)mod->rank * mod->in);
       memcpy(mod->a, a, n * sizeof *a);
-      snprintf(name, sizeof name, "lora.%d.%s.B", l, mod_name[k]);
+      snprintf(name, sizeof name, "%s.%d.%s.B", sec, l, mod_name[k]);
       const float *b = tensor(r, name, &n);
       ck_assert_uint_eq(n, (size_t)mod->out * mod->rank);
       memcpy(mod->b, b, n * sizeof *b);
@@ -164,10 +176,10 @@ static void repeat_batch(const ref *r, int times, int32_t **ids, int32_t **types
   }
 }
 
-static void lora_case(int times) {
+static void lora_case(int times, const char *sec, float alpha) {
   ref r;
   ref_open(&r);
-  tpa_lora_set *s = fixture_adapter(&r), *g = NULL;
+  tpa_lora_set *s = fixture_adapter(&r, sec, alpha), *g = NULL;
   ck_assert_int_eq(tpa__lora_set_clone_zero(&g, s), TPA_OK);
   tpa__weights w;
   tpa__layer *layers = NULL;
@@ -183,7 +195,7 @@ static void lora_case(int times) {
   }
   tpa__grad_work *wk = NULL;
   ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, b.batch, b.seq), TPA_OK);
-  tpa__grad_out out = {NULL, g, NULL};
+  tpa__grad_out out = {.lora = g};
   tpa__grad_opts o;
   memset(&o, 0, sizeof o);
   double loss;
@@ -192,22 +204,31 @@ static void lora_case(int times) {
   tpa_status st = tpa__loss_and_grads(wk, r.m, &w, s, &b, &o, &loss, logits, &out);
   ck_assert_msg(st == TPA_OK, "%s", tpa_last_error());
   const float fl = (float)loss;
-  expect(&r, "lora.loss", &fl, 1);
-  for (int k = 0; k < times; k++)
-    expect(&r, "lora.logits", logits + (size_t)k * r.batch * r.m->cfg.num_labels,
-           (size_t)r.batch * r.m->cfg.num_labels);
   char name[128];
+  snprintf(name, sizeof name, "%s.loss", sec);
+  expect(&r, name, &fl, 1);
+  snprintf(name, sizeof name, "%s.logits", sec);
+  for (int k = 0; k < times; k++)
+    expect(&r, name, logits + (size_t)k * r.batch * r.m->cfg.num_labels,
+           (size_t)r.batch * r.m->cfg.num_labels);
+  int checked = 0;
   for (int32_t l = 0; l < r.m->cfg.layers; l++)
-    for (int k = 0; k < TPA_LORA_MODULES; k++) {
+    for (int k = 0; k < TPA_LORA_ALL_MODULES; k++) {
       tpa__lora_mod *gm = tpa__lora_at(g, l, k);
-      snprintf(name, sizeof name, "lora.grad.%d.%s.A", l, mod_name[k]);
+      if (!gm->rank)
+        continue;
+      snprintf(name, sizeof name, "%s.grad.%d.%s.A", sec, l, mod_name[k]);
       expect(&r, name, gm->a, (size_t)gm->rank * gm->in);
-      snprintf(name, sizeof name, "lora.grad.%d.%s.B", l, mod_name[k]);
+      snprintf(name, sizeof name, "%s.grad.%d.%s.B", sec, l, mod_name[k]);
       expect(&r, name, gm->b, (size_t)gm->out * gm->rank);
+      checked++;
     }
+  ck_assert_int_ge(checked, 5);
   const size_t h = (size_t)r.m->cfg.hidden;
-  expect(&r, "lora.grad.bert.embeddings.LayerNorm.weight", g->emb_ln_g, h);
-  expect(&r, "lora.grad.bert.embeddings.LayerNorm.bias", g->emb_ln_b, h);
+  snprintf(name, sizeof name, "%s.grad.bert.embeddings.LayerNorm.weight", sec);
+  expect(&r, name, g->emb_ln_g, h);
+  snprintf(name, sizeof name, "%s.grad.bert.embeddings.LayerNorm.bias", sec);
+  expect(&r, name, g->emb_ln_b, h);
   for (int32_t l = 0; l < r.m->cfg.layers; l++) {
     const struct {
       const char *n;
@@ -217,18 +238,21 @@ static void lora_case(int times) {
              {"output.LayerNorm.weight", g->ln2_g + l * h},
              {"output.LayerNorm.bias", g->ln2_b + l * h}};
     for (size_t i = 0; i < 4; i++) {
-      snprintf(name, sizeof name, "lora.grad.bert.encoder.layer.%d.%s", l, t[i].n);
+      snprintf(name, sizeof name, "%s.grad.bert.encoder.layer.%d.%s", sec, l, t[i].n);
       expect(&r, name, t[i].p, h);
     }
   }
-  expect(&r, "lora.grad.classifier.weight", g->cls_w, (size_t)r.m->cfg.num_labels * h);
-  expect(&r, "lora.grad.classifier.bias", g->cls_b, (size_t)r.m->cfg.num_labels);
+  snprintf(name, sizeof name, "%s.grad.classifier.weight", sec);
+  expect(&r, name, g->cls_w, (size_t)r.m->cfg.num_labels * h);
+  snprintf(name, sizeof name, "%s.grad.classifier.bias", sec);
+  expect(&r, name, g->cls_b, (size_t)r.m->cfg.num_labels);
 
   /* The adapter's plain forward gives the same logits. */
   memset(logits, 0, (size_t)b.batch * r.m->cfg.num_labels * sizeof *logits);
   st = tpa__forward_lora(wk, r.m, &w, s, &b, logits);
   ck_assert_msg(st == TPA_OK, "%s", tpa_last_error());
-  expect(&r, "lora.logits", logits, (size_t)r.batch * r.m->cfg.num_labels);
+  snprintf(name, sizeof name, "%s.logits", sec);
+  expect(&r, name, logits, (size_t)r.batch * r.m->cfg.num_labels);
 
   free(logits), free(ids), free(types), free(mask), free(labels);
   tpa__grad_work_free(wk);
@@ -239,12 +263,19 @@ static void lora_case(int times) {
 }
 
 START_TEST(lora_gradients) {
-  lora_case(1);
+  lora_case(1, "lora", 0.0f);
 }
 END_TEST
 
 START_TEST(lora_micro_batches) {
-  lora_case(8); /* 40 rows x 64 tokens: three micro-batches */
+  lora_case(8, "lora", 0.0f); /* 40 rows x 64 tokens: three micro-batches */
+}
+END_TEST
+
+/* LoRA on the feed-forward's intermediate and output denses. */
+START_TEST(lora_ffn_gradients) {
+  lora_case(1, "lora_ffn", 5.0f);
+  lora_case(3, "lora_ffn", 5.0f);
 }
 END_TEST
 
@@ -299,7 +330,7 @@ START_TEST(full_gradients) {
   G.cls_b = calloc((size_t)c->num_labels, sizeof(float));
   tpa__grad_work *wk = NULL;
   ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, r.batch, r.seq), TPA_OK);
-  tpa__grad_out out = {&G, NULL, NULL};
+  tpa__grad_out out = {.w = &G};
   tpa__batch b = batch_of(&r);
   double loss;
   tpa_status st = tpa__loss_and_grads(wk, r.m, &w, NULL, &b, NULL, &loss, NULL, &out);
@@ -346,7 +377,7 @@ START_TEST(head_mask_per_example) {
   ck_assert_ptr_nonnull(hm);
   tpa__grad_work *wk = NULL;
   ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, r.batch, r.seq), TPA_OK);
-  tpa__grad_out out = {NULL, NULL, hm};
+  tpa__grad_out out = {.head_mask_per_example = hm};
   tpa__batch b = batch_of(&r);
   double loss;
   /* Only the head mask's gradient: no weight gradients at all. */
@@ -355,6 +386,35 @@ START_TEST(head_mask_per_example) {
   expect(&r, "full.loss", &(float){(float)loss}, 1);
   expect(&r, "head_mask.per_example", hm, n);
   tpa__grad_work_free(wk);
+  free(hm);
+  ref_close(&r);
+}
+END_TEST
+
+/* Neuron-mask gradients per example, alone and beside the head mask's
+ * (one backward serves both, as `tpa importance --ffn` asks). */
+START_TEST(ffn_mask_per_example) {
+  ref r;
+  ref_open(&r);
+  const tpa__config *c = &r.m->cfg;
+  const size_t n = (size_t)r.batch * c->layers * c->inter;
+  const size_t nh = (size_t)r.batch * c->layers * c->heads;
+  float *nm = malloc(n * sizeof *nm), *hm = malloc(nh * sizeof *hm);
+  ck_assert(nm && hm);
+  tpa__grad_work *wk = NULL;
+  ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, r.batch, r.seq), TPA_OK);
+  tpa__batch b = batch_of(&r);
+  double loss;
+  for (int both = 0; both < 2; both++) {
+    tpa__grad_out out = {.ffn_mask_per_example = nm, .head_mask_per_example = both ? hm : NULL};
+    tpa_status st = tpa__loss_and_grads(wk, r.m, &r.m->w, NULL, &b, NULL, &loss, NULL, &out);
+    ck_assert_msg(st == TPA_OK, "%s", tpa_last_error());
+    expect(&r, "ffn_mask.per_example", nm, n);
+    if (both)
+      expect(&r, "head_mask.per_example", hm, nh);
+  }
+  tpa__grad_work_free(wk);
+  free(nm);
   free(hm);
   ref_close(&r);
 }
@@ -369,7 +429,7 @@ static void dropout_run(const ref *r, tpa_lora_set *s, tpa_lora_set *g, const tp
   ck_assert_int_eq(tpa__grad_work_create(&wk, r->m, r->batch, r->seq), TPA_OK);
   tpa__grad_work_set_micro_tokens(wk, micro);
   tpa__grad_opts o = {0.1f, 0.1f, 0.1f, 99, NULL};
-  tpa__grad_out out = {NULL, g, NULL};
+  tpa__grad_out out = {.lora = g};
   tpa__batch b = batch_of(r);
   tpa_status st = tpa__loss_and_grads(wk, r->m, w, s, &b, &o, loss, NULL, &out);
   ck_assert_msg(st == TPA_OK, "%s", tpa_last_error());
@@ -394,7 +454,7 @@ static size_t lora_values(const tpa_lora_set *g, float **flat) {
 START_TEST(dropout_micro_batches) {
   ref r;
   ref_open(&r);
-  tpa_lora_set *s = fixture_adapter(&r), *g = NULL;
+  tpa_lora_set *s = fixture_adapter(&r, "lora", 0.0f), *g = NULL;
   ck_assert_int_eq(tpa__lora_set_clone_zero(&g, s), TPA_OK);
   tpa__weights w;
   tpa__layer *layers = NULL;
@@ -432,8 +492,10 @@ static void report(void) {
 Suite *torch_suite(void) {
   const grad_case cases[] = {{"LoRA gradients", lora_gradients},
                              {"LoRA micro-batches", lora_micro_batches},
+                             {"LoRA on the feed-forward", lora_ffn_gradients},
                              {"full gradients", full_gradients},
                              {"head mask per example", head_mask_per_example},
+                             {"neuron mask per example", ffn_mask_per_example},
                              {"dropout and micro-batches", dropout_micro_batches}};
   return grad_suite("pytorch", cases, sizeof cases / sizeof cases[0], report);
 }

@@ -273,7 +273,7 @@ START_TEST(lora_gradients) {
   tpa__batch b = batch_of(&r);
   tpa__grad_work *wk = NULL;
   ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, b.batch, b.seq), TPA_OK);
-  tpa__grad_out out = {NULL, g, NULL};
+  tpa__grad_out out = {.lora = g};
   tpa__grad_opts o;
   memset(&o, 0, sizeof o);
   const size_t nl = (size_t)c->num_labels, h = (size_t)c->hidden, e = (size_t)c->emb;
@@ -501,7 +501,7 @@ static void full_case(int i, size_t micro_rows) {
   ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, r.batch, r.seq), TPA_OK);
   if (micro_rows)
     tpa__grad_work_set_micro_tokens(wk, micro_rows * (size_t)r.seq);
-  tpa__grad_out out = {&fm.G, NULL, NULL};
+  tpa__grad_out out = {.w = &fm.G};
   tpa__batch b = batch_of(&r);
   const size_t nl = (size_t)r.m->cfg.num_labels;
   float *logits = nans((size_t)r.batch * nl);
@@ -537,7 +537,7 @@ START_TEST(head_mask_per_example) {
   float *hm = nans(n);
   tpa__grad_work *wk = NULL;
   ck_assert_int_eq(tpa__grad_work_create(&wk, r.m, r.batch, r.seq), TPA_OK);
-  tpa__grad_out out = {NULL, NULL, hm};
+  tpa__grad_out out = {.head_mask_per_example = hm};
   tpa__batch b = batch_of(&r);
   double loss;
   /* Only the head mask's gradient, on the model's own weights. */

@@ -391,7 +391,7 @@ def gen_adapters():
     conf('alpha-negative', lora_alpha=-8)
     conf('alpha-string', lora_alpha='8')
     conf('target-unknown', target_modules=['query', 'frobnicator'])
-    conf('target-ffn', target_modules=['query', 'intermediate.dense'])
+    conf('target-pooler', target_modules=['query', 'pooler.dense'])
     conf('target-not-list', target_modules=5)
     conf('peft-type-prefix', peft_type='PREFIX_TUNING')
     conf('use-dora', use_dora=True)
@@ -400,12 +400,10 @@ def gen_adapters():
           jdump(good).replace('"lora_alpha": 8', '"lora_alpha": 1e400'))
     write('adapter/not-json.json', '{"peft_type": "LORA", \n')
     # Weights: a LoRA on a module libtpa cannot adapt, a lone A, a bad rank.
-    ffn = dict(tensors)
-    ffn['base_model.model.bert.encoder.layer.0.intermediate.dense.lora_A.weight'] = \
-        ([4, 96], f32(a))
-    ffn['base_model.model.bert.encoder.layer.0.intermediate.dense.lora_B.weight'] = \
-        ([200, 4], f32(800))
-    write('adapter/weights-ffn.safetensors', weights(ffn))
+    pooler = dict(tensors)
+    pooler['base_model.model.bert.pooler.dense.lora_A.weight'] = ([4, 96], f32(a))
+    pooler['base_model.model.bert.pooler.dense.lora_B.weight'] = ([96, 4], f32(a))
+    write('adapter/weights-pooler.safetensors', weights(pooler))
     write('adapter/weights-lone-a.safetensors', weights({pre + 'lora_A.weight': tensors[
         pre + 'lora_A.weight']}))
     write('adapter/weights-rank-mismatch.safetensors',

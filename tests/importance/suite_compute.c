@@ -16,17 +16,23 @@ static const char SST2[] = "glue/SST-2/dev.tsv";
 /* Float32 engine against a float64 reference. */
 #define REL 1e-5
 
-static tpa_importance *compute(const tpa_model *m, const tpa_dataset *ds, size_t samples,
-                               int32_t batch) {
+static tpa_importance *compute_ffn(const tpa_model *m, const tpa_dataset *ds, size_t samples,
+                                   int32_t batch, bool ffn) {
   tpa_importance_params p;
   tpa_importance_params_init(&p, sizeof p);
   p.samples = samples;
   p.batch_size = batch;
+  p.ffn = ffn;
   tpa_importance *imp = NULL;
   tpa_status s = tpa_importance_compute(&imp, m, ds, &p);
   ck_assert_msg(s == TPA_OK, "importance: %s", tpa_last_error());
   ck_assert_ptr_nonnull(imp);
   return imp;
+}
+
+static tpa_importance *compute(const tpa_model *m, const tpa_dataset *ds, size_t samples,
+                               int32_t batch) {
+  return compute_ffn(m, ds, samples, batch, false);
 }
 
 static void check_case(const char *variant, tpa_task task, const char *file, size_t samples,
@@ -51,6 +57,7 @@ START_TEST(defaults) {
   ck_assert_int_eq(p.batch_size, 32);
   ck_assert_int_eq(p.max_seq_length, 0);
   ck_assert_ptr_null(p.progress);
+  ck_assert(!p.ffn);
 }
 END_TEST
 
@@ -84,6 +91,58 @@ START_TEST(torch_pruned) {
     ck_assert_double_eq_tol(sq, 1.0, 1e-12);
   }
   tpa_importance_free(imp);
+  tpa_dataset_free(ds);
+  tpa_model_free(m);
+}
+END_TEST
+
+START_TEST(torch_ffn) {
+  /* Neurons with heads, padded batches of several sizes (3: uneven). */
+  tpa_model *m = load_fixture("tiny");
+  tpa_dataset *ds = load_data(TPA_TASK_SST2, SST2, 40);
+  ref_table ref;
+  ref_load(&ref, "tiny_sst2_40_ffn");
+  ck_assert_int_eq(ref.ffn_width, 200);
+  const int32_t sizes[] = {3, 32};
+  for (size_t i = 0; i < 2; i++) {
+    tpa_importance *imp = compute_ffn(m, ds, 0, sizes[i], true);
+    expect_table(imp, &ref, REL);
+    tpa_importance_free(imp);
+  }
+  ref_free(&ref);
+  tpa_dataset_free(ds);
+  tpa_model_free(m);
+}
+END_TEST
+
+START_TEST(torch_ffn_pruned) {
+  /* A model whose heads are pruned: every neuron is still scored. */
+  tpa_model *m = load_fixture("tiny-pruned");
+  tpa_dataset *ds = load_data(TPA_TASK_RTE, RTE, 0);
+  ref_table ref;
+  ref_load(&ref, "pruned_rte40_ffn");
+  tpa_importance *imp = compute_ffn(m, ds, 40, 32, true);
+  expect_table(imp, &ref, REL);
+  for (int32_t l = 0; l < 3; l++) {
+    double sq = 0;
+    for (int32_t j = 0; j < tpa_importance_ffn_width(imp, l); j++)
+      sq += pow(tpa_importance_ffn_normalized(imp, l, j), 2);
+    ck_assert_double_eq_tol(sq, 1.0, 1e-12);
+  }
+  /* Out of range and tables without neurons. */
+  ck_assert(isnan(tpa_importance_ffn_raw(imp, 0, 200)));
+  ck_assert(isnan(tpa_importance_ffn_raw(imp, 3, 0)));
+  ck_assert(isnan(tpa_importance_ffn_normalized(imp, 0, -1)));
+  ck_assert_int_eq(tpa_importance_ffn_width(imp, -1), 0);
+  ck_assert(!tpa_importance_has_ffn(NULL));
+  ck_assert_int_eq(tpa_importance_ffn_width(NULL, 0), 0);
+  tpa_importance *heads = compute(m, ds, 4, 32);
+  ck_assert(!tpa_importance_has_ffn(heads));
+  ck_assert_int_eq(tpa_importance_ffn_width(heads, 0), 0);
+  ck_assert(isnan(tpa_importance_ffn_raw(heads, 0, 0)));
+  tpa_importance_free(heads);
+  tpa_importance_free(imp);
+  ref_free(&ref);
   tpa_dataset_free(ds);
   tpa_model_free(m);
 }
@@ -241,6 +300,8 @@ Suite *compute_suite(void) {
       {"defaults", defaults},
       {"torch reference (RTE, 64-token rows)", torch_rte},
       {"torch reference (SST-2, padded batches)", torch_sst2},
+      {"torch reference, neurons (SST-2)", torch_ffn},
+      {"torch reference, neurons of a pruned model", torch_ffn_pruned},
       {"already pruned model", torch_pruned},
       {"samples limit", samples_limit},
       {"batch size invariance", batch_size_invariance},

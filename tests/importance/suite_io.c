@@ -9,14 +9,21 @@
 
 #include "util.h"
 
-static tpa_importance *pruned_table(void) {
+static tpa_importance *table_of(bool ffn) {
   tpa_model *m = load_fixture("tiny-pruned");
   tpa_dataset *ds = load_data(TPA_TASK_RTE, "glue/RTE/dev.tsv", 6);
   tpa_importance *imp = NULL;
-  ck_assert_msg(tpa_importance_compute(&imp, m, ds, NULL) == TPA_OK, "%s", tpa_last_error());
+  tpa_importance_params p;
+  tpa_importance_params_init(&p, sizeof p);
+  p.ffn = ffn;
+  ck_assert_msg(tpa_importance_compute(&imp, m, ds, &p) == TPA_OK, "%s", tpa_last_error());
   tpa_dataset_free(ds);
   tpa_model_free(m);
   return imp;
+}
+
+static tpa_importance *pruned_table(void) {
+  return table_of(false);
 }
 
 static bool same(double a, double b) {
@@ -24,7 +31,7 @@ static bool same(double a, double b) {
 }
 
 START_TEST(round_trip) {
-  tpa_importance *imp = pruned_table();
+  tpa_importance *imp = table_of(_i == 1);
   char *path = temp_path("importance.json");
   ck_assert_msg(tpa_importance_save(imp, path) == TPA_OK, "%s", tpa_last_error());
   tpa_importance *back = NULL;
@@ -41,7 +48,14 @@ START_TEST(round_trip) {
       ck_assert(tpa_importance_has_head(back, l, h) == tpa_importance_has_head(imp, l, h));
     }
     ck_assert(same(tpa_importance_block(back, l), tpa_importance_block(imp, l)));
+    ck_assert_int_eq(tpa_importance_ffn_width(back, l), tpa_importance_ffn_width(imp, l));
+    for (int32_t j = 0; j < tpa_importance_ffn_width(imp, l); j++) {
+      ck_assert(same(tpa_importance_ffn_raw(back, l, j), tpa_importance_ffn_raw(imp, l, j)));
+      ck_assert(same(tpa_importance_ffn_normalized(back, l, j),
+                     tpa_importance_ffn_normalized(imp, l, j)));
+    }
   }
+  ck_assert_int_eq(tpa_importance_has_ffn(back), _i == 1);
   tpa_importance_free(back);
   remove_temp(path);
   tpa_importance_free(imp);
@@ -105,7 +119,12 @@ static const char GOOD[] =
     "{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,"
     "\"raw\":[[0.1,null],[0.2,0.3]],\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5]}";
 
-/* Each variant breaks GOOD in one way. */
+static const char GOOD_FFN[] =
+    "{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,"
+    "\"raw\":[[0.1,null],[0.2,0.3]],\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+    "\"ffn_raw\":[[0.5],[0.2,0.25]],\"ffn_normalized\":[[1],[0.6,0.8]]}";
+
+/* Each variant breaks GOOD (or GOOD_FFN) in one way. */
 static const struct {
   const char *text;
   const char *expect; /* a part of the message */
@@ -147,6 +166,34 @@ static const struct {
     {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
      "\"normalized\":{},\"blocks\":[0.1,0.5]}",
      "\"normalized\""},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_raw\":[[0.1],[0.2]]}",
+     "\"ffn_raw\" without \"ffn_normalized\""},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_normalized\":[[0.1],[0.2]]}",
+     "\"ffn_normalized\" without \"ffn_raw\""},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_raw\":[[0.1]],\"ffn_normalized\":[[1],[1]]}",
+     "\"ffn_raw\" must be an array of 2 rows"},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_raw\":[[0.1],[]],\"ffn_normalized\":[[1],[]]}",
+     "\"ffn_raw\"[1] must be an array of 1.."},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_raw\":[[0.1],[0.2,0.1]],\"ffn_normalized\":[[1],[1]]}",
+     "\"ffn_normalized\"[1] must be an array of 2"},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_raw\":[[0.1],[0.2]],\"ffn_normalized\":[[1],[null]]}",
+     "\"ffn_normalized\"[1][0]"},
+    {"{\"layers\":2,\"heads\":2,\"examples\":3,\"tokens\":30,\"raw\":[[0.1,null],[0.2,0.3]],"
+     "\"normalized\":[[1,null],[0.5,0.8]],\"blocks\":[0.1,0.5],"
+     "\"ffn_raw\":[[-0.1],[0.2]],\"ffn_normalized\":[[1],[1]]}",
+     "\"ffn_raw\"[0][0]"},
     {"{\"layers\":2,\"heads\":99999,\"examples\":3,\"tokens\":30,\"raw\":[],\"normalized\":[],"
      "\"blocks\":[]}",
      "\"heads\" is 99999"},
@@ -161,6 +208,16 @@ START_TEST(bad_files) {
   ck_assert_double_eq(tpa_importance_normalized(imp, 1, 1), 0.8);
   ck_assert_double_eq(tpa_importance_block(imp, 1), 0.5);
   ck_assert_uint_eq(tpa_importance_tokens(imp), 30);
+  ck_assert(!tpa_importance_has_ffn(imp));
+  tpa_importance_free(imp);
+  /* Neuron scores: lists of their own lengths per layer. */
+  write_text(path, GOOD_FFN);
+  ck_assert_msg(tpa_importance_load(&imp, path) == TPA_OK, "%s", tpa_last_error());
+  ck_assert(tpa_importance_has_ffn(imp));
+  ck_assert_int_eq(tpa_importance_ffn_width(imp, 0), 1);
+  ck_assert_int_eq(tpa_importance_ffn_width(imp, 1), 2);
+  ck_assert_double_eq(tpa_importance_ffn_raw(imp, 1, 1), 0.25);
+  ck_assert_double_eq(tpa_importance_ffn_normalized(imp, 1, 0), 0.6);
   tpa_importance_free(imp);
   for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
     write_text(path, BAD[i].text);
@@ -198,7 +255,7 @@ Suite *io_suite(void) {
   Suite *s = suite_create("importance-json");
   TCase *tc = tcase_create("round trip");
   tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, round_trip);
+  tcase_add_loop_test(tc, round_trip, 0, 2); /* heads; heads and neurons */
   suite_add_tcase(s, tc);
   tc = tcase_create("saved layout");
   tcase_set_timeout(tc, 60);

@@ -39,8 +39,18 @@ def reference(name):
 def same_table(got, want, what, rel=1e-5):
     for key in ("layers", "heads", "examples", "tokens"):
         check(got.get(key) == want[key], f"{what}: {key} {got.get(key)} != {want[key]}")
-    check(list(got) == ["layers", "heads", "examples", "tokens", "raw", "normalized", "blocks"],
-          f"{what}: keys {list(got)}")
+    keys = ["layers", "heads", "examples", "tokens", "raw", "normalized", "blocks"]
+    if "ffn_raw" in want:
+        keys += ["ffn_raw", "ffn_normalized"]
+    check(list(got) == keys, f"{what}: keys {list(got)}")
+    for key in ("ffn_raw", "ffn_normalized"):
+        for l, (grow, wrow) in enumerate(zip(got.get(key, []), want.get(key, []))):
+            check(len(grow) == len(wrow), f"{what}: {key}[{l}] has {len(grow)} neurons")
+            # Small neurons against their layer's scale (float32 rounding).
+            scale = sum(x * x for x in wrow) ** 0.5
+            for j, (g, w) in enumerate(zip(grow, wrow)):
+                check(abs(g - w) <= rel * abs(w) + rel * 1e-2 * scale,
+                      f"{what}: {key}[{l}][{j}] {g} vs {w}")
     for key in ("raw", "normalized"):
         for l, (grow, wrow) in enumerate(zip(got[key], want[key])):
             for h, (g, w) in enumerate(zip(grow, wrow)):
@@ -108,6 +118,12 @@ def main():
         cell = {bytes(rows[y0 + dy][3 * (x0 + dx):3 * (x0 + dx) + 3]) for dy in range(24)
                 for dx in range(24)}
         check(cell == {b"\x80\x80\x80", b"\xd0\xd0\xd0"}, f"pruned cell colours {cell}")
+
+        # --ffn: neuron scores beside the heads', on the pruned model.
+        r = tpa("--model", os.path.join(FIX, "tiny-pruned"), "--task", "rte", "--data", RTE,
+                "--samples", "40", "--ffn", "-q")
+        check(r.returncode == 0, f"--ffn run: rc {r.returncode} {r.stderr}")
+        same_table(json.loads(r.stdout), reference("pruned_rte40_ffn"), "--ffn")
 
         # Same table through --out as through stdout (tiny, SST-2).
         out2 = os.path.join(tmp, "again.json")

@@ -83,6 +83,25 @@ void ref_load(ref_table *t, const char *name) {
   const json_t *b = json_object_get(root, "blocks");
   for (int32_t l = 0; l < t->layers; l++)
     t->blocks[l] = json_number_value(json_array_get(b, (size_t)l));
+  const json_t *fr = json_object_get(root, "ffn_raw"),
+               *fn = json_object_get(root, "ffn_normalized");
+  if (fr) {
+    t->ffn_width = (int32_t)json_array_size(json_array_get(fr, 0));
+    ck_assert(t->ffn_width > 0);
+    const size_t n = (size_t)t->layers * (size_t)t->ffn_width;
+    t->ffn_raw = calloc(n, sizeof *t->ffn_raw);
+    t->ffn_norm = calloc(n, sizeof *t->ffn_norm);
+    ck_assert(t->ffn_raw && t->ffn_norm);
+    for (int32_t l = 0; l < t->layers; l++) {
+      const json_t *r = json_array_get(fr, (size_t)l), *q = json_array_get(fn, (size_t)l);
+      ck_assert(json_array_size(r) == (size_t)t->ffn_width &&
+                json_array_size(q) == (size_t)t->ffn_width);
+      for (int32_t j = 0; j < t->ffn_width; j++) {
+        t->ffn_raw[l * t->ffn_width + j] = json_number_value(json_array_get(r, (size_t)j));
+        t->ffn_norm[l * t->ffn_width + j] = json_number_value(json_array_get(q, (size_t)j));
+      }
+    }
+  }
   json_decref(root);
 }
 
@@ -90,13 +109,29 @@ void ref_free(ref_table *t) {
   free(t->raw);
   free(t->norm);
   free(t->blocks);
+  free(t->ffn_raw);
+  free(t->ffn_norm);
   memset(t, 0, sizeof *t);
 }
 
-static void expect_close(double got, double want, double rel, const char *what, int l, int h) {
-  ck_assert_msg(fabs(got - want) <= rel * fabs(want) + 1e-12,
+/* Within @p rel of @p want, plus @p abs for scores far below their
+ * layer's (float32 rounding is relative to the largest terms). */
+static void expect_near(double got, double want, double rel, double abs, const char *what, int l,
+                        int h) {
+  ck_assert_msg(fabs(got - want) <= rel * fabs(want) + abs,
                 "%s[%d][%d]: got %.10g, want %.10g (rel err %.3g)", what, l, h, got, want,
                 fabs(got - want) / fabs(want));
+}
+
+static void expect_close(double got, double want, double rel, const char *what, int l, int h) {
+  expect_near(got, want, rel, 1e-12, what, l, h);
+}
+
+static double row_norm(const double *v, int32_t n) {
+  double sq = 0;
+  for (int32_t j = 0; j < n; j++)
+    sq += v[j] * v[j];
+  return sqrt(sq);
 }
 
 void expect_table(const tpa_importance *imp, const ref_table *ref, double rel) {
@@ -119,5 +154,18 @@ void expect_table(const tpa_importance *imp, const ref_table *ref, double rel) {
                    "normalized", l, h);
     }
     expect_close(tpa_importance_block(imp, l), ref->blocks[l], rel, "blocks", l, -1);
+  }
+  ck_assert_int_eq(tpa_importance_has_ffn(imp), ref->ffn_width > 0);
+  for (int32_t l = 0; l < ref->layers; l++) {
+    ck_assert_int_eq(tpa_importance_ffn_width(imp, l), ref->ffn_width);
+    /* Hundreds of neurons span six decades: the small ones are compared
+     * to the layer's L2 norm (1 for the normalised scores). */
+    const double scale = row_norm(ref->ffn_raw + l * ref->ffn_width, ref->ffn_width);
+    for (int32_t j = 0; j < ref->ffn_width; j++) {
+      expect_near(tpa_importance_ffn_raw(imp, l, j), ref->ffn_raw[l * ref->ffn_width + j], rel,
+                  rel * 1e-2 * scale, "ffn_raw", l, j);
+      expect_near(tpa_importance_ffn_normalized(imp, l, j), ref->ffn_norm[l * ref->ffn_width + j],
+                  rel, rel * 1e-2, "ffn_normalized", l, j);
+    }
   }
 }

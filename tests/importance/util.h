@@ -25,11 +25,14 @@ void remove_temp(char *path);
 /* Write @p text to @p path (fails the test on error). */
 void write_text(const char *path, const char *text);
 
-/* A reference table: layers x heads values, NaN for null. */
+/* A reference table: layers x heads values, NaN for null; with neuron
+ * scores, ffn_width neurons per layer (0 when the file has none). */
 typedef struct ref_table {
   int32_t layers, heads;
   uint64_t examples, tokens;
   double *raw, *norm, *blocks;
+  int32_t ffn_width;
+  double *ffn_raw, *ffn_norm; /* [layers * ffn_width] */
 } ref_table;
 
 /* Read tests/fixtures/importance/@p name.json. */
@@ -37,7 +40,8 @@ void ref_load(ref_table *t, const char *name);
 void ref_free(ref_table *t);
 
 /* Assert that @p imp equals @p ref: counts exactly, scores within
- * @p rel relative (plus 1e-12 absolute), nulls where ref has them. */
+ * @p rel relative (plus 1e-12 absolute), nulls where ref has them, and
+ * neuron scores exactly when the reference has them. */
 void expect_table(const tpa_importance *imp, const ref_table *ref, double rel);
 
 Suite *compute_suite(void);

@@ -144,10 +144,13 @@ START_TEST(ranks_and_alphas) {
   ck_assert_float_eq(tpa_lora_set_alpha(s, 2, TPA_LORA_VALUE), 8.0f); /* 2 * r */
   ck_assert_int_eq(tpa_lora_set_rank(s, 3, TPA_LORA_QUERY), -1);
   ck_assert_int_eq(tpa_lora_set_rank(s, -1, TPA_LORA_QUERY), -1);
-  ck_assert_int_eq(tpa_lora_set_rank(s, 0, (tpa_lora_module)4), -1);
+  /* The feed-forward's modules exist (0.6) but take no LoRA by default. */
+  ck_assert_int_eq(tpa_lora_set_rank(s, 0, TPA_LORA_INTERMEDIATE), 0);
+  ck_assert_int_eq(tpa_lora_set_rank(s, 0, TPA_LORA_FFN_OUTPUT), 0);
+  ck_assert_int_eq(tpa_lora_set_rank(s, 0, (tpa_lora_module)6), -1);
   /* Out of range is a fault for both accessors: -1, never "not adapted". */
   ck_assert_float_eq(tpa_lora_set_alpha(s, 3, TPA_LORA_QUERY), -1.0f);
-  ck_assert_float_eq(tpa_lora_set_alpha(s, 0, (tpa_lora_module)4), -1.0f);
+  ck_assert_float_eq(tpa_lora_set_alpha(s, 0, (tpa_lora_module)6), -1.0f);
   ck_assert_float_eq(tpa_lora_set_alpha(NULL, 0, TPA_LORA_QUERY), -1.0f);
   ck_assert_int_eq(tpa_lora_set_rank(NULL, 0, TPA_LORA_QUERY), -1);
   tpa_lora_set_free(s);
@@ -198,6 +201,51 @@ START_TEST(num_params_exact) {
   tpa_lora_set_free(s);
   tpa_model_free(m);
   ck_assert_uint_eq(tpa_lora_set_num_params(NULL), 0);
+}
+END_TEST
+
+static void expect_invalid(const tpa_model *m, const tpa_lora_params *p, const char *needle);
+
+/* The feed-forward's denses: ranks per block from ffn_ranks, sized
+ * hidden -> intermediate and back, counted in num_params, validated. */
+START_TEST(ffn_ranks) {
+  tpa_model *m = load_fixture("tiny-pruned"); /* hidden 96, intermediate 200 */
+  int32_t att[12] = {0};
+  int32_t ffn[6] = {4, 0, 2, 2, 0, 8};
+  float ffn_alphas[6] = {0, 0, 3, 0, 0, 1.5f};
+  tpa_lora_params p;
+  tpa_lora_params_init(&p, sizeof p);
+  p.ranks = att;
+  p.ffn_ranks = ffn;
+  p.ffn_alphas = ffn_alphas;
+  tpa_lora_set *s = NULL;
+  ck_assert_msg(tpa_lora_set_create(&s, m, &p) == TPA_OK, "%s", tpa_last_error());
+  for (int32_t l = 0; l < 3; l++) {
+    ck_assert_int_eq(tpa_lora_set_rank(s, l, TPA_LORA_QUERY), 0);
+    for (int k = 0; k < 2; k++) {
+      tpa_lora_module mod = k ? TPA_LORA_FFN_OUTPUT : TPA_LORA_INTERMEDIATE;
+      int32_t r = ffn[2 * l + k];
+      float a = r == 0 ? 0.0f : ffn_alphas[2 * l + k] > 0 ? ffn_alphas[2 * l + k] : 2.0f * r;
+      ck_assert_int_eq(tpa_lora_set_rank(s, l, mod), r);
+      ck_assert_float_eq(tpa_lora_set_alpha(s, l, mod), a);
+      const tpa__lora_mod *lm = tpa__lora_at(s, l, mod);
+      ck_assert_int_eq(lm->in, k ? 200 : 96);
+      ck_assert_int_eq(lm->out, k ? 96 : 200);
+    }
+  }
+  /* (4 + 2 + 2 + 8) * (96 + 200) A/B values, LayerNorms, classifier. */
+  ck_assert_uint_eq(tpa_lora_set_num_params(s), 16 * 296 + 1344 + 194);
+  /* A fresh set is a no-op on the FFN too: B starts at zero. */
+  const tpa__lora_mod *lm = tpa__lora_at(s, 2, TPA_LORA_FFN_OUTPUT);
+  for (int32_t i = 0; i < lm->out * lm->rank; i++)
+    ck_assert_float_eq(lm->b[i], 0.0f);
+  tpa_lora_set_free(s);
+  ffn[3] = 1025;
+  expect_invalid(m, &p, "ffn_ranks[3] (layer 1, entry 1)");
+  ffn[3] = 2;
+  ffn_alphas[2] = -1.0f;
+  expect_invalid(m, &p, "ffn_alphas[2]");
+  tpa_model_free(m);
 }
 END_TEST
 
@@ -284,6 +332,7 @@ Suite *create_suite(void) {
       {"kaiming_uniform_law", kaiming_uniform_law},
       {"deterministic_per_seed", deterministic_per_seed},
       {"ranks_and_alphas", ranks_and_alphas},
+      {"ffn_ranks", ffn_ranks},
       {"num_params_exact", num_params_exact},
       {"invalid_params", invalid_params},
       {"clone_copy_check", clone_copy_check},

@@ -229,6 +229,67 @@ START_TEST(config_json) {
 }
 END_TEST
 
+/* target_modules of a set with LoRA on the feed-forward: PEFT's suffixes
+ * when they pick exactly the adapted modules, full names when BERT's
+ * "output.dense" would also pick attention.output.dense; a round trip
+ * through the files keeps every rank and value. */
+static void expect_targets(const tpa_model *m, const int32_t *att, const int32_t *ffn,
+                           const char *const *want, size_t n_want) {
+  tpa_lora_params p;
+  tpa_lora_params_init(&p, sizeof p);
+  p.ranks = att;
+  p.ffn_ranks = ffn;
+  tpa_lora_set *s = NULL, *t = NULL;
+  ck_assert_msg(tpa_lora_set_create(&s, m, &p) == TPA_OK, "%s", tpa_last_error());
+  scramble(s);
+  char *d = temp_dir(), *path = join(d, "adapter_config.json");
+  ck_assert_int_eq(tpa_lora_set_save(s, d), TPA_OK);
+  json_error_t err;
+  json_t *c = json_load_file(path, 0, &err);
+  ck_assert_msg(c != NULL, "%s", err.text);
+  const json_t *tm = get(c, "target_modules");
+  ck_assert_uint_eq(json_array_size(tm), n_want);
+  for (size_t i = 0; i < n_want; i++)
+    ck_assert_str_eq(json_string_value(json_array_get(tm, i)), want[i]);
+  json_decref(c);
+  ck_assert_msg(tpa_lora_set_load(&t, m, d) == TPA_OK, "%s", tpa_last_error());
+  for (int32_t l = 0; l < 3; l++)
+    for (int k = 0; k < TPA_LORA_ALL_MODULES; k++)
+      ck_assert_int_eq(tpa_lora_set_rank(t, l, (tpa_lora_module)k),
+                       tpa_lora_set_rank(s, l, (tpa_lora_module)k));
+  tpa__tensor_ref a[MAXREF], b[MAXREF];
+  size_t na = tpa__lora_set_tensors(s, a, MAXREF), nb = tpa__lora_set_tensors(t, b, MAXREF);
+  ck_assert_uint_eq(na, nb);
+  for (size_t i = 0; i < na; i++) {
+    ck_assert_str_eq(a[i].name, b[i].name);
+    ck_assert_mem_eq(a[i].data, b[i].data, a[i].count * sizeof(float));
+  }
+  remove_dir(d);
+  free(path);
+  free(d);
+  tpa_lora_set_free(s);
+  tpa_lora_set_free(t);
+}
+
+START_TEST(config_json_ffn) {
+  tpa_model *m = load_fixture("tiny-pruned");
+  const int32_t all8[12] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}, none[12] = {0};
+  const int32_t ffn_all[6] = {8, 8, 8, 8, 8, 8}, ffn_out[6] = {0, 4, 0, 4, 0, 4};
+  const char *const six[] = {
+      "query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"};
+  expect_targets(m, all8, ffn_all, six, 6);
+  /* "output.dense" alone would adapt attention.output.dense too. */
+  const char *const out_only[] = {"bert.encoder.layer.0.output.dense",
+                                  "bert.encoder.layer.1.output.dense",
+                                  "bert.encoder.layer.2.output.dense"};
+  expect_targets(m, none, ffn_out, out_only, 3);
+  const int32_t att_ov[12] = {0, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 8};
+  const char *const both_out[] = {"attention.output.dense", "output.dense"};
+  expect_targets(m, att_ov, ffn_out, both_out, 2);
+  tpa_model_free(m);
+}
+END_TEST
+
 /* gen_adapter.py's seeds: 100 * layer + 10 * module + 1 (A) or 2 (B). */
 static void expect_formula(const float *v, size_t n, int seed, const char *what) {
   for (size_t i = 0; i < n; i++)
@@ -397,8 +458,7 @@ START_TEST(rejects_bad_files) {
   expect_load_error(m, d, TPA_ERR_TENSOR_MISSING,
                     "base_model.model.bert.encoder.layer.1.attention.self.key.lora_B.weight",
                     "adapter_model.safetensors");
-  /* A module this model does not have (layer 3 of 3), and a LoRA on the
-   * FFN, which a LoRA set cannot hold. */
+  /* A module this model does not have (layer 3 of 3). */
   const char *extra[2] = {"base_model.model.bert.encoder.layer.3.attention.self.key.lora_A.weight",
                           "base_model.model.bert.encoder.layer.3.attention.self.key.lora_B.weight"};
   const int64_t ex_shape[2][2] = {{4, 96}, {96, 4}};
@@ -407,9 +467,20 @@ START_TEST(rejects_bad_files) {
                     "adapter_model.safetensors");
   const char *ffn[2] = {"base_model.model.bert.encoder.layer.0.intermediate.dense.lora_A.weight",
                         "base_model.model.bert.encoder.layer.0.intermediate.dense.lora_B.weight"};
+  /* A LoRA on the FFN loads (0.6); one sized for another intermediate
+   * size does not. */
   const int64_t ffn_shape[2][2] = {{4, 96}, {200, 4}};
   write_tensors(d, ffn, ffn_shape, 2);
-  expect_load_error(m, d, TPA_ERR_UNSUPPORTED, "intermediate.dense.lora_A.weight", NULL);
+  tpa_lora_set *fs = NULL;
+  ck_assert_msg(tpa_lora_set_load(&fs, m, d) == TPA_OK, "%s", tpa_last_error());
+  ck_assert_int_eq(tpa_lora_set_rank(fs, 0, TPA_LORA_INTERMEDIATE), 4);
+  ck_assert_int_eq(tpa_lora_set_rank(fs, 0, TPA_LORA_FFN_OUTPUT), 0);
+  ck_assert_int_eq(tpa_lora_set_rank(fs, 0, TPA_LORA_QUERY), 0);
+  tpa_lora_set_free(fs);
+  const int64_t ffn_bad[2][2] = {{4, 96}, {128, 4}};
+  write_tensors(d, ffn, ffn_bad, 2);
+  expect_load_error(m, d, TPA_ERR_TENSOR_SHAPE, "intermediate.dense.lora_B.weight",
+                    "[128, 4], expected [200, 4]");
   /* A LayerNorm of the wrong size. */
   const char *ln[1] = {"base_model.model.bert.embeddings.LayerNorm.weight"};
   const int64_t ln_shape[1][2] = {{1, 96}};
@@ -441,6 +512,7 @@ Suite *peft_suite(void) {
       {"tensor_names_pruned", tensor_names_pruned},
       {"save_load_roundtrip", save_load_roundtrip},
       {"config_json", config_json},
+      {"config_json_ffn", config_json_ffn},
       {"python_adapter_loads", python_adapter_loads},
       {"rejects_wrong_base", rejects_wrong_base},
       {"rejects_bad_files", rejects_bad_files},

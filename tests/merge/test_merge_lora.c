@@ -26,7 +26,7 @@ static float pattern(uint32_t s, size_t i, float scale) {
 /* Give every module a non-zero B and move the LayerNorm and classifier
  * copies away from the model's, so that every part of the merge shows. */
 static void randomise(tpa_lora_set *s) {
-  for (size_t i = 0; i < (size_t)s->layers * TPA_LORA_MODULES; i++) {
+  for (size_t i = 0; i < (size_t)s->layers * TPA_LORA_ALL_MODULES; i++) {
     tpa__lora_mod *m = &s->mod[i];
     for (size_t k = 0; k < (size_t)m->out * (size_t)m->rank; k++)
       m->b[k] = pattern((uint32_t)i, k, 0.05f);
@@ -87,8 +87,13 @@ END_TEST
 
 START_TEST(random_adapter_pruned) {
   tpa_model *m = load_fixture("tiny-pruned");
+  /* The feed-forward's denses too (intermediate, output per block). */
+  int32_t ffn[6] = {4, 2, 0, 3, 6, 0};
+  tpa_lora_params p;
+  tpa_lora_params_init(&p, sizeof p);
+  p.ffn_ranks = ffn;
   tpa_lora_set *s = NULL;
-  ck_assert_int_eq(tpa_lora_set_create(&s, m, NULL), TPA_OK);
+  ck_assert_int_eq(tpa_lora_set_create(&s, m, &p), TPA_OK);
   randomise(s);
   check_equivalence(m, s);
   tpa_lora_set_free(s);

@@ -352,13 +352,17 @@ def every_family_runs_end_to_end():
     checkpoints of tests/fixtures/families (each with its own tokenizer
     file) and the default task: the pipeline prunes, trains and exports
     in the family's own layout, and the export's accuracy by `tpa
-    predict` is the one the report gives."""
+    predict` is the one the report gives. DistilBERT's run also adapts
+    the feed-forward (--target-modules with lin1, lin2): merged into the
+    export like the attention's."""
     for fam, arch in FAMILIES.items():
         src = os.path.join(ROOT, 'tests', 'fixtures', 'families', fam)
         out = os.path.join(TMP, 'family-' + fam)
+        ffn = fam == 'distilbert'
         expect_ok(['run', '--model', src, '--task', 'sst2', '--data',
                    os.path.join(DEFAULT, 'task'), '--out', out, '--epochs', '1',
-                   '--samples', '64', '--max-seq-length', '32', '-q'])
+                   '--samples', '64', '--max-seq-length', '32', '-q'] +
+                  (['--target-modules', 'q_lin,v_lin,lin1,lin2'] if ffn else []))
         base = load_json(os.path.join(src, 'config.json'))
         cfg = load_json(os.path.join(out, 'model', 'config.json'))
         expect(cfg['model_type'] == base['model_type'] and cfg['architectures'] == [arch],
@@ -371,6 +375,16 @@ def every_family_runs_end_to_end():
         expect(any(n.startswith(prefix) and '.lora_A.' in n for n in names),
                '%s: no LoRA tensor under %s' % (fam, prefix))
         m = load_json(os.path.join(out, 'metrics.json'))
+        if ffn:
+            expect(any('.ffn.lin1.lora_A.' in n for n in names) and
+                   any('.ffn.lin2.lora_B.' in n for n in names), 'no FFN LoRA: %s' % names)
+            expect(ad['target_modules'] == ['q_lin', 'v_lin', 'lin1', 'lin2'],
+                   repr(ad['target_modules']))
+            expect(len(m['ffn_ranks']) == len(m['ranks']) and
+                   all(r[0] == r[1] == max(a) for r, a in zip(m['ffn_ranks'], m['ranks'])),
+                   'ffn_ranks %s, ranks %s' % (m['ffn_ranks'], m['ranks']))
+        else:
+            expect('ffn_ranks' not in m, '%s: ffn_ranks without FFN LoRA' % fam)
         acc = accuracy_by_predict(os.path.join(out, 'model'))
         expect(abs(acc - m['dev_metric']) < 1e-12,
                '%s: tpa predict on the export gives %.6f, the report %.6f' %

@@ -42,6 +42,13 @@ typedef struct tpa_prune_params {
                          (false) */
   double threshold;   /**< see @ref use_threshold (0) */
   bool allow_empty_layers; /**< allow removing a layer's last head (false) */
+  /** Also prune feed-forward neurons: every layer keeps
+   *  floor(ffn_keep * I + 0.5) of its I intermediate neurons, those with
+   *  the highest normalised neuron score (equal scores: the lower index
+   *  is kept), so every layer keeps the same width. In (0, 1]; 0 = prune
+   *  no neuron (0). Needs a table with neuron scores
+   *  (tpa_importance_params.ffn). @since 0.6.0 */
+  double ffn_keep;
 } tpa_prune_params;
 
 /**
@@ -55,10 +62,10 @@ typedef struct tpa_prune_params {
 TPA_API void tpa_prune_params_init(tpa_prune_params *p, size_t size);
 
 /**
- * Choose the heads to remove from an importance table. Ties break toward
- * the lower (layer, head). Unless allowed, the most important scored head
- * of every layer is kept. Heads without a score (already pruned) are not
- * part of the plan.
+ * Choose the heads (and, with ffn_keep, the neurons) to remove from an
+ * importance table. Ties break toward the lower (layer, head). Unless allowed, the most important
+ * scored head of every layer is kept. Heads without a score (already pruned) are not part of the
+ * plan.
  * @param out receives the new plan, owned by the caller and freed with
  *        tpa_prune_plan_free(); set to NULL on failure; must not be NULL.
  * @param imp the importance table (borrowed, only read); not NULL.
@@ -67,7 +74,9 @@ TPA_API void tpa_prune_params_init(tpa_prune_params *p, size_t size);
  *         bad params->size, num_heads outside -1..layers*heads, a
  *         non-finite threshold (with use_threshold), a table of impossible
  *         size, or a scored head whose normalised score is not finite;
- *         TPA_ERR_NO_MEMORY.
+ *         with ffn_keep, also for ffn_keep outside [0, 1], a table
+ *         without neuron scores, a layer that would keep no neuron, or a
+ *         neuron score that is not finite; TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_create(tpa_prune_plan **out,
@@ -108,8 +117,38 @@ TPA_API int32_t tpa_prune_plan_num_pruned(const tpa_prune_plan *plan);
 TPA_API bool tpa_prune_plan_removes(const tpa_prune_plan *plan, int32_t layer, int32_t head);
 
 /**
+ * Neurons the plan removes, over all layers.
+ * @param plan the plan (borrowed), or NULL.
+ * @return the count; 0 for a plan without neurons or NULL.
+ * @since 0.6.0
+ */
+TPA_API int64_t tpa_prune_plan_num_pruned_neurons(const tpa_prune_plan *plan);
+/**
+ * Intermediate neurons of @p layer the plan was made for (the model's
+ * intermediate size as loaded).
+ * @param plan the plan (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @return the neuron count; 0 for a plan without neurons, NULL, or
+ *         @p layer out of range.
+ * @since 0.6.0
+ */
+TPA_API int32_t tpa_prune_plan_ffn_width(const tpa_prune_plan *plan, int32_t layer);
+/**
+ * Whether the plan removes neuron @p neuron of @p layer.
+ * @param plan the plan (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @param neuron 0-based neuron index in the model as loaded.
+ * @return true if it does; false otherwise, for NULL, or out of range.
+ * @since 0.6.0
+ */
+TPA_API bool tpa_prune_plan_removes_neuron(const tpa_prune_plan *plan, int32_t layer,
+                                           int32_t neuron);
+
+/**
  * Write the plan as JSON: {"layers":L,"heads":A,"pruned_heads":{"3":[0,7]}}
- * with ORIGINAL indices (the shape of config.json's pruned_heads). Atomic.
+ * with ORIGINAL indices (the shape of config.json's pruned_heads); a plan
+ * with neurons adds "ffn_widths":[I,...] (neurons per layer as planned)
+ * and "pruned_neurons":{"0":[5,17]} (layers that lose neurons). Atomic.
  * @param plan the plan (borrowed, only read); not NULL.
  * @param path output file, NUL-terminated (borrowed for the call); not
  *        NULL or empty. Its directory must exist; on failure an existing
@@ -140,14 +179,21 @@ TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_load(tpa_prune_plan **out, const
 /**
  * Remove the plan's heads from @p model structurally, in place; heads the
  * model already lacks are skipped, so pruning twice composes. The plan's
- * shape must match the model's (layers, original heads).
+ * shape must match the model's (layers, original heads). A plan with
+ * neurons also removes them (rows of the intermediate dense and its bias,
+ * columns of the output dense); its neuron counts must be the model's
+ * intermediate size as loaded, and every layer must be left the same
+ * number of neurons, at least one (the model's intermediate size becomes
+ * that number).
  * @param model the model to modify in place (exclusively: no other thread
  *        may use it during the call); not NULL. On failure it is left
  *        unchanged.
  * @param plan the plan (borrowed, only read); not NULL.
  * @return TPA_OK (also when the model already lacks every head of the
- *         plan); TPA_ERR_INVALID_ARGUMENT for a NULL argument or a plan of
- *         another shape; TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
+ *         plan); TPA_ERR_INVALID_ARGUMENT for a NULL argument, a plan of
+ *         another shape or one that removes every neuron of a layer;
+ *         TPA_ERR_UNSUPPORTED for a plan that leaves layers of different
+ *         widths; TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_prune(tpa_model *model, const tpa_prune_plan *plan);

@@ -217,6 +217,7 @@ static tpa_status parse_sizes(const json_t *root, const char *path, tpa__config 
       (st = get_bounded(root, path, "vocab_size", 1, TPA__CFG_MAX_VOCAB, &cfg->vocab)) ||
       (st = get_bounded(root, path, "max_position_embeddings", 1, TPA__CFG_MAX_POS, &cfg->max_pos)))
     return st;
+  cfg->inter_loaded = cfg->inter;
   if (distil && ((st = check_alias(root, path, "dim", "hidden_size", cfg->hidden)) ||
                  (st = check_alias(root, path, "n_layers", "num_hidden_layers", cfg->layers)) ||
                  (st = check_alias(root, path, "n_heads", "num_attention_heads", cfg->heads))))
@@ -414,4 +415,8 @@ tpa_status tpa__config_load(const char *dir, tpa__config *cfg, bool **pruned) {
   free(path);
   free(tpath);
   return st;
+}
+
+const char *tpa__config_inter_key(tpa__family family) {
+  return family == TPA__FAM_DISTILBERT ? distil_keys.inter : bert_keys.inter;
 }

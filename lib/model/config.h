@@ -49,4 +49,7 @@ void tpa__param_counts(const tpa__config *cfg, const int32_t *heads_per_layer,
 /* Free the label names; zeroes @p cfg. */
 void tpa__config_free(tpa__config *cfg);
 
+/* config.json's key for the intermediate size in @p family's files. */
+const char *tpa__config_inter_key(tpa__family family);
+
 #endif

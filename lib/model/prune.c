@@ -3,7 +3,11 @@
  * a layer that loses heads gets new compact Q, K and V weights and biases
  * (the rows of the heads it keeps, in the same order) and a new attention
  * output weight (the columns of those heads; its bias is unchanged), so
- * the pruned model really does fewer FLOPs. Everything new is built first
+ * the pruned model really does fewer FLOPs. Neuron pruning does the same
+ * to the feed-forward: the rows of the intermediate dense (and its bias)
+ * and the columns of the output dense of the neurons kept. Every layer
+ * keeps the same number of neurons, so the result is an ordinary HF model
+ * with a smaller intermediate_size. Everything new is built first
  * in one block, then swapped in together with a freshly packed inference
  * state, so a failure at any point leaves the model exactly as it was.
  * The replaced tensors are not freed (they live in the file mapping or in
@@ -15,15 +19,82 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "model/config.h"
 #include "model/model.h"
 #include "model/prune.h"
 
 /* Where a layer's new tensors go inside the block (float offsets). */
 typedef struct layer_plan {
-  int32_t kept;    /* heads the layer keeps; -1 = layer unchanged */
+  int32_t kept;    /* heads the layer keeps; -1 = heads unchanged */
   size_t floats;   /* offset of its tensors in the block */
   size_t id_index; /* offset of its head_ids in the id area */
+  int32_t kept_n;  /* neurons the layer keeps; -1 = neurons unchanged */
+  size_t n_floats; /* offset of its feed-forward tensors in the block */
+  size_t n_index;  /* offset of its neuron_ids in the id area */
 } layer_plan;
+
+tpa_status tpa__prune_plan_alloc_neurons(tpa_prune_plan *plan, const int32_t *widths) {
+  plan->ffn_off = tpa__calloc((size_t)plan->layers + 1, sizeof *plan->ffn_off);
+  if (!plan->ffn_off)
+    return TPA__NO_MEMORY("prune plan: neurons");
+  for (int32_t l = 0; l < plan->layers; l++) {
+    if (widths[l] < 1 || widths[l] > TPA__CFG_MAX_INTER)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "prune plan: layer %d has %d neurons", l,
+                        widths[l]);
+    plan->ffn_off[l + 1] = plan->ffn_off[l] + (size_t)widths[l];
+  }
+  plan->removes_neuron = tpa__calloc(plan->ffn_off[plan->layers], sizeof *plan->removes_neuron);
+  return plan->removes_neuron ? TPA_OK : TPA__NO_MEMORY("prune plan: neurons");
+}
+
+/* Floats of the compact intermediate dense (weight and bias) and output
+ * dense weight of a layer keeping @p kept neurons; false on overflow. */
+static bool neuron_floats(const tpa__config *c, int32_t kept, size_t *out) {
+  size_t w, all;
+  if (!tpa__mul_size((size_t)kept, (size_t)c->hidden, &w) || !tpa__mul_size(w, 2, &all) ||
+      !tpa__add_size(all, (size_t)kept, &all))
+    return false;
+  *out = all;
+  return true;
+}
+
+/* The neurons of each layer the plan keeps (into lp[].kept_n, -1 when
+ * none goes), checked: the plan must be for the model's neurons as
+ * loaded, leave every layer a neuron, and leave every layer the same
+ * width (one intermediate_size). */
+static tpa_status measure_neurons(const tpa_model *m, const tpa_prune_plan *plan, layer_plan *lp,
+                                  int32_t *width) {
+  const tpa__config *c = &m->cfg;
+  *width = c->inter;
+  if (!plan->removes_neuron)
+    return TPA_OK;
+  int32_t common = -1;
+  for (int32_t l = 0; l < c->layers; l++) {
+    const size_t planned = plan->ffn_off[l + 1] - plan->ffn_off[l];
+    if (planned != (size_t)c->inter_loaded)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_model_prune: the plan's layer %d has %zu neurons, model %s was loaded "
+                        "with %d",
+                        l, planned, m->dir ? m->dir : "(unnamed)", c->inter_loaded);
+    const tpa__layer *ly = &m->w.layer[l];
+    const bool *rm = plan->removes_neuron + plan->ffn_off[l];
+    int32_t kept = 0;
+    for (int32_t k = 0; k < c->inter; k++)
+      kept += !rm[ly->neuron_ids ? ly->neuron_ids[k] : k];
+    if (kept == 0)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_model_prune: the plan removes every neuron of layer %d", l);
+    if (common >= 0 && kept != common)
+      return tpa__error(TPA_ERR_UNSUPPORTED,
+                        "tpa_model_prune: the plan leaves layer %d with %d neurons and layer 0 "
+                        "with %d; layers of different widths are not supported yet",
+                        l, kept, common);
+    common = kept;
+    lp[l].kept_n = kept == c->inter ? -1 : kept;
+  }
+  *width = common;
+  return TPA_OK;
+}
 
 /* Floats of the compact Q, K, V (weights and biases) and O weight of a
  * layer with @p kept heads; false on overflow. */
@@ -43,10 +114,24 @@ static bool layer_floats(const tpa__config *c, int32_t kept, size_t *out) {
 /* Which layers change and how big the block must be: floats first, then
  * the int32 head ids (same 4-byte alignment). */
 static tpa_status measure(const tpa_model *m, const tpa_prune_plan *plan, layer_plan *lp,
-                          size_t *n_floats, size_t *n_ids) {
+                          size_t *n_floats, size_t *n_ids, int32_t *width) {
   const tpa__config *c = &m->cfg;
   size_t floats = 0, ids = 0;
+  for (int32_t l = 0; l < c->layers; l++)
+    lp[l].kept_n = -1;
+  tpa_status st = measure_neurons(m, plan, lp, width);
+  if (st != TPA_OK)
+    return st;
   for (int32_t l = 0; l < c->layers; l++) {
+    if (lp[l].kept_n >= 0) {
+      size_t f;
+      lp[l].n_floats = floats;
+      lp[l].n_index = ids;
+      if (!neuron_floats(c, lp[l].kept_n, &f) || !tpa__add_size(floats, f, &floats))
+        return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned layer %d is too large",
+                          l);
+      ids += (size_t)lp[l].kept_n;
+    }
     const tpa__layer *ly = &m->w.layer[l];
     const bool *rm = plan->removes + (size_t)l * (size_t)plan->heads;
     int32_t kept = 0;
@@ -108,14 +193,51 @@ static void compact_layer(const tpa_model *m, const tpa_prune_plan *plan, int32_
   out->o_w = ow;
 }
 
+/* Copy the kept neurons of layer @p l into @p dst (the intermediate
+ * dense's weight rows and bias, then the output dense's weight columns)
+ * and their ids into @p ids; point @p out at them. */
+static void compact_neurons(const tpa_model *m, const tpa_prune_plan *plan, int32_t l, int32_t kept,
+                            float *dst, int32_t *ids, tpa__layer *out) {
+  const tpa__config *c = &m->cfg;
+  const tpa__layer *old = &m->w.layer[l];
+  const bool *rm = plan->removes_neuron + plan->ffn_off[l];
+  const size_t H = (size_t)c->hidden, I = (size_t)c->inter, K = (size_t)kept;
+  float *iw = dst, *ib = iw + K * H, *fw = ib + K;
+  size_t n = 0;
+  for (size_t k = 0; k < I; k++) {
+    const int32_t id = old->neuron_ids ? old->neuron_ids[k] : (int32_t)k;
+    if (rm[id])
+      continue;
+    memcpy(iw + n * H, old->i_w + k * H, H * sizeof(float));
+    ib[n] = old->i_b[k];
+    ids[n++] = id;
+  }
+  /* The output dense [H, I]: each row keeps the kept neurons' columns. */
+  for (size_t r = 0; r < H; r++) {
+    n = 0;
+    for (size_t k = 0; k < I; k++)
+      if (!rm[old->neuron_ids ? old->neuron_ids[k] : (int32_t)k])
+        fw[r * K + n++] = old->f_w[r * I + k];
+  }
+  out->neuron_ids = ids;
+  out->i_w = iw;
+  out->i_b = ib;
+  out->f_w = fw;
+}
+
 /* The old tensors of a pruned layer are no longer read; pages of them that
  * lie in the model file's read-only mapping were faulted in by the copy and
  * can go back to the kernel. */
-static void release_old(const tpa_model *m, const tpa__layer *old) {
+static void release_old(const tpa_model *m, const tpa__layer *old, const layer_plan *lp,
+                        int32_t old_inter) {
   const size_t a = (size_t)old->n_heads * (size_t)m->cfg.head_dim, H = (size_t)m->cfg.hidden;
   const float *const w[] = {old->q_w, old->k_w, old->v_w, old->o_w};
-  for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+  for (size_t i = 0; lp->kept >= 0 && i < sizeof w / sizeof w[0]; i++)
     tpa__model_release_mapped(m, w[i], a * H * sizeof(float));
+  if (lp->kept_n >= 0) {
+    tpa__model_release_mapped(m, old->i_w, (size_t)old_inter * H * sizeof(float));
+    tpa__model_release_mapped(m, old->f_w, (size_t)old_inter * H * sizeof(float));
+  }
 }
 
 /* Give up the block the model was made to own last (on a failed swap). */
@@ -139,11 +261,12 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
   layer_plan *lp = tpa__calloc(L, sizeof *lp);
   tpa__layer *next = tpa__malloc_array(L, sizeof *next), *prev = tpa__malloc_array(L, sizeof *prev);
   size_t n_floats = 0, n_ids = 0, bytes = 0;
-  tpa_status st =
-      lp && next && prev ? measure(m, plan, lp, &n_floats, &n_ids) : TPA__NO_MEMORY("pruning");
+  int32_t width = c->inter;
+  tpa_status st = lp && next && prev ? measure(m, plan, lp, &n_floats, &n_ids, &width)
+                                     : TPA__NO_MEMORY("pruning");
   bool changes = false;
   for (size_t l = 0; st == TPA_OK && l < L; l++)
-    changes = changes || lp[l].kept >= 0;
+    changes = changes || lp[l].kept >= 0 || lp[l].kept_n >= 0;
   if (st == TPA_OK && !changes) { /* the model already lacks every head of the plan */
     free(lp);
     free(next);
@@ -172,21 +295,27 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
   int32_t *id_area = (int32_t *)(block + n_floats);
   memcpy(prev, m->w.layer, L * sizeof *prev);
   memcpy(next, m->w.layer, L * sizeof *next);
-  for (size_t l = 0; l < L; l++)
+  for (size_t l = 0; l < L; l++) {
     if (lp[l].kept >= 0)
       compact_layer(m, plan, (int32_t)l, lp[l].kept, block + lp[l].floats, id_area + lp[l].id_index,
                     &next[l]);
-  /* Swap and pack the new weights; on failure the model keeps the old
-   * ones, and the unused block is given back. */
+    if (lp[l].kept_n >= 0)
+      compact_neurons(m, plan, (int32_t)l, lp[l].kept_n, block + lp[l].n_floats,
+                      id_area + lp[l].n_index, &next[l]);
+  }
+  /* Swap and pack the new weights (at the new width); on failure the
+   * model keeps the old ones, and the unused block is given back. */
   tpa__weights w = m->w;
   w.layer = next;
+  const int32_t old_inter = m->cfg.inter;
+  m->cfg.inter = width;
   st = tpa__model_replace_weights(m, &w);
   if (st != TPA_OK) {
+    m->cfg.inter = old_inter;
     disown_last(m, block);
   } else {
     for (size_t l = 0; l < L; l++)
-      if (lp[l].kept >= 0)
-        release_old(m, &prev[l]);
+      release_old(m, &prev[l], &lp[l], old_inter);
   }
   free(lp);
   free(next);

@@ -17,6 +17,16 @@ struct tpa_prune_plan {
   int32_t heads;    /* num_attention_heads before any pruning */
   int32_t n_pruned; /* true entries of removes */
   bool *removes;    /* [layers * heads], by ORIGINAL head index */
+  /* Neurons (docs/method.md section 6), or NULL / 0 for a heads-only
+   * plan: layer l's neurons as planned are [ffn_off[l], ffn_off[l + 1])
+   * of removes_neuron, by their index in the model as loaded. */
+  size_t *ffn_off; /* [layers + 1] */
+  bool *removes_neuron;
+  int64_t n_pruned_neurons;
 };
+
+/* Give @p plan a neuron part of @p widths[l] neurons per layer, none
+ * removed. */
+tpa_status tpa__prune_plan_alloc_neurons(tpa_prune_plan *plan, const int32_t *widths);
 
 #endif

@@ -16,6 +16,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "model/config.h"
 #include "model/model.h"
 #include "text/tokenizer.h"
 #include "model/tensors.h"
@@ -126,6 +127,9 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
   ok = ok && put(root, "torch_dtype", json_string("float32")) &&
        put(root, "problem_type",
            json_string(c->regression ? "regression" : "single_label_classification"));
+  /* Neuron pruning changes the width of the file that was loaded. */
+  if (ok && c->family != TPA__FAM_BERT && c->raw)
+    ok = put(root, tpa__config_inter_key(c->family), json_integer(c->inter));
   if (ok) { /* id2label says it; a stale count would contradict it */
     json_object_del(root, "num_labels");
     json_object_del(root, "pruned_heads");

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Prune plans (docs/method.md section 6): which heads to remove, chosen from an
- * importance table, and their JSON form. A plan speaks in ORIGINAL head
- * indices only, so it can be stored, read back and applied to a model that
- * already lacks some heads (model/prune.c skips those). */
+/* Prune plans (docs/method.md section 6): which heads (and feed-forward
+ * neurons) to remove, chosen from an importance table, and their JSON form. A plan speaks in
+ * ORIGINAL head indices only, so it can be stored, read back and applied to a model that already
+ * lacks some heads (model/prune.c skips those). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@ static const tpa_prune_params prune_defaults = {
     .use_threshold = false,
     .threshold = 0.0,
     .allow_empty_layers = false,
+    .ffn_keep = 0.0,
 };
 
 TPA_API void tpa_prune_params_init(tpa_prune_params *p, size_t size) {
@@ -52,6 +53,8 @@ TPA_API void tpa_prune_plan_free(tpa_prune_plan *plan) {
   if (!plan)
     return;
   free(plan->removes);
+  free(plan->ffn_off);
+  free(plan->removes_neuron);
   free(plan);
 }
 
@@ -67,6 +70,23 @@ TPA_API bool tpa_prune_plan_removes(const tpa_prune_plan *plan, int32_t layer, i
   if (!plan || layer < 0 || layer >= plan->layers || head < 0 || head >= plan->heads)
     return false;
   return plan->removes[(size_t)layer * (size_t)plan->heads + (size_t)head];
+}
+
+TPA_API int64_t tpa_prune_plan_num_pruned_neurons(const tpa_prune_plan *plan) {
+  return plan ? plan->n_pruned_neurons : 0;
+}
+
+TPA_API int32_t tpa_prune_plan_ffn_width(const tpa_prune_plan *plan, int32_t layer) {
+  if (!plan || !plan->ffn_off || layer < 0 || layer >= plan->layers)
+    return 0;
+  return (int32_t)(plan->ffn_off[layer + 1] - plan->ffn_off[layer]);
+}
+
+TPA_API bool tpa_prune_plan_removes_neuron(const tpa_prune_plan *plan, int32_t layer,
+                                           int32_t neuron) {
+  if (neuron < 0 || neuron >= tpa_prune_plan_ffn_width(plan, layer))
+    return false;
+  return plan->removes_neuron[plan->ffn_off[layer] + (size_t)neuron];
 }
 
 /* --- choosing the heads --------------------------------------------------- */
@@ -135,6 +155,74 @@ static void select_heads(tpa_prune_plan *plan, const candidate *c, size_t n, int
   }
 }
 
+/* --- choosing the neurons ------------------------------------------------- */
+
+typedef struct neuron {
+  double score;
+  int32_t index;
+} neuron;
+
+/* Most important first; equal scores: the lower index first (kept). */
+static int neuron_cmp(const void *pa, const void *pb) {
+  const neuron *a = pa, *b = pb;
+  if (a->score != b->score)
+    return a->score > b->score ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Every layer keeps floor(keep * I + 0.5) of its I neurons, the most
+ * important by normalised score; the rest are removed. */
+static tpa_status select_neurons(tpa_prune_plan *plan, const tpa_importance *imp, double keep) {
+  if (!tpa_importance_has_ffn(imp))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_prune_plan_create: ffn_keep needs neuron scores, and the importance "
+                      "table has none (compute it with neuron scores: tpa importance --ffn)");
+  int32_t *widths = tpa__malloc_array((size_t)plan->layers, sizeof *widths);
+  if (!widths)
+    return TPA__NO_MEMORY("prune plan: neurons");
+  for (int32_t l = 0; l < plan->layers; l++)
+    widths[l] = tpa_importance_ffn_width(imp, l);
+  tpa_status st = tpa__prune_plan_alloc_neurons(plan, widths);
+  free(widths);
+  neuron *order = NULL;
+  if (st == TPA_OK) {
+    int32_t most = 0;
+    for (int32_t l = 0; l < plan->layers; l++)
+      if (tpa_importance_ffn_width(imp, l) > most)
+        most = tpa_importance_ffn_width(imp, l);
+    order = tpa__malloc_array((size_t)most, sizeof *order);
+    if (!order)
+      st = TPA__NO_MEMORY("prune plan: neurons");
+  }
+  for (int32_t l = 0; st == TPA_OK && l < plan->layers; l++) {
+    const int32_t I = tpa_importance_ffn_width(imp, l);
+    const int64_t k = (int64_t)floor(keep * (double)I + 0.5);
+    if (k < 1) {
+      st = tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_prune_plan_create: ffn_keep %g keeps none of the %d neurons of layer %d",
+                      keep, I, l);
+      break;
+    }
+    for (int32_t j = 0; j < I; j++) {
+      order[j] = (neuron){tpa_importance_ffn_normalized(imp, l, j), j};
+      if (!isfinite(order[j].score)) {
+        st =
+            tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                       "prune plan: importance of layer %d neuron %d is not a finite number", l, j);
+        break;
+      }
+    }
+    if (st != TPA_OK)
+      break;
+    qsort(order, (size_t)I, sizeof *order, neuron_cmp);
+    for (int64_t i = k; i < I; i++)
+      plan->removes_neuron[plan->ffn_off[l] + (size_t)order[i].index] = true;
+    plan->n_pruned_neurons += I - k;
+  }
+  free(order);
+  return st;
+}
+
 TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importance *imp,
                                          const tpa_prune_params *params) {
   tpa__error_clear();
@@ -145,7 +233,7 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
   if (!imp)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_prune_plan_create: importance is NULL");
   tpa_status ps =
-      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_prune_params, allow_empty_layers), params,
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_prune_params, ffn_keep), params,
                        &prune_defaults, "tpa_prune_plan_create", "tpa_prune_params");
   if (ps != TPA_OK)
     return ps;
@@ -167,6 +255,9 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
                       "tpa_prune_plan_create: num_heads %lld is not in 0..%lld (or -1)",
                       (long long)want, (long long)total);
   }
+  if (!(p.ffn_keep >= 0 && p.ffn_keep <= 1))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_prune_plan_create: ffn_keep %g is not in [0, 1]", p.ffn_keep);
   tpa_prune_plan *plan = NULL;
   candidate *c = NULL;
   size_t n = 0;
@@ -176,6 +267,8 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
     st = collect(imp, layers, heads, &c, &n, left);
   if (st == TPA_OK)
     select_heads(plan, c, n, left, &p, want);
+  if (st == TPA_OK && p.ffn_keep > 0)
+    st = select_neurons(plan, imp, p.ffn_keep);
   free(c);
   free(left);
   if (st != TPA_OK) {
@@ -187,6 +280,39 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
 }
 
 /* --- JSON ----------------------------------------------------------------- */
+
+/* "ffn_widths":[I,...] and "pruned_neurons":{"0":[5,17]} (layers that
+ * lose neurons) into @p root. */
+static bool neurons_to_json(const tpa_prune_plan *plan, json_t *root) {
+  json_t *widths = json_array(), *map = json_object();
+  bool ok = widths && map;
+  for (int32_t l = 0; ok && l < plan->layers; l++) {
+    ok = json_array_append_new(widths, json_integer(tpa_prune_plan_ffn_width(plan, l))) == 0;
+    json_t *list = NULL;
+    for (size_t j = plan->ffn_off[l]; ok && j < plan->ffn_off[l + 1]; j++) {
+      if (!plan->removes_neuron[j])
+        continue;
+      if (!list) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", l);
+        ok = (list = json_array()) && json_object_set_new(map, key, list) == 0;
+      }
+      ok = ok && json_array_append_new(list, json_integer((json_int_t)(j - plan->ffn_off[l]))) == 0;
+    }
+  }
+  /* set_new steals the value even when it fails. */
+  if (ok) {
+    ok = json_object_set_new(root, "ffn_widths", widths) == 0;
+    widths = NULL;
+  }
+  if (ok) {
+    ok = json_object_set_new(root, "pruned_neurons", map) == 0;
+    map = NULL;
+  }
+  json_decref(widths);
+  json_decref(map);
+  return ok;
+}
 
 /* {"layers":L,"heads":A,"pruned_heads":{"3":[0,7]}}: the shape of
  * config.json's pruned_heads, listing only layers that lose heads. */
@@ -211,6 +337,8 @@ static json_t *plan_to_json(const tpa_prune_plan *plan) {
     ok = json_object_set_new(root, "pruned_heads", map) == 0; /* steals map, even on failure */
   else
     json_decref(map);
+  if (ok && plan->ffn_off)
+    ok = neurons_to_json(plan, root);
   if (!ok) {
     json_decref(root);
     return NULL;
@@ -273,6 +401,77 @@ static tpa_status get_dim(const json_t *root, const char *path, const char *key,
   return TPA_OK;
 }
 
+/* "ffn_widths" and "pruned_neurons", both or neither. */
+static tpa_status neurons_from_json(const json_t *root, const char *path, tpa_prune_plan *plan) {
+  const json_t *widths = NULL, *map = NULL;
+  bool has_w = false, has_m = false;
+  tpa_status st;
+  if ((st = tpa__json_get_typed(root, "ffn_widths", path, TPA_ERR_CONFIG, JSON_ARRAY, &widths,
+                                &has_w)) ||
+      (st = tpa__json_get_typed(root, "pruned_neurons", path, TPA_ERR_CONFIG, JSON_OBJECT, &map,
+                                &has_m)))
+    return st;
+  if (!has_w && !has_m)
+    return TPA_OK;
+  if (!has_w || !has_m)
+    return tpa__error(TPA_ERR_CONFIG, "file %s: key \"%s\" is missing (\"%s\" needs it)", path,
+                      has_w ? "pruned_neurons" : "ffn_widths",
+                      has_w ? "ffn_widths" : "pruned_neurons");
+  if (json_array_size(widths) != (size_t)plan->layers)
+    return tpa__error(TPA_ERR_CONFIG, "file %s: \"ffn_widths\" must list %d layers", path,
+                      plan->layers);
+  int32_t *w = tpa__malloc_array((size_t)plan->layers, sizeof *w);
+  if (!w)
+    return TPA__NO_MEMORY("prune plan: neurons");
+  for (int32_t l = 0; st == TPA_OK && l < plan->layers; l++) {
+    const json_t *v = json_array_get(widths, (size_t)l);
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > TPA__CFG_MAX_INTER)
+      st = tpa__error(TPA_ERR_CONFIG, "file %s: \"ffn_widths\"[%d] is not a count in 1..%d", path,
+                      l, TPA__CFG_MAX_INTER);
+    else
+      w[l] = (int32_t)json_integer_value(v);
+  }
+  if (st == TPA_OK)
+    st = tpa__prune_plan_alloc_neurons(plan, w);
+  free(w);
+  const char *key;
+  json_t *list;
+  json_object_foreach((json_t *)map, key, list) {
+    if (st != TPA_OK)
+      break;
+    int32_t l = 0;
+    if (!parse_layer_key(key, plan->layers, &l)) {
+      st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_neurons key \"%s\" is not a layer in 0..%d",
+                      path, key, plan->layers - 1);
+      break;
+    }
+    if (!json_is_array(list)) {
+      st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_neurons[\"%s\"] is not an array", path, key);
+      break;
+    }
+    const int32_t width = tpa_prune_plan_ffn_width(plan, l);
+    for (size_t i = 0; st == TPA_OK && i < json_array_size(list); i++) {
+      const json_t *j = json_array_get(list, i);
+      if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) >= width) {
+        st = tpa__error(TPA_ERR_CONFIG,
+                        "file %s: pruned_neurons[\"%s\"][%zu] is not a neuron index in 0..%d", path,
+                        key, i, width - 1);
+        break;
+      }
+      bool *slot = &plan->removes_neuron[plan->ffn_off[l] + (size_t)json_integer_value(j)];
+      if (*slot) {
+        st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_neurons[\"%s\"] lists neuron %lld twice",
+                        path, key, (long long)json_integer_value(j));
+        break;
+      }
+      *slot = true;
+      plan->n_pruned_neurons++;
+    }
+  }
+  return st;
+}
+
 static tpa_status plan_from_json(const json_t *root, const char *path, tpa_prune_plan **out) {
   int32_t layers = 0, heads = 0;
   const json_t *map = NULL;
@@ -317,6 +516,8 @@ static tpa_status plan_from_json(const json_t *root, const char *path, tpa_prune
     if (st != TPA_OK)
       break;
   }
+  if (st == TPA_OK)
+    st = neurons_from_json(root, path, plan);
   if (st != TPA_OK) {
     tpa_prune_plan_free(plan);
     return st;

@@ -36,7 +36,10 @@ bool cli_parse_real(const char *cmd, const char *opt, const char *text, double l
   errno = 0;
   double v = strtod(text, &end);
   if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
-    cli_usage(cmd, "invalid value '%s' for --%s (a number from %g to %g)", text, opt, lo, hi);
+    if (isinf(lo) && isinf(hi))
+      cli_usage(cmd, "invalid value '%s' for --%s (a finite number)", text, opt);
+    else
+      cli_usage(cmd, "invalid value '%s' for --%s (a number from %g to %g)", text, opt, lo, hi);
     return false;
   }
   *out = v;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `tpa prune --model DIR --importance FILE (--prune-heads N | --threshold X)
- * [--allow-empty-layers] [--dense] --out DIR`: choose the heads to remove
- * from an importance table (tpa importance), remove them structurally and
- * write the pruned model plus OUT/plan.json. */
+ * [--ffn-keep F] [--allow-empty-layers] [--dense] --out DIR`: choose the
+ * heads (and neurons) to remove from an importance table (tpa importance),
+ * remove them structurally and write the pruned model plus OUT/plan.json. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -13,7 +13,7 @@
 
 static const char prune_help[] =
     "Usage: tpa prune --model DIR --importance FILE (--prune-heads N | --threshold X)\n"
-    "                 [--allow-empty-layers] [--dense] --out DIR\n"
+    "                 [--ffn-keep F] [--allow-empty-layers] [--dense] --out DIR\n"
     "\n"
     "Remove attention heads from a BERT checkpoint by task-oriented importance\n"
     "(docs/method.md section 6). The importance table is the JSON that\n"
@@ -25,6 +25,12 @@ static const char prune_help[] =
     "                   share, round(0.3056 * layers * heads), 44 of 144 for\n"
     "                   BERT-base)\n"
     "  --threshold X    remove every head whose normalised score is below X\n"
+    "  --ffn-keep F     also prune feed-forward neurons: every layer keeps\n"
+    "                   floor(F * I + 0.5) of its I intermediate neurons, the\n"
+    "                   most important ones (the table must have neuron scores:\n"
+    "                   tpa importance --ffn); the rows of intermediate.dense and\n"
+    "                   the columns of output.dense of the others are deleted,\n"
+    "                   and intermediate_size becomes that number\n"
     "\n"
     "A layer never loses its last head unless --allow-empty-layers is given:\n"
     "its most important head is kept and the next candidate is taken instead,\n"
@@ -38,6 +44,8 @@ static const char prune_help[] =
     "with the pruned heads zeroed and no pruned_heads) and plan.json, the\n"
     "heads removed by this run in ORIGINAL indices:\n"
     "  {\"layers\": L, \"heads\": A, \"pruned_heads\": {\"3\": [0, 7]}}\n"
+    "(with --ffn-keep also \"ffn_widths\" and \"pruned_neurons\"; the neurons stay\n"
+    "compact in a --dense export).\n"
     "Every file is written atomically.\n"
     "\n"
     "Options:\n"
@@ -45,6 +53,7 @@ static const char prune_help[] =
     "  --importance FILE     importance table JSON of that model\n"
     "  --prune-heads N       number of heads to remove\n"
     "  --threshold X         remove heads scoring below X\n"
+    "  --ffn-keep F          share of each layer's neurons to keep, in (0, 1]\n"
     "  --allow-empty-layers  a layer may lose all its heads\n"
     "  --dense               write original shapes, pruned heads zeroed\n"
     "  --out DIR             output directory (created if missing)\n"
@@ -53,23 +62,21 @@ static const char prune_help[] =
 
 typedef struct prune_opts {
   const char *model, *importance, *out;
-  long heads; /* -1: the paper's share */
-  double threshold;
+  long heads;                 /* -1: the paper's share */
+  double threshold, ffn_keep; /* ffn_keep 0: no neuron pruning */
   bool use_threshold, heads_set, allow_empty, dense, quiet;
 } prune_opts;
 
-enum { OPT_MODEL = 256, OPT_IMPORTANCE, OPT_HEADS, OPT_THRESHOLD, OPT_EMPTY, OPT_DENSE, OPT_OUT };
-
-/* A finite decimal number for --threshold. */
-static bool parse_real(const char *text, double *out) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (!*text || *end != '\0' || errno == ERANGE || !isfinite(v) || text[0] == ' ')
-    return false;
-  *out = v;
-  return true;
-}
+enum {
+  OPT_MODEL = 256,
+  OPT_IMPORTANCE,
+  OPT_HEADS,
+  OPT_THRESHOLD,
+  OPT_FFN_KEEP,
+  OPT_EMPTY,
+  OPT_DENSE,
+  OPT_OUT
+};
 
 static int parse(int argc, char **argv, prune_opts *o) {
   static const struct option longopts[] = {
@@ -77,6 +84,7 @@ static int parse(int argc, char **argv, prune_opts *o) {
       {"importance", required_argument, NULL, OPT_IMPORTANCE},
       {"prune-heads", required_argument, NULL, OPT_HEADS},
       {"threshold", required_argument, NULL, OPT_THRESHOLD},
+      {"ffn-keep", required_argument, NULL, OPT_FFN_KEEP},
       {"allow-empty-layers", no_argument, NULL, OPT_EMPTY},
       {"dense", no_argument, NULL, OPT_DENSE},
       {"out", required_argument, NULL, OPT_OUT},
@@ -96,9 +104,15 @@ static int parse(int argc, char **argv, prune_opts *o) {
       o->heads_set = true;
       break;
     case OPT_THRESHOLD:
-      if (!parse_real(optarg, &o->threshold))
-        return cli_usage("prune", "invalid value '%s' for --threshold (a finite number)", optarg);
+      if (!cli_parse_real("prune", "threshold", optarg, -HUGE_VAL, HUGE_VAL, &o->threshold))
+        return CLI_EXIT_USAGE;
       o->use_threshold = true;
+      break;
+    case OPT_FFN_KEEP:
+      if (!cli_parse_real("prune", "ffn-keep", optarg, 0, 1, &o->ffn_keep))
+        return CLI_EXIT_USAGE;
+      if (o->ffn_keep == 0)
+        return cli_usage("prune", "--ffn-keep 0 would keep no neuron (the share kept, in (0, 1])");
       break;
     case OPT_EMPTY: o->allow_empty = true; break;
     case OPT_DENSE: o->dense = true; break;
@@ -141,6 +155,7 @@ static tpa_status prune_and_save(const prune_opts *o, tpa_model *model, tpa_prun
   p.use_threshold = o->use_threshold;
   p.threshold = o->threshold;
   p.allow_empty_layers = o->allow_empty;
+  p.ffn_keep = o->ffn_keep;
   tpa_model_config cfg = {.size = sizeof cfg};
   tpa_status st = tpa_importance_load(&imp, o->importance);
   if (st == TPA_OK)
@@ -183,7 +198,7 @@ static int prune_run(int argc, char **argv) {
   tpa_model *model = NULL;
   if (cli_model_load(&model, o.model, 0, o.quiet) != TPA_OK)
     return CLI_EXIT_FAILURE;
-  tpa_model_config cfg = {.size = sizeof cfg};
+  tpa_model_config cfg = {.size = sizeof cfg}, after_cfg = {.size = sizeof after_cfg};
   tpa_status st = tpa_model_get_config(model, &cfg);
   const int32_t before = kept_heads(model, cfg.num_layers);
   const uint64_t params_before = total_params(model);
@@ -208,6 +223,10 @@ static int prune_run(int argc, char **argv) {
       if (planned > before - after)
         fprintf(stderr, "tpa: %d heads of the plan were already absent from the model\n",
                 planned - (before - after));
+      if (o.ffn_keep > 0 && tpa_model_get_config(model, &after_cfg) == TPA_OK)
+        fprintf(stderr, "tpa: removed %lld neurons: every layer keeps %d of %d\n",
+                (long long)(cfg.intermediate_size - after_cfg.intermediate_size) * cfg.num_layers,
+                after_cfg.intermediate_size, cfg.intermediate_size);
       fprintf(stderr, "tpa: wrote %s (%s) and %s/plan.json\n", o.out, o.dense ? "dense" : "compact",
               o.out);
     }
@@ -219,7 +238,7 @@ static int prune_run(int argc, char **argv) {
 
 const cli_command cli_cmd_prune = {
     .name = "prune",
-    .summary = "remove the least important attention heads",
+    .summary = "remove the least important attention heads (and neurons)",
     .help = prune_help,
     .run = prune_run,
 };

@@ -48,6 +48,8 @@ static const char run_help[] =
     "  --samples N           importance examples, first N of train.tsv (2000)\n"
     "  --prune-heads N       heads to remove (round(0.3056 * layers * heads))\n"
     "  --threshold X         instead remove heads whose normalised score < X\n"
+    "  --ffn-keep F          also score the feed-forward neurons and keep\n"
+    "                        floor(F * I + 0.5) of each layer's I, in (0, 1]\n"
     "  --top-k K             blocks with the high rank (ceil(layers / 3))\n"
     "  --r-high R            rank of the top-k blocks (8)\n"
     "  --r-low R             rank of the other blocks (4)\n"
@@ -67,6 +69,7 @@ enum {
   OPT_SAMPLES,
   OPT_PRUNE_HEADS,
   OPT_THRESHOLD,
+  OPT_FFN_KEEP,
   OPT_TOP_K,
   OPT_R_HIGH,
   OPT_R_LOW,
@@ -79,6 +82,7 @@ static const struct option run_options[] = {
     {"samples", required_argument, NULL, OPT_SAMPLES},
     {"prune-heads", required_argument, NULL, OPT_PRUNE_HEADS},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"ffn-keep", required_argument, NULL, OPT_FFN_KEEP},
     {"top-k", required_argument, NULL, OPT_TOP_K},
     {"r-high", required_argument, NULL, OPT_R_HIGH},
     {"r-low", required_argument, NULL, OPT_R_LOW},
@@ -137,6 +141,12 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         return CLI_EXIT_USAGE;
       o->use_threshold = true;
       break;
+    case OPT_FFN_KEEP:
+      if (!cli_parse_real("run", "ffn-keep", optarg, 0, 1, &o->ffn_keep))
+        return CLI_EXIT_USAGE;
+      if (o->ffn_keep == 0)
+        return cli_usage("run", "--ffn-keep 0 would keep no neuron (the share kept, in (0, 1])");
+      break;
     case OPT_TOP_K:
       if (!parse_i32("top-k", optarg, 0, 1 << 16, &o->top_k))
         return CLI_EXIT_USAGE;
@@ -176,8 +186,10 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                      tpa_task_name(o->task));
   if (prune_set && o->use_threshold)
     return cli_usage("run", "--prune-heads and --threshold exclude each other");
-  if (o->mode != RUN_TPA && (prune_set || o->use_threshold || o->samples || o->top_k))
-    return cli_usage("run", "--samples, --prune-heads, --threshold and --top-k need --mode tpa");
+  if (o->mode != RUN_TPA &&
+      (prune_set || o->use_threshold || o->samples || o->top_k || o->ffn_keep > 0))
+    return cli_usage(
+        "run", "--samples, --prune-heads, --threshold, --ffn-keep and --top-k need --mode tpa");
   if (o->mode == RUN_FULL && o->t.targets)
     return cli_usage("run", "--target-modules chooses LoRA modules: not with --mode full");
   if (o->t.out == NULL)
@@ -284,11 +296,17 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
   tpa_status st;
   if (json == NULL || png == NULL)
     goto done;
-  if (o->t.tp.resume && file_exists(json) && tpa_importance_load(imp, json) == TPA_OK) {
+  const bool ffn = o->ffn_keep > 0;
+  if (o->t.tp.resume && file_exists(json) && tpa_importance_load(imp, json) == TPA_OK &&
+      (!ffn || tpa_importance_has_ffn(*imp))) {
     stage(c, "importance", "reusing importance.json");
     c->f->importance_reused = true;
   } else {
-    stage(c, "importance", "head-mask gradients on the training split");
+    tpa_importance_free(*imp); /* a reused table without the neurons asked for */
+    *imp = NULL;
+    stage(c, "importance",
+          ffn ? "head- and neuron-mask gradients on the training split"
+              : "head-mask gradients on the training split");
     tpa_importance_params ip;
     tpa_importance_params_init(&ip, sizeof ip);
     if (o->samples)
@@ -298,6 +316,7 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
     ip.progress = on_progress;
     ip.user = c;
     ip.dist = cli_dist();
+    ip.ffn = ffn;
     const double t0 = cli_now();
     st = tpa_importance_compute(imp, model, train, &ip);
     cli_progress_end(&c->prog);
@@ -332,17 +351,24 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
   tpa_status st;
   if (path == NULL)
     return false;
+  const bool ffn = o->ffn_keep > 0;
   if (o->t.tp.resume && c->f->importance_reused && file_exists(path) &&
-      tpa_prune_plan_load(&plan, path) == TPA_OK) {
+      tpa_prune_plan_load(&plan, path) == TPA_OK &&
+      (tpa_prune_plan_ffn_width(plan, 0) > 0) == ffn) {
     stage(c, "plan", "reusing plan.json");
     c->f->plan_reused = true;
   } else {
-    stage(c, "plan", "choosing the least important heads");
+    tpa_prune_plan_free(plan); /* a reused plan for other neurons */
+    plan = NULL;
+    stage(c, "plan",
+          ffn ? "choosing the least important heads and neurons"
+              : "choosing the least important heads");
     tpa_prune_params pp;
     tpa_prune_params_init(&pp, sizeof pp);
     pp.num_heads = o->prune_heads;
     pp.use_threshold = o->use_threshold;
     pp.threshold = o->threshold;
+    pp.ffn_keep = o->ffn_keep;
     st = tpa_prune_plan_create(&plan, imp, &pp);
     if (st == TPA_OK && cli_dist_lead())
       st = tpa_prune_plan_save(plan, path);
@@ -352,13 +378,23 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
     }
   }
   c->f->heads_pruned = tpa_prune_plan_num_pruned(plan);
-  stage(c, "prune", "removing the planned heads structurally");
+  stage(c, "prune",
+        ffn ? "removing the planned heads and neurons structurally"
+            : "removing the planned heads structurally");
   st = tpa_model_prune(model, plan);
+  tpa_model_config cfg = {.size = sizeof cfg};
+  if (st == TPA_OK)
+    st = tpa_model_get_config(model, &cfg);
   if (st != TPA_OK) {
     cli_fail_lib(st);
     goto done;
   }
-  note(c, "%d heads removed", (int)c->f->heads_pruned);
+  c->f->ffn_kept = cfg.intermediate_size;
+  if (ffn)
+    note(c, "%d heads removed; every layer keeps %d of %d neurons", (int)c->f->heads_pruned,
+         (int)c->f->ffn_kept, (int)c->f->ffn_width);
+  else
+    note(c, "%d heads removed", (int)c->f->heads_pruned);
   ok = true;
 done:
   tpa_prune_plan_free(plan);
@@ -580,6 +616,7 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
   }
   f.layers = cfg.num_layers;
   f.heads_per_layer = cfg.num_heads;
+  f.ffn_width = f.ffn_kept = cfg.intermediate_size;
   /* Checked before the long stages: a wrong name fails at once. */
   if (!train_opts_targets(&o->t, s.model, c.keep))
     goto done;

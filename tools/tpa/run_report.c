@@ -89,6 +89,8 @@ bool run_write_metrics(const char *path, const run_figures *f) {
   json_object_set_new(root, "layers", json_integer(f->layers));
   json_object_set_new(root, "heads_per_layer", json_integer(f->heads_per_layer));
   json_object_set_new(root, "heads_pruned", json_integer(f->heads_pruned));
+  json_object_set_new(root, "intermediate_size", json_integer(f->ffn_width));
+  json_object_set_new(root, "intermediate_kept", json_integer(f->ffn_kept));
   json_object_set_new(root, "importance_seconds",
                       f->importance_reused || o->mode != RUN_TPA ? json_null()
                                                                  : jnum(f->importance_seconds));
@@ -240,6 +242,9 @@ bool run_write_report(const char *path, const run_figures *f) {
         "`importance.png`%s).\n",
         (int)f->heads_pruned, (int)(f->layers * f->heads_per_layer),
         f->importance_reused ? ", reused from an earlier run" : "");
+    if (f->ffn_kept != f->ffn_width)
+      put(&b, "Every block keeps %d of its %d feed-forward neurons (`--ffn-keep %g`).\n",
+          (int)f->ffn_kept, (int)f->ffn_width, o->ffn_keep);
   }
   if (f->ranks != NULL) {
     put(&b, "LoRA ranks per block:");

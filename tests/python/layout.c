@@ -104,6 +104,7 @@ int main(void) {
   FIELD(tpa_prune_params, use_threshold);
   FIELD(tpa_prune_params, threshold);
   FIELD(tpa_prune_params, allow_empty_layers);
+  FIELD(tpa_prune_params, ffn_keep);
 
   STRUCT(tpa_rank_schedule_params);
   FIELD(tpa_rank_schedule_params, size);

@@ -151,6 +151,14 @@ class TestPipeline(TempDir):
                 self.assertEqual(imp.ffn_raw(), [[], [], []])
             with libtpa.Importance.compute(m, dev, samples=20, ffn=True) as imp:
                 self.assertTrue(imp.has_ffn)
+                with libtpa.PrunePlan.create(imp, num_heads=0, ffn_keep=0.25) as plan:
+                    inter = m.config()["intermediate_size"]
+                    self.assertEqual(plan.ffn_width(0), inter)
+                    drop = inter - int(0.25 * inter + 0.5)
+                    self.assertEqual(plan.num_pruned_neurons, 3 * drop)
+                    # The lowest-scored neuron of layer 0 goes.
+                    row = imp.ffn_normalized()[0]
+                    self.assertTrue(plan.removes_neuron(0, row.index(min(row))))
                 inter = m.config()["intermediate_size"]
                 self.assertEqual([len(r) for r in imp.ffn_raw()], [inter] * 3)
                 for row in imp.ffn_normalized():

@@ -499,12 +499,15 @@ class Importance(_Handle):
 
 
 class PrunePlan(_Handle):
-    """Heads to remove: PrunePlan.create(imp, num_heads=-1 | threshold=x)."""
+    """Heads (and neurons) to remove: PrunePlan.create(imp, num_heads=-1 |
+    threshold=x, ffn_keep=f)."""
     _free = _lib.tpa_prune_plan_free
 
     @classmethod
-    def create(cls, importance, num_heads=None, threshold=None, allow_empty_layers=None):
-        opts = {"num_heads": num_heads, "allow_empty_layers": allow_empty_layers}
+    def create(cls, importance, num_heads=None, threshold=None, allow_empty_layers=None,
+               ffn_keep=None):
+        opts = {"num_heads": num_heads, "allow_empty_layers": allow_empty_layers,
+                "ffn_keep": ffn_keep}
         if threshold is not None:
             opts.update(use_threshold=True, threshold=threshold)
         p = _params(_capi.PruneParams, _lib.tpa_prune_params_init, opts)
@@ -531,6 +534,17 @@ class PrunePlan(_Handle):
 
     def removes(self, layer, head):
         return _lib.tpa_prune_plan_removes(self.ptr, layer, head)
+
+    @property
+    def num_pruned_neurons(self):
+        return _lib.tpa_prune_plan_num_pruned_neurons(self.ptr)
+
+    def ffn_width(self, layer):
+        """Neurons of the layer as planned (0: the plan has no neurons)."""
+        return _lib.tpa_prune_plan_ffn_width(self.ptr, layer)
+
+    def removes_neuron(self, layer, neuron):
+        return _lib.tpa_prune_plan_removes_neuron(self.ptr, layer, neuron)
 
 
 def rank_schedule(importance, top_k=None, r_high=None, r_low=None):

@@ -31,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (tpa_importance_has_head(imp, l, h))
         sink += tpa_importance_raw(imp, l, h) + tpa_importance_normalized(imp, l, h);
   }
+  for (int32_t l = 0; l < layers; l++)
+    for (int32_t j = 0; j < tpa_importance_ffn_width(imp, l); j++)
+      sink += tpa_importance_ffn_raw(imp, l, j) + tpa_importance_ffn_normalized(imp, l, j);
   (void)sink;
   tpa_prune_params pp;
   tpa_prune_params_init(&pp, sizeof pp);
@@ -41,9 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pp.use_threshold = true;
   pp.threshold = 0.5;
   pp.allow_empty_layers = size & 1;
+  pp.ffn_keep = tpa_importance_has_ffn(imp) ? 0.5 : 0;
   plan = NULL;
-  if (tpa_prune_plan_create(&plan, imp, &pp) == TPA_OK)
+  if (tpa_prune_plan_create(&plan, imp, &pp) == TPA_OK) {
+    /* Every layer keeps floor(I / 2 + 0.5) neurons. */
+    for (int32_t l = 0; l < layers; l++) {
+      int32_t w = tpa_prune_plan_ffn_width(plan, l), kept = 0;
+      for (int32_t j = 0; j < w; j++)
+        kept += !tpa_prune_plan_removes_neuron(plan, l, j);
+      if (pp.ffn_keep > 0 && kept != (w + 1) / 2)
+        abort();
+    }
     tpa_prune_plan_free(plan);
+  }
   size_t cap = (size_t)layers * TPA_LORA_MODULES;
   int32_t *ranks = malloc(cap * sizeof *ranks);
   if (!ranks)

@@ -26,6 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       counted += tpa_prune_plan_removes(plan, l, h);
   if (counted != tpa_prune_plan_num_pruned(plan))
     abort(); /* the count must match the table */
+  int64_t neurons = 0;
+  for (int32_t l = 0; l < layers; l++)
+    for (int32_t j = 0; j < tpa_prune_plan_ffn_width(plan, l); j++)
+      neurons += tpa_prune_plan_removes_neuron(plan, l, j);
+  if (neurons != tpa_prune_plan_num_pruned_neurons(plan))
+    abort();
   tpa_prune_plan_free(plan);
   return 0;
 }

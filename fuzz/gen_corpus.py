@@ -217,6 +217,13 @@ def gen_importance():
                                         "blocks": [1]}))
     put(k, "negative", '{"layers": 1, "heads": 1, "examples": 1, "tokens": 1, "raw": [[-1]], '
                        '"normalized": [[1e999]], "blocks": [0]}')
+    put(k, "tiny_sst2_40_ffn.json", fixture("importance/tiny_sst2_40_ffn.json"))
+    put(k, "ffn_small", json.dumps({"layers": 2, "heads": 1, "examples": 1, "tokens": 3,
+                                    "raw": [[0.5], [0.2]], "normalized": [[1.0], [1.0]],
+                                    "blocks": [0.5, 0.2], "ffn_raw": [[0.1, 0.3, 0.2], [1]],
+                                    "ffn_normalized": [[0.2, 0.6, 0.4], [1]]}))
+    put(k, "ffn_unpaired", '{"layers": 1, "heads": 1, "examples": 1, "tokens": 1, "raw": [[1]], '
+                           '"normalized": [[1]], "blocks": [1], "ffn_raw": [[1, 2]]}')
 
 
 def gen_plan():
@@ -227,6 +234,10 @@ def gen_plan():
     put(k, "dup", '{"layers": 2, "heads": 2, "pruned_heads": {"1": [0, 0]}}')
     put(k, "dup_key", '{"layers": 2, "heads": 2, "pruned_heads": {"1": [0], "1": [1]}}')
     put(k, "out_of_range", '{"layers": 2, "heads": 2, "pruned_heads": {"01": [0], "2": [5]}}')
+    put(k, "neurons", json.dumps({"layers": 2, "heads": 2, "pruned_heads": {"1": [0]},
+                                  "ffn_widths": [4, 3], "pruned_neurons": {"0": [3, 1], "1": [2]}}))
+    put(k, "neurons_bad", '{"layers": 2, "heads": 2, "pruned_heads": {}, "ffn_widths": [4, 0], '
+                          '"pruned_neurons": {"0": [9, 9]}}')
 
 
 TASKS = ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]

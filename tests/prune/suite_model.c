@@ -22,12 +22,17 @@
  * pooler 96*96 + 96 = 9312; classifier 2*96 + 2 = 194. */
 #define TINY_TOTAL ((uint64_t)(57216 + 3 * 76328 + 9312 + 194))
 
-/* Apply each plan of a reference case, in order. */
+/* Apply each plan of a reference case, in order (with its neurons when
+ * the case has neuron plans). */
 static void apply_plans(tpa_model *m, const json_t *c) {
-  const json_t *plans = json_object_get(c, "plans");
+  const json_t *plans = json_object_get(c, "plans"), *nplans = json_object_get(c, "neuron_plans");
   ck_assert_uint_ge(json_array_size(plans), 1);
   for (size_t i = 0; i < json_array_size(plans); i++) {
-    tpa_prune_plan *plan = plan_from_object(json_array_get(plans, i), LAYERS, HEADS);
+    tpa_prune_plan *plan =
+        nplans
+            ? plan_with_neurons(json_array_get(plans, i), json_array_get(nplans, i), LAYERS, HEADS,
+                                (int32_t)json_integer_value(json_object_get(c, "ffn_width")))
+            : plan_from_object(json_array_get(plans, i), LAYERS, HEADS);
     tpa_status s = tpa_model_prune(m, plan);
     ck_assert_msg(s == TPA_OK, "prune: %s", tpa_last_error());
     tpa_prune_plan_free(plan);
@@ -56,12 +61,21 @@ static void assert_heads(const tpa_model *m, const json_t *pruned_heads) {
   }
 }
 
+/* The intermediate size a neuron case leaves (unchanged otherwise). */
+static void assert_width(const tpa_model *m, const json_t *c) {
+  const json_t *w = json_object_get(c, "expected_ffn_width");
+  tpa_model_config cfg = {.size = sizeof cfg};
+  ck_assert_int_eq(tpa_model_get_config(m, &cfg), TPA_OK);
+  ck_assert_int_eq(cfg.intermediate_size, w ? (int32_t)json_integer_value(w) : 200);
+}
+
 static void check_case(const char *name) {
   json_t *ref = prune_reference();
   const json_t *c = reference_case(ref, name);
   tpa_model *m = load_fixture(json_string_value(json_object_get(c, "base")));
   apply_plans(m, c);
   assert_heads(m, json_object_get(c, "expected_pruned_heads"));
+  assert_width(m, c);
   double d = max_case_diff(m, ref, c);
   ck_assert_msg(d <= TOL, "%s: max abs diff %g against PyTorch", name, d);
   tpa_model_free(m);
@@ -78,6 +92,15 @@ START_TEST(reference_pruned_base) {
 END_TEST
 START_TEST(reference_empty_layer) {
   check_case("empty_layer");
+}
+END_TEST
+START_TEST(reference_neurons) {
+  /* Heads and neurons in one plan, then neurons alone (some named again). */
+  check_case("neurons_a");
+}
+END_TEST
+START_TEST(reference_neurons_pruned_base) {
+  check_case("neurons_pruned_base");
 }
 END_TEST
 
@@ -118,7 +141,14 @@ END_TEST
 
 /* Every compact tensor and head id of @p a and @p b, bit for bit. */
 static void assert_same_weights(const tpa_model *a, const tpa_model *b) {
-  const size_t H = (size_t)a->cfg.hidden, d = (size_t)a->cfg.head_dim;
+  const size_t H = (size_t)a->cfg.hidden, d = (size_t)a->cfg.head_dim, I = (size_t)a->cfg.inter;
+  ck_assert_int_eq(a->cfg.inter, b->cfg.inter);
+  for (int32_t l = 0; l < LAYERS; l++) {
+    const tpa__layer *x = &a->w.layer[l], *y = &b->w.layer[l];
+    ck_assert_int_eq(memcmp(x->i_w, y->i_w, I * H * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(x->i_b, y->i_b, I * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(x->f_w, y->f_w, I * H * sizeof(float)), 0);
+  }
   for (int32_t l = 0; l < LAYERS; l++) {
     const tpa__layer *x = &a->w.layer[l], *y = &b->w.layer[l];
     ck_assert_int_eq(x->n_heads, y->n_heads);
@@ -205,7 +235,8 @@ END_TEST
  * the same logits bit for bit. */
 START_TEST(save_and_reload) {
   json_t *ref = prune_reference();
-  const char *cases[] = {"plan_a", "pruned_base", "empty_layer"};
+  const char *cases[] = {"plan_a", "pruned_base", "empty_layer", "neurons_a",
+                         "neurons_pruned_base"};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     const json_t *c = reference_case(ref, cases[k]);
     tpa_model *m = load_fixture(json_string_value(json_object_get(c, "base")));
@@ -220,6 +251,9 @@ START_TEST(save_and_reload) {
     ck_assert_msg(json_equal(json_object_get(cfg, "pruned_heads"),
                              json_object_get(c, "expected_pruned_heads")),
                   "%s: pruned_heads in config.json", cases[k]);
+    const json_t *width = json_object_get(c, "expected_ffn_width");
+    ck_assert_int_eq(json_integer_value(json_object_get(cfg, "intermediate_size")),
+                     width ? json_integer_value(width) : 200);
     tpa_model *back = NULL;
     s = tpa_model_load(&back, dir, NULL);
     ck_assert_msg(s == TPA_OK, "%s: reload: %s", cases[k], tpa_last_error());
@@ -287,6 +321,46 @@ START_TEST(nothing_to_remove) {
 }
 END_TEST
 
+/* Neuron plans the model cannot take leave it as it was: layers left at
+ * different widths, a layer left without neurons, a plan for another
+ * intermediate size. */
+START_TEST(neuron_plan_errors) {
+  json_t *ref = prune_reference();
+  tpa_model *m = load_fixture("tiny"), *untouched = load_fixture("tiny");
+  json_t *none = json_object();
+  json_t *uneven = json_pack("{s:[ii], s:[i]}", "0", 3, 7, "1", 9);
+  json_t *all = json_object(), *list = json_array();
+  for (int j = 0; j < 200; j++)
+    json_array_append_new(list, json_integer(j));
+  json_object_set_new(all, "2", list);
+  struct {
+    tpa_prune_plan *plan;
+    tpa_status want;
+    const char *msg;
+  } cases[] = {
+      {plan_with_neurons(none, uneven, LAYERS, HEADS, 200), TPA_ERR_UNSUPPORTED,
+       "different widths"},
+      {plan_with_neurons(none, all, LAYERS, HEADS, 200), TPA_ERR_INVALID_ARGUMENT,
+       "every neuron of layer 2"},
+      {plan_with_neurons(none, uneven, LAYERS, HEADS, 100), TPA_ERR_INVALID_ARGUMENT,
+       "has 100 neurons"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ck_assert_int_eq(tpa_model_prune(m, cases[i].plan), cases[i].want);
+    ck_assert_msg(strstr(tpa_last_error(), cases[i].msg), "case %zu: %s", i, tpa_last_error());
+    tpa_prune_plan_free(cases[i].plan);
+  }
+  assert_same_weights(m, untouched);
+  assert_same_logits(m, untouched, ref);
+  json_decref(none);
+  json_decref(uneven);
+  json_decref(all);
+  tpa_model_free(m);
+  tpa_model_free(untouched);
+  json_decref(ref);
+}
+END_TEST
+
 Suite *model_suite(void) {
   Suite *s = suite_create("model_prune");
   struct {
@@ -296,6 +370,9 @@ Suite *model_suite(void) {
       {"reference_plan_a", reference_plan_a},
       {"reference_pruned_base", reference_pruned_base},
       {"reference_empty_layer", reference_empty_layer},
+      {"reference_neurons", reference_neurons},
+      {"reference_neurons_pruned_base", reference_neurons_pruned_base},
+      {"neuron_plan_errors", neuron_plan_errors},
       {"matches_tiny_pruned_fixture", matches_tiny_pruned_fixture},
       {"composition", composition},
       {"param_counts", param_counts},

@@ -222,6 +222,109 @@ START_TEST(bad_arguments) {
 }
 END_TEST
 
+/* A 2 x 2 table with neuron scores, through tpa_importance_load. Layer 0
+ * has 5 neurons: by score 3 (.9), then 1 and 4 tied (.5), then 0 (.2),
+ * then 2 (.1); layer 1 has 3: 2 (.7), 0 (.6), 1 (.3). */
+static tpa_importance *neuron_table(void) {
+  char *dir = temp_dir(), *path = join(dir, "imp.json");
+  write_text(path, "{\"layers\":2,\"heads\":2,\"examples\":1,\"tokens\":4,"
+                   "\"raw\":[[1,2],[3,4]],\"normalized\":[[0.4,0.9],[0.6,0.8]],\"blocks\":[3,7],"
+                   "\"ffn_raw\":[[2,5,1,9,5],[6,3,7]],"
+                   "\"ffn_normalized\":[[0.2,0.5,0.1,0.9,0.5],[0.6,0.3,0.7]]}");
+  tpa_importance *imp = NULL;
+  ck_assert_msg(tpa_importance_load(&imp, path) == TPA_OK, "%s", tpa_last_error());
+  remove_tree(dir);
+  free(path);
+  free(dir);
+  return imp;
+}
+
+static tpa_prune_plan *plan_ffn(const tpa_importance *imp, double keep) {
+  tpa_prune_params p;
+  tpa_prune_params_init(&p, sizeof p);
+  p.num_heads = 0;
+  p.ffn_keep = keep;
+  tpa_prune_plan *plan = NULL;
+  tpa_status s = tpa_prune_plan_create(&plan, imp, &p);
+  ck_assert_msg(s == TPA_OK, "ffn_keep %g: %s", keep, tpa_last_error());
+  return plan;
+}
+
+/* Which neurons of @p layer the plan removes, as a string of 0/1. */
+static void expect_neurons(const tpa_prune_plan *plan, int32_t layer, const char *want) {
+  char got[16] = {0};
+  const int32_t n = tpa_prune_plan_ffn_width(plan, layer);
+  ck_assert_int_lt(n, (int32_t)sizeof got);
+  for (int32_t j = 0; j < n; j++)
+    got[j] = tpa_prune_plan_removes_neuron(plan, layer, j) ? '1' : '0';
+  ck_assert_str_eq(got, want);
+}
+
+START_TEST(neurons_keep) {
+  tpa_importance *imp = neuron_table();
+  /* 0.5: floor(2.5 + .5) = 3 of 5 (3, then the tie 1 and 4 both), and
+   * floor(1.5 + .5) = 2 of 3 (2, 0). */
+  tpa_prune_plan *plan = plan_ffn(imp, 0.5);
+  expect_neurons(plan, 0, "10100");
+  expect_neurons(plan, 1, "010");
+  ck_assert_int_eq(tpa_prune_plan_num_pruned_neurons(plan), 3);
+  ck_assert_int_eq(tpa_prune_plan_num_pruned(plan), 0);
+  tpa_prune_plan_free(plan);
+  /* 0.4: 2 of 5, so the tie between 1 and 4 goes to the lower index;
+   * floor(1.2 + .5) = 1 of 3. */
+  plan = plan_ffn(imp, 0.4);
+  expect_neurons(plan, 0, "10101");
+  expect_neurons(plan, 1, "110");
+  tpa_prune_plan_free(plan);
+  /* 1: everything kept, but the plan has its neuron part. */
+  plan = plan_ffn(imp, 1.0);
+  expect_neurons(plan, 0, "00000");
+  ck_assert_int_eq(tpa_prune_plan_ffn_width(plan, 1), 3);
+  ck_assert_int_eq(tpa_prune_plan_num_pruned_neurons(plan), 0);
+  /* Accessors out of range. */
+  ck_assert(!tpa_prune_plan_removes_neuron(plan, 0, 5));
+  ck_assert(!tpa_prune_plan_removes_neuron(plan, 2, 0));
+  ck_assert(!tpa_prune_plan_removes_neuron(plan, 0, -1));
+  ck_assert(!tpa_prune_plan_removes_neuron(NULL, 0, 0));
+  ck_assert_int_eq(tpa_prune_plan_ffn_width(plan, 2), 0);
+  ck_assert_int_eq(tpa_prune_plan_ffn_width(NULL, 0), 0);
+  ck_assert_int_eq(tpa_prune_plan_num_pruned_neurons(NULL), 0);
+  tpa_prune_plan_free(plan);
+  /* Heads only: no neuron part. */
+  plan = plan_n(imp, 1, false);
+  ck_assert_int_eq(tpa_prune_plan_ffn_width(plan, 0), 0);
+  tpa_prune_plan_free(plan);
+  tpa_importance_free(imp);
+}
+END_TEST
+
+START_TEST(neurons_bad) {
+  tpa_importance *imp = neuron_table();
+  tpa_prune_params p;
+  tpa_prune_params_init(&p, sizeof p);
+  ck_assert(p.ffn_keep == 0.0);
+  tpa_prune_plan *plan = (tpa_prune_plan *)&plan;
+  const double bad[] = {-0.1, 1.5, NAN, INFINITY};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p.ffn_keep = bad[i];
+    ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &p), TPA_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(tpa_last_error(), "ffn_keep"));
+    ck_assert_ptr_null(plan);
+  }
+  /* 0.1 keeps floor(0.3 + 0.5) = 0 of layer 1's 3. */
+  p.ffn_keep = 0.1;
+  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &p), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "layer 1"));
+  /* A table without neuron scores. */
+  tpa_importance *heads = make_importance(3, 4, distinct, NULL);
+  p.ffn_keep = 0.5;
+  ck_assert_int_eq(tpa_prune_plan_create(&plan, heads, &p), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "--ffn"));
+  tpa_importance_free(heads);
+  tpa_importance_free(imp);
+}
+END_TEST
+
 /* An older caller's shorter struct: fields past its size take defaults. */
 START_TEST(short_params) {
   tpa_importance *imp = make_importance(3, 4, distinct, NULL);
@@ -255,6 +358,8 @@ Suite *plan_suite(void) {
       {"threshold", threshold},
       {"bad_arguments", bad_arguments},
       {"short_params", short_params},
+      {"neurons_keep", neurons_keep},
+      {"neurons_bad", neurons_bad},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);

@@ -46,6 +46,33 @@ START_TEST(round_trip) {
 }
 END_TEST
 
+/* Neurons: written after the heads, read back. */
+START_TEST(round_trip_neurons) {
+  char *dir = temp_dir(), *path = join(dir, "plan.json");
+  write_text(path, "{\"layers\": 2, \"heads\": 2, \"pruned_heads\": {\"1\": [0]}, "
+                   "\"ffn_widths\": [5, 3], \"pruned_neurons\": {\"1\": [2, 0]}}");
+  tpa_prune_plan *plan = NULL, *back = NULL;
+  ck_assert_msg(tpa_prune_plan_load(&plan, path) == TPA_OK, "%s", tpa_last_error());
+  ck_assert_int_eq(tpa_prune_plan_num_pruned_neurons(plan), 2);
+  ck_assert(tpa_prune_plan_removes_neuron(plan, 1, 2));
+  ck_assert(!tpa_prune_plan_removes_neuron(plan, 1, 1));
+  ck_assert_int_eq(tpa_prune_plan_ffn_width(plan, 0), 5);
+  ck_assert_int_eq(tpa_prune_plan_save(plan, path), TPA_OK);
+  char *text = read_all(path, NULL);
+  ck_assert_str_eq(text, "{\"layers\": 2, \"heads\": 2, \"pruned_heads\": {\"1\": [0]}, "
+                         "\"ffn_widths\": [5, 3], \"pruned_neurons\": {\"1\": [0, 2]}}\n");
+  free(text);
+  ck_assert_int_eq(tpa_prune_plan_load(&back, path), TPA_OK);
+  ck_assert_int_eq(tpa_prune_plan_num_pruned_neurons(back), 2);
+  ck_assert(tpa_prune_plan_removes_neuron(back, 1, 0));
+  tpa_prune_plan_free(back);
+  tpa_prune_plan_free(plan);
+  remove_tree(dir);
+  free(path);
+  free(dir);
+}
+END_TEST
+
 /* Any key order, unsorted lists, empty lists and extra keys are fine. */
 START_TEST(hand_written) {
   char *dir = temp_dir(), *path = join(dir, "plan.json");
@@ -93,6 +120,28 @@ static const struct bad_file {
      "twice"},
     {"{\"layers\": 3, \"heads\": 4, \"pruned_heads\": {\"1\": [0], \"1\": [2]}}", TPA_ERR_JSON,
      "duplicate"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4, 4]}", TPA_ERR_CONFIG,
+     "\"pruned_neurons\" is missing"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"pruned_neurons\": {}}", TPA_ERR_CONFIG,
+     "\"ffn_widths\" is missing"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4], "
+     "\"pruned_neurons\": {}}",
+     TPA_ERR_CONFIG, "must list 2 layers"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4, 0], "
+     "\"pruned_neurons\": {}}",
+     TPA_ERR_CONFIG, "\"ffn_widths\"[1]"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4, 4], "
+     "\"pruned_neurons\": {\"0\": [4]}}",
+     TPA_ERR_CONFIG, "not a neuron index in 0..3"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4, 4], "
+     "\"pruned_neurons\": {\"0\": [1, 1]}}",
+     TPA_ERR_CONFIG, "neuron 1 twice"},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4, 4], "
+     "\"pruned_neurons\": {\"2\": [1]}}",
+     TPA_ERR_CONFIG, "pruned_neurons key \"2\""},
+    {"{\"layers\": 2, \"heads\": 4, \"pruned_heads\": {}, \"ffn_widths\": [4, 4], "
+     "\"pruned_neurons\": {\"1\": 3}}",
+     TPA_ERR_CONFIG, "not an array"},
 };
 
 START_TEST(bad_file) {
@@ -144,6 +193,7 @@ Suite *plan_json_suite(void) {
   Suite *s = suite_create("plan_json");
   TCase *tc = tcase_create("round_trip");
   tcase_add_test(tc, round_trip);
+  tcase_add_test(tc, round_trip_neurons);
   suite_add_tcase(s, tc);
   tc = tcase_create("hand_written");
   tcase_add_test(tc, hand_written);

@@ -37,12 +37,28 @@ def check(cond, what):
         FAILED.append(what)
 
 
-def write_importance(path, scores):
+def write_importance(path, scores, neurons=None):
     layers, heads = len(scores), len(scores[0])
     blocks = [sum(x for x in row if x is not None) for row in scores]
+    table = {"layers": layers, "heads": heads, "examples": 8, "tokens": 80,
+             "raw": scores, "normalized": scores, "blocks": blocks}
+    if neurons:
+        table.update(ffn_raw=neurons, ffn_normalized=neurons)
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"layers": layers, "heads": heads, "examples": 8, "tokens": 80,
-                   "raw": scores, "normalized": scores, "blocks": blocks}, f)
+        json.dump(table, f)
+
+
+# Neuron scores of tiny's 200 neurons per layer, all distinct: layer l,
+# neuron j scores ((37 j + 11 l) mod 200) / 200, so keeping half keeps the
+# neurons whose residue is 100 or more.
+NEURONS = [[((37 * j + 11 * l) % 200) / 200 for j in range(200)] for l in range(3)]
+
+
+def ffn_shapes(out, layer):
+    h = header(os.path.join(out, "model.safetensors"))
+    p = f"bert.encoder.layer.{layer}."
+    return (h[p + "intermediate.dense.weight"]["shape"], h[p + "intermediate.dense.bias"]["shape"],
+            h[p + "output.dense.weight"]["shape"])
 
 
 def run(*args):
@@ -134,11 +150,43 @@ def main():
             check([q_rows(out, l) for l in range(3)] == [96, 96, 96], "dense shapes")
             check(os.path.exists(os.path.join(out, "plan.json")), "dense run writes plan.json")
 
+        # --ffn-keep 0.5 with 2 heads: 100 of each layer's 200 neurons stay.
+        imp_ffn = os.path.join(tmp, "imp_ffn.json")
+        write_importance(imp_ffn, SCORES, NEURONS)
+        out = os.path.join(tmp, "ffn")
+        rc, _, err = run("--model", TINY, "--importance", imp_ffn, "--prune-heads", "2",
+                         "--ffn-keep", "0.5", "--out", out)
+        check(rc == 0, f"--ffn-keep 0.5 exits 0 ({err.strip()})")
+        if rc == 0:
+            with open(os.path.join(out, "plan.json"), encoding="utf-8") as f:
+                plan = json.load(f)
+            want = {str(l): [j for j in range(200) if NEURONS[l][j] < 0.5] for l in range(3)}
+            check(plan.get("ffn_widths") == [200, 200, 200], f"ffn_widths {plan.get('ffn_widths')}")
+            check(plan.get("pruned_neurons") == want, "pruned_neurons: the 100 lowest per layer")
+            check(plan["pruned_heads"] == {"1": [1], "2": [4]}, "heads of the same plan")
+            with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+                check(json.load(f)["intermediate_size"] == 100, "config.json intermediate_size")
+            check(all(ffn_shapes(out, l) == ([100, 96], [100], [96, 100]) for l in range(3)),
+                  "compact intermediate/output dense shapes")
+            check("removed 300 neurons: every layer keeps 100 of 200" in err,
+                  f"neuron summary: {err.strip()}")
+        # The table must have neuron scores; F must keep something.
+        rc, _, err = run("--model", TINY, "--importance", imp, "--ffn-keep", "0.5", "--out", out + "2")
+        check(rc == 1 and "--ffn" in err and not os.path.exists(out + "2"),
+              f"--ffn-keep without neuron scores: exit 1 ({err.strip()})")
+        rc, _, err = run("--model", TINY, "--importance", imp_ffn, "--ffn-keep", "0.001",
+                         "--out", out + "2")
+        check(rc == 1 and "keeps none" in err and not os.path.exists(out + "2"),
+              f"--ffn-keep that keeps nothing: exit 1 ({err.strip()})")
+
         # Usage errors: exit 2, nothing written.
         for args, what in ((["--prune-heads", "2", "--threshold", "0.1"], "both options"),
                            (["--threshold", "abc"], "bad threshold"),
                            (["--threshold", "nan"], "NaN threshold"),
                            (["--prune-heads", "-1"], "negative count"),
+                           (["--ffn-keep", "0"], "--ffn-keep 0"),
+                           (["--ffn-keep", "1.5"], "--ffn-keep above 1"),
+                           (["--ffn-keep", "x"], "bad --ffn-keep"),
                            (["--bogus"], "unknown option")):
             out = os.path.join(tmp, "usage")
             rc, _, err = run("--model", TINY, "--importance", imp, "--out", out, *args)

@@ -180,6 +180,38 @@ def plan_follows_importance_and_shrinks_the_model():
 
 
 @case
+def ffn_keep_prunes_neurons_by_their_scores():
+    """--ffn-keep 0.5: importance.json has neuron scores, the plan drops
+    the lower half of each layer by them (ties to the lower index kept),
+    the export is an ordinary model with intermediate_size 100, and
+    tpa predict on it gives the reported metric."""
+    out, err = pipeline('tpa', '--ffn-keep', '0.5')
+    imp = load_json(os.path.join(out, 'importance.json'))
+    plan = load_json(os.path.join(out, 'plan.json'))
+    m = load_json(os.path.join(out, 'metrics.json'))
+    expect(len(imp.get('ffn_normalized', [])) == 3 and
+           all(len(r) == 200 for r in imp['ffn_normalized']), 'neuron scores in importance.json')
+    for l, row in enumerate(imp['ffn_normalized']):
+        keep = sorted(range(200), key=lambda j: (-row[j], j))[:100]
+        want = sorted(set(range(200)) - set(keep))
+        expect(plan['pruned_neurons'].get(str(l)) == want, 'layer %d: pruned neurons' % l)
+    cfg = load_json(os.path.join(out, 'model', 'config.json'))
+    expect(cfg['intermediate_size'] == 100 and m['intermediate_kept'] == 100 and
+           m['intermediate_size'] == 200, 'intermediate sizes %d / %s' %
+           (cfg['intermediate_size'], m.get('intermediate_kept')))
+    counts = safetensors_counts(os.path.join(out, 'model', 'model.safetensors'))
+    expect(counts['bert.encoder.layer.0.intermediate.dense.weight'] == 100 * 96,
+           'intermediate.dense has 100 rows')
+    acc = accuracy_by_predict(os.path.join(out, 'model'))
+    expect(abs(acc - m['dev_metric']) < 1e-12,
+           'tpa predict on the export: %.6f, report says %.6f' % (acc, m['dev_metric']))
+    expect(m['dev_metric'] >= 0.9, 'the pruned model still learns the task: %.4f' %
+           m['dev_metric'])
+    report = open(os.path.join(out, 'report.md'), encoding='utf-8').read()
+    expect('keeps 100 of its 200 feed-forward neurons' in report, 'report.md names the neurons')
+
+
+@case
 def rank_schedule_follows_block_importance():
     out, _ = pipeline('tpa')
     m = load_json(os.path.join(out, 'metrics.json'))
@@ -407,6 +439,9 @@ def bad_arguments_exit_2():
         ['run', '--task', 'rte'],
         ['run', '--prune-heads', '3', '--threshold', '0.5'],
         ['run', '--mode', 'lora', '--prune-heads', '3'],
+        ['run', '--mode', 'lora', '--ffn-keep', '0.5'],
+        ['run', '--ffn-keep', '0'],
+        ['run', '--ffn-keep', '2'],
         ['run', '--epochs', '0'],
         ['run', '--bogus'],
         ['run', 'extra'],

@@ -35,7 +35,11 @@
  * width's.
  *
  *   bench_prune [--reps N] [--batch B] [--seq S] [--keep DIR] [--no-rss]
- *               [--no-widths]
+ *               [--no-widths] [--ffn-keep F]
+ *
+ * --ffn-keep F adds feed-forward neurons to the plan: every layer keeps
+ * floor(F * 3072 + 0.5) neurons, a seeded random choice (importance means
+ * nothing here either), and the FFN's FLOPs scale with the width kept.
  *
  * --no-rss skips the children (and the export), --no-widths the matmul
  * table (so that DNNL_VERBOSE=1 output holds the two models' calls only).
@@ -102,7 +106,14 @@ static int32_t plan_count(int32_t layer) {
   return n;
 }
 
-static void write_plan(const char *path) {
+/* Neurons each layer keeps with --ffn-keep F. */
+static int32_t ffn_kept(double keep) {
+  return keep > 0 ? (int32_t)(keep * INTER + 0.5) : INTER;
+}
+
+/* The plan; with @p keep > 0 also INTER - ffn_kept(keep) neurons of every
+ * layer, the first of a seeded shuffle. */
+static void write_plan(const char *path, double keep) {
   FILE *f = fopen(path, "w");
   if (!f) {
     fprintf(stderr, "%s: %s: %s\n", bench_prog, path, strerror(errno));
@@ -115,7 +126,31 @@ static void write_plan(const char *path) {
       fprintf(f, "%s%d", j ? ", " : "", plan_heads[l][j]);
     fprintf(f, "]");
   }
-  fprintf(f, "\n}}\n");
+  fprintf(f, "\n}");
+  if (keep > 0) {
+    fprintf(f, ", \"ffn_widths\": [");
+    for (int32_t l = 0; l < L; l++)
+      fprintf(f, "%s%d", l ? ", " : "", INTER);
+    fprintf(f, "], \"pruned_neurons\": {");
+    int32_t perm[INTER];
+    for (int32_t l = 0; l < L; l++) {
+      for (int32_t j = 0; j < INTER; j++)
+        perm[j] = j;
+      for (int32_t j = INTER - 1; j > 0; j--) { /* Fisher-Yates */
+        int32_t k = (int32_t)(bench_uniform() * (j + 1));
+        k = k > j ? j : k;
+        int32_t t = perm[j];
+        perm[j] = perm[k];
+        perm[k] = t;
+      }
+      fprintf(f, "%s\n  \"%d\": [", l ? "," : "", l);
+      for (int32_t j = 0; j < INTER - ffn_kept(keep); j++)
+        fprintf(f, "%s%d", j ? ", " : "", perm[j]);
+      fprintf(f, "]");
+    }
+    fprintf(f, "\n}");
+  }
+  fprintf(f, "}\n");
   if (fclose(f) != 0) {
     fprintf(stderr, "%s: %s: %s\n", bench_prog, path, strerror(errno));
     exit(1);
@@ -142,8 +177,8 @@ typedef struct flops {
   double total;
 } flops;
 
-static flops flops_per_seq(const int32_t *heads, double S) {
-  const double Hd = H, I = INTER;
+static flops flops_per_seq(const int32_t *heads, double S, double I) {
+  const double Hd = H;
   flops f;
   memset(&f, 0, sizeof f);
   for (int32_t l = 0; l < L; l++) {
@@ -237,6 +272,13 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
   t->merge = bench_now() - t0;
   tpa_lora_set_free(set);
   return m;
+}
+
+static int32_t model_inter(const tpa_model *m) {
+  tpa_model_config c = {.size = sizeof c};
+  if (tpa_model_get_config(m, &c) != TPA_OK)
+    bench_die("tpa_model_get_config");
+  return c.intermediate_size;
 }
 
 static void model_heads(const tpa_model *m, int32_t *heads) {
@@ -426,6 +468,7 @@ static int cmp_double(const void *a, const void *b) {
 int main(int argc, char **argv) {
   int reps = 8, batch = 32, seq = 128;
   bool rss = true, widths = true;
+  double ffn_keep = 0;
   const char *keep = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -440,16 +483,19 @@ int main(int argc, char **argv) {
       rss = false;
     else if (!strcmp(argv[i], "--no-widths"))
       widths = false;
+    else if (!strcmp(argv[i], "--ffn-keep") && i + 1 < argc)
+      ffn_keep = atof(argv[++i]);
     else {
       fprintf(stderr,
               "usage: %s [--reps N] [--batch B] [--seq S] [--keep DIR] [--no-rss] "
-              "[--no-widths]\n",
+              "[--no-widths] [--ffn-keep F]\n",
               argv[0]);
       return 2;
     }
   }
-  if (reps < 1 || reps > 1000 || batch < 1 || seq < 1 || seq > BENCH_MAXPOS) {
-    fprintf(stderr, "bench_prune: bad --reps/--batch/--seq\n");
+  if (reps < 1 || reps > 1000 || batch < 1 || seq < 1 || seq > BENCH_MAXPOS ||
+      !(ffn_keep >= 0 && ffn_keep <= 1) || (ffn_keep > 0 && ffn_kept(ffn_keep) < 1)) {
+    fprintf(stderr, "bench_prune: bad --reps/--batch/--seq/--ffn-keep\n");
     return 2;
   }
   bench_prog = "bench_prune";
@@ -465,7 +511,7 @@ int main(int argc, char **argv) {
   bench_model_dir(keep, dir, sizeof dir, &weights_mib);
   snprintf(plan_path, sizeof plan_path, "%s/bench_prune_plan.json", dir);
   snprintf(export_dir, sizeof export_dir, "%s/pruned-merged", dir);
-  write_plan(plan_path);
+  write_plan(plan_path, ffn_keep);
 
   /* Children first, while this process has started no OpenMP thread. */
   child_result exp, rss_dense, rss_pruned;
@@ -492,7 +538,13 @@ int main(int argc, char **argv) {
   int32_t heads_dense[L], heads_pruned[L];
   model_heads(dense, heads_dense);
   model_heads(pruned, heads_pruned);
-  const flops fd = flops_per_seq(heads_dense, seq), fp = flops_per_seq(heads_pruned, seq);
+  if (model_inter(pruned) != ffn_kept(ffn_keep)) {
+    fprintf(stderr, "%s: the pruned model has %d neurons per layer, not %d\n", bench_prog,
+            model_inter(pruned), ffn_kept(ffn_keep));
+    exit(1);
+  }
+  const flops fd = flops_per_seq(heads_dense, seq, INTER),
+              fp = flops_per_seq(heads_pruned, seq, model_inter(pruned));
 
   inputs in;
   inputs_make(&in, batch, seq);
@@ -535,6 +587,9 @@ int main(int argc, char **argv) {
   printf("  plan: %d of %d heads removed; kept per layer:", PLAN_PRUNED, L * HEADS);
   for (int32_t l = 0; l < L; l++)
     printf(" %d", heads_pruned[l]);
+  if (ffn_keep > 0)
+    printf("\n  neurons: every layer keeps %d of %d (--ffn-keep %g)", ffn_kept(ffn_keep), INTER,
+           ffn_keep);
   printf("\n  LoRA merged: rank 8 on blocks 0-3, 4 on blocks 4-11, alpha 2r\n");
   printf("  dense load %.2f s; pruned: load %.2f s, tpa_model_prune %.2f s, LoRA set %.2f s, "
          "tpa_lora_set_merge %.2f s\n",

@@ -191,9 +191,9 @@ TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_load(tpa_prune_plan **out, const
  * @param plan the plan (borrowed, only read); not NULL.
  * @return TPA_OK (also when the model already lacks every head of the
  *         plan); TPA_ERR_INVALID_ARGUMENT for a NULL argument, a plan of
- *         another shape or one that removes every neuron of a layer;
- *         TPA_ERR_UNSUPPORTED for a plan that leaves layers of different
- *         widths; TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
+ *         another shape, one that removes every neuron of a layer or one
+ *         that leaves layers of different widths (not supported yet);
+ *         TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_model_prune(tpa_model *model, const tpa_prune_plan *plan);

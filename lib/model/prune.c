@@ -85,7 +85,7 @@ static tpa_status measure_neurons(const tpa_model *m, const tpa_prune_plan *plan
       return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "tpa_model_prune: the plan removes every neuron of layer %d", l);
     if (common >= 0 && kept != common)
-      return tpa__error(TPA_ERR_UNSUPPORTED,
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "tpa_model_prune: the plan leaves layer %d with %d neurons and layer 0 "
                         "with %d; layers of different widths are not supported yet",
                         l, kept, common);

@@ -448,6 +448,12 @@ def gen_importance_and_plans():
            'raw': raw + [raw[0]], 'normalized': norm + [norm[0]],
            'blocks': [sum(r) for r in raw + [raw[0]]]}
     write('importance/other-model.json', jdump(big))
+    # Neuron scores (tiny has 200 neurons per layer): a lone list, a
+    # negative score, a short list.
+    fr = [[0.001 * ((7 * j + l) % 13) for j in range(200)] for l in range(L)]
+    imp('ffn-unpaired', ffn_raw=fr)
+    imp('ffn-negative', ffn_raw=[[-1.0] + r[1:] for r in fr], ffn_normalized=fr)
+    imp('ffn-short', ffn_raw=fr, ffn_normalized=[fr[0], fr[1][:199], fr[2]])
 
     plan = {'layers': 3, 'heads': 6, 'pruned_heads': {'0': [1, 4], '2': [0]}}
     write('plan/ok.json', jdump(plan))
@@ -467,6 +473,15 @@ def gen_importance_and_plans():
     pl('duplicate-layer', text='{"layers": 3, "heads": 6, "pruned_heads": '
                                '{"0": [1], "0": [2]}}\n')
     pl('other-model', layers=12, heads=12, pruned_heads={'0': [1]})
+    # Neurons of tiny (200 per layer): the same count per layer prunes,
+    # different counts, a whole layer or another width do not.
+    pl('neurons-ok', ffn_widths=[200] * 3,
+       pruned_neurons={str(l): list(range(l, 200, 4)) for l in range(3)})
+    pl('neurons-uneven', ffn_widths=[200] * 3, pruned_neurons={'0': [1, 2], '1': [3]})
+    pl('neurons-empty-layer', ffn_widths=[200] * 3, pruned_neurons={'1': list(range(200))})
+    pl('neurons-other-width', ffn_widths=[300] * 3, pruned_neurons={'0': [299]})
+    pl('neurons-unpaired', ffn_widths=[200] * 3)
+    pl('neurons-out-of-range', ffn_widths=[200] * 3, pruned_neurons={'2': [200]})
 
 
 def main():

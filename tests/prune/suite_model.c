@@ -338,7 +338,7 @@ START_TEST(neuron_plan_errors) {
     tpa_status want;
     const char *msg;
   } cases[] = {
-      {plan_with_neurons(none, uneven, LAYERS, HEADS, 200), TPA_ERR_UNSUPPORTED,
+      {plan_with_neurons(none, uneven, LAYERS, HEADS, 200), TPA_ERR_INVALID_ARGUMENT,
        "different widths"},
       {plan_with_neurons(none, all, LAYERS, HEADS, 200), TPA_ERR_INVALID_ARGUMENT,
        "every neuron of layer 2"},

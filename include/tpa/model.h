@@ -128,6 +128,18 @@ TPA_API TPA_NODISCARD tpa_status tpa_model_get_config(const tpa_model *model,
 TPA_API int32_t tpa_model_layer_num_heads(const tpa_model *model, int32_t layer);
 
 /**
+ * Intermediate (feed-forward) neurons of layer @p layer. Equal to
+ * tpa_model_config.intermediate_size unless neuron pruning left layers of
+ * different widths (that field is then the widest layer's).
+ * @param model the model (borrowed), or NULL.
+ * @param layer 0-based layer index.
+ * @return the neuron count, or -1 for a NULL @p model or @p layer out of
+ *         range.
+ * @since 0.6.0
+ */
+TPA_API int32_t tpa_model_layer_ffn_width(const tpa_model *model, int32_t layer);
+
+/**
  * ORIGINAL indices of the heads layer @p layer keeps, ascending. Writes at
  * most @p cap values to @p heads and the count to *n; a NULL @p heads with
  * cap 0 queries the count.

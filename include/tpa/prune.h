@@ -49,6 +49,12 @@ typedef struct tpa_prune_params {
    *  no neuron (0). Needs a table with neuron scores
    *  (tpa_importance_params.ffn). @since 0.6.0 */
   double ffn_keep;
+  /** Instead of @ref ffn_keep: rank every neuron of every layer together
+   *  by normalised neuron score and keep floor(ffn_global * total + 0.5)
+   *  of them (equal scores: the lower (layer, neuron) is kept), each layer
+   *  keeping at least its most important neuron; layers then differ in
+   *  width. In (0, 1]; 0 = off (0). @since 0.6.0 */
+  double ffn_global;
 } tpa_prune_params;
 
 /**
@@ -74,9 +80,10 @@ TPA_API void tpa_prune_params_init(tpa_prune_params *p, size_t size);
  *         bad params->size, num_heads outside -1..layers*heads, a
  *         non-finite threshold (with use_threshold), a table of impossible
  *         size, or a scored head whose normalised score is not finite;
- *         with ffn_keep, also for ffn_keep outside [0, 1], a table
- *         without neuron scores, a layer that would keep no neuron, or a
- *         neuron score that is not finite; TPA_ERR_NO_MEMORY.
+ *         with ffn_keep or ffn_global, also for either outside [0, 1],
+ *         both set, a table without neuron scores, a layer that would keep
+ *         no neuron (ffn_keep), or a neuron score that is not finite;
+ *         TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_create(tpa_prune_plan **out,
@@ -181,18 +188,17 @@ TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_load(tpa_prune_plan **out, const
  * model already lacks are skipped, so pruning twice composes. The plan's
  * shape must match the model's (layers, original heads). A plan with
  * neurons also removes them (rows of the intermediate dense and its bias,
- * columns of the output dense); its neuron counts must be the model's
- * intermediate size as loaded, and every layer must be left the same
- * number of neurons, at least one (the model's intermediate size becomes
- * that number).
+ * columns of the output dense); its neuron counts must be each layer's
+ * intermediate size as loaded, and every layer must keep a neuron. The
+ * model's intermediate size becomes the widest layer's; layers may differ
+ * in width (tpa_model_layer_ffn_width()).
  * @param model the model to modify in place (exclusively: no other thread
  *        may use it during the call); not NULL. On failure it is left
  *        unchanged.
  * @param plan the plan (borrowed, only read); not NULL.
  * @return TPA_OK (also when the model already lacks every head of the
  *         plan); TPA_ERR_INVALID_ARGUMENT for a NULL argument, a plan of
- *         another shape, one that removes every neuron of a layer or one
- *         that leaves layers of different widths (not supported yet);
+ *         another shape, or one that removes every neuron of a layer;
  *         TPA_ERR_NO_MEMORY; TPA_ERR_BACKEND.
  * @since 0.1.0
  */

@@ -80,6 +80,7 @@ void tpa__config_free(tpa__config *cfg) {
     for (int32_t i = 0; i < cfg->num_labels; i++)
       free(cfg->id2label[i]);
   free(cfg->id2label);
+  free(cfg->inter_layers);
   memset(cfg, 0, sizeof *cfg);
 }
 
@@ -217,7 +218,6 @@ static tpa_status parse_sizes(const json_t *root, const char *path, tpa__config 
       (st = get_bounded(root, path, "vocab_size", 1, TPA__CFG_MAX_VOCAB, &cfg->vocab)) ||
       (st = get_bounded(root, path, "max_position_embeddings", 1, TPA__CFG_MAX_POS, &cfg->max_pos)))
     return st;
-  cfg->inter_loaded = cfg->inter;
   if (distil && ((st = check_alias(root, path, "dim", "hidden_size", cfg->hidden)) ||
                  (st = check_alias(root, path, "n_layers", "num_hidden_layers", cfg->layers)) ||
                  (st = check_alias(root, path, "n_heads", "num_attention_heads", cfg->heads))))
@@ -348,6 +348,40 @@ static tpa_status parse_family(const json_t *root, const char *path, tpa__family
   return TPA_OK;
 }
 
+/* libtpa's "intermediate_sizes": one width per layer, each 1..the
+ * intermediate size, the widest equal to it (a model whose layers kept
+ * different numbers of neurons, docs/formats.md). */
+static tpa_status parse_inter_layers(const json_t *root, const char *path, tpa__config *cfg) {
+  const json_t *list = NULL;
+  tpa_status st = tpa__json_get_typed(root, "intermediate_sizes", path, TPA_ERR_CONFIG, JSON_ARRAY,
+                                      &list, NULL);
+  if (st != TPA_OK || !list)
+    return st;
+  if (json_array_size(list) != (size_t)cfg->layers)
+    return tpa__error(TPA_ERR_CONFIG, "file %s: key \"intermediate_sizes\" must list %d layers",
+                      path, cfg->layers);
+  cfg->inter_layers = tpa__calloc((size_t)cfg->layers, sizeof *cfg->inter_layers);
+  if (!cfg->inter_layers)
+    return TPA__NO_MEMORY("intermediate sizes");
+  int32_t widest = 0;
+  for (int32_t l = 0; l < cfg->layers; l++) {
+    const json_t *v = json_array_get(list, (size_t)l);
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > cfg->inter)
+      return tpa__error(TPA_ERR_CONFIG,
+                        "file %s: \"intermediate_sizes\"[%d] is not a width in 1..%d "
+                        "(intermediate_size)",
+                        path, l, cfg->inter);
+    cfg->inter_layers[l] = (int32_t)json_integer_value(v);
+    widest = cfg->inter_layers[l] > widest ? cfg->inter_layers[l] : widest;
+  }
+  if (widest != cfg->inter)
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: the widest of \"intermediate_sizes\" is %d, but intermediate_size "
+                      "is %d: inconsistent sizes",
+                      path, widest, cfg->inter);
+  return TPA_OK;
+}
+
 tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *cfg,
                              bool **pruned) {
   *pruned = NULL;
@@ -364,7 +398,7 @@ tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *
   if ((st = require_string(root, path, distil ? "activation" : "hidden_act", "gelu")) ||
       (!distil && (st = require_string(root, path, "position_embedding_type", "absolute"))) ||
       (st = parse_sizes(root, path, cfg)) || (st = parse_positions(root, path, cfg)) ||
-      (st = parse_labels(root, path, cfg)))
+      (st = parse_labels(root, path, cfg)) || (st = parse_inter_layers(root, path, cfg)))
     goto fail;
   table = tpa__calloc((size_t)cfg->layers * (size_t)cfg->heads, sizeof *table);
   if (!table) {

@@ -42,9 +42,10 @@ tpa_status tpa__config_set_num_labels(tpa__config *cfg, int32_t n);
 /* Exact parameter counts for @p cfg when layer l keeps heads_per_layer[l]
  * heads (NULL: no pruning). Per kept head of size d in a block of width H:
  * 3 (d H + d) for Q, K, V plus H d for the output dense. counts->size is
- * left alone; the rest of the struct is filled. */
+ * left alone; the rest of the struct is filled. @p inter_per_layer gives
+ * each layer's intermediate width (NULL: config.json's). */
 void tpa__param_counts(const tpa__config *cfg, const int32_t *heads_per_layer,
-                       tpa_param_counts *counts);
+                       const int32_t *inter_per_layer, tpa_param_counts *counts);
 
 /* Free the label names; zeroes @p cfg. */
 void tpa__config_free(tpa__config *cfg);

@@ -246,7 +246,7 @@ static tpa_status block(const tpa_model *m, tpa__infer_work *w, int32_t l, int32
                         int32_t seq) {
   const tpa__layer *W = &m->w.layer[l];
   const tpa__infer_layer *L = &m->infer->layer[l];
-  const int64_t h = m->cfg.hidden, hq = L->hq, inter = m->cfg.inter;
+  const int64_t h = m->cfg.hidden, hq = L->hq, inter = W->inter;
   const int64_t tokens = (int64_t)batch * seq;
   const float eps = (float)m->cfg.ln_eps;
   const tpa__nn_tensor th = tpa__nn_dense2(tokens, h);

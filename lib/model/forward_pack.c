@@ -27,7 +27,7 @@ typedef struct pack_job {
 
 static void jobs_of_layer(const tpa_model *m, int32_t l, tpa__infer_layer *L, pack_job *j) {
   const tpa__layer *w = &m->w.layer[l];
-  const int64_t h = m->cfg.hidden, inter = m->cfg.inter;
+  const int64_t h = m->cfg.hidden, inter = w->inter;
   const int64_t hq = (int64_t)w->n_heads * m->cfg.head_dim;
   L->hq = (int32_t)hq;
   j[0] = (pack_job){w->q_w, h, hq, &L->q_w, 0, 0};

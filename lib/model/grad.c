@@ -250,7 +250,7 @@ static tpa_status check_batch(const tpa__grad_work *wk, const tpa_model *m, cons
 static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w,
                        const tpa__grad_out *g, int32_t batch) {
   const tpa__config *c = &m->cfg;
-  const size_t H = (size_t)c->hidden, I = (size_t)c->inter, NL = (size_t)c->num_labels;
+  const size_t H = (size_t)c->hidden, NL = (size_t)c->num_labels;
 #define ZERO(p, n)                                                                                 \
   do {                                                                                             \
     if (p)                                                                                         \
@@ -271,6 +271,7 @@ static void zero_grads(const tpa__grad_work *wk, const tpa_model *m, const tpa__
     for (int32_t l = 0; G->layer && l < c->layers; l++) {
       tpa__layer_grad *L = &G->layer[l];
       const size_t hq = (size_t)w->layer[l].n_heads * (size_t)c->head_dim;
+      const size_t I = (size_t)w->layer[l].inter;
       ZERO(L->q_w, hq * H);
       ZERO(L->k_w, hq * H);
       ZERO(L->v_w, hq * H);

@@ -62,7 +62,8 @@ typedef struct tpa__grad_out {
   /* Per-example d l_e / d n_{l,j} of a mask on each intermediate neuron
    * (after the activation, before the output dense), all ones:
    * [batch, layers, config.inter], by the neuron's index in the model as
-   * it is. For neuron importance (docs/method.md section 5a). */
+   * it is (a layer narrower than config.inter fills the start of its row). For neuron importance
+   * (docs/method.md section 5a). */
   float *ffn_mask_per_example;
 } tpa__grad_out;
 

@@ -104,7 +104,9 @@ static tpa_status ffn_mask_grad(tpa__grad_run *r, int32_t l, const float *dz, co
   if (!r->g || !r->g->ffn_mask_per_example)
     return TPA_OK;
   tpa__grad_work *wk = r->wk;
-  const int64_t inter = wk->inter, seq = r->seq, tokens = (int64_t)r->rows * seq;
+  /* This layer's neurons; rows of the output are config.inter apart. */
+  const int64_t inter = r->w->layer[l].inter, stride = wk->inter, seq = r->seq;
+  const int64_t tokens = (int64_t)r->rows * seq;
   const tpa__nn_tensor ti = tpa__nn_dense2(tokens, inter);
   tpa_status s =
       tpa__nn_eltwise(wk->nn, &ti, TPA__NN_ACT_GELU_ERF, wk->acts[l].u, wk->ffn_act, what);
@@ -115,7 +117,7 @@ static tpa_status ffn_mask_grad(tpa__grad_run *r, int32_t l, const float *dz, co
   const double scale = (double)r->batch_rows;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < r->rows; b++) {
-    float *o = out + ((r->b0 + b) * (int64_t)wk->layers + l) * inter;
+    float *o = out + ((r->b0 + b) * (int64_t)wk->layers + l) * stride;
     for (int64_t j = 0; j < inter; j++) {
       double acc = 0;
       for (int64_t t = 0; t < seq; t++) {
@@ -208,7 +210,7 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
   const tpa__layer *W = &r->w->layer[l];
   tpa__layer_grad *G = layer_grad(r, l);
   tpa_lora_set *gl = r->g ? r->g->lora : NULL;
-  const int64_t h = wk->hidden, inter = wk->inter, hq = (int64_t)W->n_heads * r->m->cfg.head_dim;
+  const int64_t h = wk->hidden, inter = W->inter, hq = (int64_t)W->n_heads * r->m->cfg.head_dim;
   const int64_t tokens = (int64_t)r->rows * r->seq;
   const uint64_t first = r->drop_row0 * (uint64_t)r->seq * (uint64_t)h;
   const size_t nth = (size_t)(tokens * h);

@@ -142,7 +142,7 @@ static tpa_status block(tpa__grad_run *r, int32_t l) {
   tpa__grad_work *wk = r->wk;
   tpa__grad_acts *A = &wk->acts[l];
   const tpa__layer *W = &r->w->layer[l];
-  const int64_t h = wk->hidden, inter = wk->inter, hq = (int64_t)W->n_heads * r->m->cfg.head_dim;
+  const int64_t h = wk->hidden, inter = W->inter, hq = (int64_t)W->n_heads * r->m->cfg.head_dim;
   const int64_t tokens = (int64_t)r->rows * r->seq;
   const float eps = (float)r->m->cfg.ln_eps;
   const tpa__nn_tensor th = tpa__nn_dense2(tokens, h);

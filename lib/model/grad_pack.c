@@ -29,7 +29,7 @@ enum { MATS = 6 };
 /* Matrix @p which of block @p l: HF pointer and [out, in]. */
 static const float *matrix(const tpa_model *m, int32_t l, int which, int64_t *out, int64_t *in) {
   const tpa__layer *L = &m->w.layer[l];
-  const int64_t h = m->cfg.hidden, hq = (int64_t)L->n_heads * m->cfg.head_dim, inter = m->cfg.inter;
+  const int64_t h = m->cfg.hidden, hq = (int64_t)L->n_heads * m->cfg.head_dim, inter = L->inter;
   switch (which) {
   case 0: *out = hq, *in = h; return L->q_w;
   case 1: *out = hq, *in = h; return L->k_w;
@@ -95,12 +95,17 @@ tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
 
 tpa_status tpa__grad_pack_copies(tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w) {
   wk->f_copy_valid = false;
-  const int64_t h = m->cfg.hidden, inter = m->cfg.inter;
+  const int64_t h = m->cfg.hidden;
   if (!wk->f_copy) {
-    size_t bytes, total;
-    tpa_status s = tpa__nn_packed_size(wk->nn, h, inter, &bytes);
-    if (s != TPA_OK)
-      return s;
+    /* One slot per layer, as large as the widest layer's packing needs. */
+    size_t bytes = 0, total;
+    for (int32_t l = 0; l < m->cfg.layers; l++) {
+      size_t b;
+      tpa_status s = tpa__nn_packed_size(wk->nn, h, m->w.layer[l].inter, &b);
+      if (s != TPA_OK)
+        return s;
+      bytes = b > bytes ? b : bytes;
+    }
     bytes = (bytes + 63) & ~(size_t)63;
     if (!tpa__mul_size(bytes, (size_t)m->cfg.layers, &total))
       return tpa__error(TPA_ERR_INVALID_ARGUMENT, "backward weights: model too large");
@@ -108,8 +113,8 @@ tpa_status tpa__grad_pack_copies(tpa__grad_work *wk, const tpa_model *m, const t
       return TPA__NO_MEMORY("backward weights");
     wk->f_copy_bytes = bytes;
   }
-  const tpa__nn_tensor view = tpa__nn_dense2(h, inter);
   for (int32_t l = 0; l < m->cfg.layers; l++) {
+    const tpa__nn_tensor view = tpa__nn_dense2(h, m->w.layer[l].inter);
     float *dst = (float *)((char *)wk->f_copy + (size_t)l * wk->f_copy_bytes);
     char what[64];
     snprintf(what, sizeof what, "layer %d output.dense for the backward", l);

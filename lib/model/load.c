@@ -130,6 +130,7 @@ static tpa_status build_layers(tpa_model *m, const bool *pruned) {
         ids[n++] = h;
     layers[l].n_heads = n;
     layers[l].head_ids = ids;
+    layers[l].inter = layers[l].inter_loaded = c->inter_layers ? c->inter_layers[l] : c->inter;
   }
   return TPA_OK;
 }

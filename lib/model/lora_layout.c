@@ -14,15 +14,18 @@ tpa_status tpa__lora_set_check(const tpa_lora_set *s, const tpa_model *m) {
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set made for a %s model; the model is %s",
                       tpa__family_get(s->family)->model_type,
                       tpa__family_get(c->family)->model_type);
-  if (s->layers != c->layers || s->hidden != c->hidden || s->num_labels != c->num_labels ||
-      s->inter != c->inter)
+  if (s->layers != c->layers || s->hidden != c->hidden || s->num_labels != c->num_labels)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "LoRA set made for %d layers, hidden %d, intermediate %d, %d labels; the "
-                      "model has %d layers, hidden %d, intermediate %d, %d labels",
-                      s->layers, s->hidden, s->inter, s->num_labels, c->layers, c->hidden, c->inter,
-                      c->num_labels);
+                      "LoRA set made for %d layers, hidden %d, %d labels; the model has %d layers, "
+                      "hidden %d, %d labels",
+                      s->layers, s->hidden, s->num_labels, c->layers, c->hidden, c->num_labels);
   for (int32_t l = 0; l < c->layers; l++) {
     const tpa__layer *ly = &m->w.layer[l];
+    if (s->inters[l] != ly->inter)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "LoRA set made for a model whose layer %d has intermediate size %d; the "
+                        "model's has %d",
+                        l, s->inters[l], ly->inter);
     bool same = s->n_heads[l] == ly->n_heads && s->heads == c->heads;
     for (int32_t h = 0; same && h < ly->n_heads; h++)
       same = s->head_ids[(size_t)l * (size_t)s->heads + (size_t)h] == ly->head_ids[h];

@@ -35,7 +35,7 @@ struct tpa_lora_set {
   int32_t layers, hidden, num_labels;
   tpa__family family; /* of the model it was made for: names its tensors */
   int32_t emb;        /* embedding width (the embeddings LayerNorm's) */
-  int32_t inter;      /* intermediate size of the model it was made for */
+  int32_t *inters;    /* [layers] intermediate widths of the model it was made for */
   int32_t *n_heads;   /* [layers] kept heads of the model it was made for */
   tpa__lora_mod *mod; /* [layers * TPA__LORA_ALL], block-major */
   /* PEFT's modules_to_save: trainable copies, same shapes as the model's. */

@@ -136,6 +136,12 @@ TPA_API int32_t tpa_model_layer_num_heads(const tpa_model *m, int32_t layer) {
   return m->w.layer[layer].n_heads;
 }
 
+TPA_API int32_t tpa_model_layer_ffn_width(const tpa_model *m, int32_t layer) {
+  if (!m || layer < 0 || layer >= m->cfg.layers)
+    return -1;
+  return m->w.layer[layer].inter;
+}
+
 TPA_API tpa_status tpa_model_layer_heads(const tpa_model *m, int32_t layer, int32_t *heads,
                                          size_t cap, size_t *n) {
   tpa__error_clear();
@@ -160,8 +166,8 @@ TPA_API tpa_status tpa_model_layer_heads(const tpa_model *m, int32_t layer, int3
 }
 
 void tpa__param_counts(const tpa__config *c, const int32_t *heads_per_layer,
-                       tpa_param_counts *out) {
-  uint64_t H = (uint64_t)c->hidden, I = (uint64_t)c->inter, d = (uint64_t)c->head_dim;
+                       const int32_t *inter_per_layer, tpa_param_counts *out) {
+  uint64_t H = (uint64_t)c->hidden, d = (uint64_t)c->head_dim;
   uint64_t E = (uint64_t)c->emb;
   out->embeddings =
       ((uint64_t)c->vocab + (uint64_t)c->max_pos + (uint64_t)c->type_vocab) * E + 2 * E;
@@ -170,6 +176,9 @@ void tpa__param_counts(const tpa__config *c, const int32_t *heads_per_layer,
   out->encoder = 0;
   for (int32_t l = 0; l < c->layers; l++) {
     uint64_t a = (uint64_t)(heads_per_layer ? heads_per_layer[l] : c->heads) * d;
+    const uint64_t I = (uint64_t)(inter_per_layer   ? inter_per_layer[l]
+                                  : c->inter_layers ? c->inter_layers[l]
+                                                    : c->inter);
     out->encoder += 3 * (a * H + a) /* query, key, value */
                     + H * a + H     /* attention.output.dense */
                     + 2 * H         /* attention.output.LayerNorm */
@@ -190,13 +199,16 @@ TPA_API tpa_status tpa_model_param_counts(const tpa_model *m, tpa_param_counts *
   tpa_status s = tpa__result_check(counts, "tpa_model_param_counts: counts");
   if (s != TPA_OK)
     return s;
-  int32_t *heads = tpa__calloc((size_t)m->cfg.layers, sizeof *heads);
+  int32_t *heads = tpa__calloc(2 * (size_t)m->cfg.layers, sizeof *heads);
   if (!heads)
     return TPA__NO_MEMORY("parameter counts");
-  for (int32_t l = 0; l < m->cfg.layers; l++)
+  int32_t *inters = heads + m->cfg.layers;
+  for (int32_t l = 0; l < m->cfg.layers; l++) {
     heads[l] = m->w.layer[l].n_heads;
+    inters[l] = m->w.layer[l].inter;
+  }
   tpa_param_counts full = {.size = sizeof full};
-  tpa__param_counts(&m->cfg, heads, &full);
+  tpa__param_counts(&m->cfg, heads, inters, &full);
   free(heads);
   tpa__result_write(counts, &full, sizeof full);
   return TPA_OK;

@@ -14,22 +14,22 @@
 
 /* config.json, after validation. */
 typedef struct tpa__config {
-  tpa__family family;   /* model_type (model/family.h) */
-  int32_t hidden;       /* hidden_size */
-  int32_t layers;       /* num_hidden_layers */
-  int32_t heads;        /* num_attention_heads (before pruning) */
-  int32_t head_dim;     /* hidden / heads */
-  int32_t inter;        /* intermediate_size: every layer's, after any neuron pruning */
-  int32_t inter_loaded; /* intermediate_size as loaded: the index range of
-                           neuron plans (model/prune.c) */
-  int32_t vocab;        /* vocab_size */
-  int32_t max_pos;      /* max_position_embeddings */
-  int32_t type_vocab;   /* type_vocab_size */
-  int32_t num_labels;   /* 1 = regression */
-  int32_t emb;          /* embedding width: ELECTRA's embedding_size, else hidden */
-  int32_t pad_id;       /* pad_token_id: the padding_idx of RoBERTa's positions */
-  int32_t max_seq;      /* longest sequence the position table covers */
-  double ln_eps;        /* layer_norm_eps */
+  tpa__family family;    /* model_type (model/family.h) */
+  int32_t hidden;        /* hidden_size */
+  int32_t layers;        /* num_hidden_layers */
+  int32_t heads;         /* num_attention_heads (before pruning) */
+  int32_t head_dim;      /* hidden / heads */
+  int32_t inter;         /* intermediate_size: the widest layer's (tpa__layer.inter) */
+  int32_t *inter_layers; /* config.json's "intermediate_sizes" (one per layer,
+                            owned), or NULL: every layer has intermediate_size */
+  int32_t vocab;         /* vocab_size */
+  int32_t max_pos;       /* max_position_embeddings */
+  int32_t type_vocab;    /* type_vocab_size */
+  int32_t num_labels;    /* 1 = regression */
+  int32_t emb;           /* embedding width: ELECTRA's embedding_size, else hidden */
+  int32_t pad_id;        /* pad_token_id: the padding_idx of RoBERTa's positions */
+  int32_t max_seq;       /* longest sequence the position table covers */
+  double ln_eps;         /* layer_norm_eps */
   double hidden_dropout;
   double attn_dropout;
   double cls_dropout; /* dropout of the classification head */
@@ -48,13 +48,16 @@ typedef struct tpa__config {
 typedef struct tpa__layer {
   int32_t n_heads;
   int32_t *head_ids;
-  /* The intermediate neurons kept by neuron pruning in this process, by
-   * their index in the model as loaded, ascending; NULL = all of them. */
+  /* Intermediate neurons: inter now, inter_loaded when the model was
+   * loaded (the index range of neuron plans, model/prune.c), and those
+   * kept by neuron pruning in this process by their index as loaded,
+   * ascending (NULL = all of them). */
+  int32_t inter, inter_loaded;
   int32_t *neuron_ids;
   const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;
   const float *o_w, *o_b;
   const float *ln1_g, *ln1_b; /* attention.output.LayerNorm */
-  const float *i_w, *i_b;     /* intermediate.dense [inter, hidden] */
+  const float *i_w, *i_b;     /* intermediate.dense [inter, hidden] (the layer's inter) */
   const float *f_w, *f_b;     /* output.dense [hidden, inter] */
   const float *ln2_g, *ln2_b; /* output.LayerNorm */
 } tpa__layer;

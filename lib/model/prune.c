@@ -5,9 +5,9 @@
  * output weight (the columns of those heads; its bias is unchanged), so
  * the pruned model really does fewer FLOPs. Neuron pruning does the same
  * to the feed-forward: the rows of the intermediate dense (and its bias)
- * and the columns of the output dense of the neurons kept. Every layer
- * keeps the same number of neurons, so the result is an ordinary HF model
- * with a smaller intermediate_size. Everything new is built first
+ * and the columns of the output dense of the neurons kept; intermediate_size
+ * becomes the widest layer's (layers of equal widths make an ordinary HF
+ * model; others are saved with libtpa's "intermediate_sizes"). Everything new is built first
  * in one block, then swapped in together with a freshly packed inference
  * state, so a failure at any point leaves the model exactly as it was.
  * The replaced tensors are not freed (they live in the file mapping or in
@@ -59,40 +59,35 @@ static bool neuron_floats(const tpa__config *c, int32_t kept, size_t *out) {
 }
 
 /* The neurons of each layer the plan keeps (into lp[].kept_n, -1 when
- * none goes), checked: the plan must be for the model's neurons as
- * loaded, leave every layer a neuron, and leave every layer the same
- * width (one intermediate_size). */
+ * none goes) and the widest layer left (*width, the new
+ * intermediate_size), checked: the plan must be for each layer's neurons
+ * as loaded and leave every layer a neuron. */
 static tpa_status measure_neurons(const tpa_model *m, const tpa_prune_plan *plan, layer_plan *lp,
                                   int32_t *width) {
   const tpa__config *c = &m->cfg;
   *width = c->inter;
   if (!plan->removes_neuron)
     return TPA_OK;
-  int32_t common = -1;
+  int32_t widest = 0;
   for (int32_t l = 0; l < c->layers; l++) {
+    const tpa__layer *ly = &m->w.layer[l];
     const size_t planned = plan->ffn_off[l + 1] - plan->ffn_off[l];
-    if (planned != (size_t)c->inter_loaded)
+    if (planned != (size_t)ly->inter_loaded)
       return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "tpa_model_prune: the plan's layer %d has %zu neurons, model %s was loaded "
                         "with %d",
-                        l, planned, m->dir ? m->dir : "(unnamed)", c->inter_loaded);
-    const tpa__layer *ly = &m->w.layer[l];
+                        l, planned, m->dir ? m->dir : "(unnamed)", ly->inter_loaded);
     const bool *rm = plan->removes_neuron + plan->ffn_off[l];
     int32_t kept = 0;
-    for (int32_t k = 0; k < c->inter; k++)
+    for (int32_t k = 0; k < ly->inter; k++)
       kept += !rm[ly->neuron_ids ? ly->neuron_ids[k] : k];
     if (kept == 0)
       return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                         "tpa_model_prune: the plan removes every neuron of layer %d", l);
-    if (common >= 0 && kept != common)
-      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                        "tpa_model_prune: the plan leaves layer %d with %d neurons and layer 0 "
-                        "with %d; layers of different widths are not supported yet",
-                        l, kept, common);
-    common = kept;
-    lp[l].kept_n = kept == c->inter ? -1 : kept;
+    widest = kept > widest ? kept : widest;
+    lp[l].kept_n = kept == ly->inter ? -1 : kept;
   }
-  *width = common;
+  *width = widest;
   return TPA_OK;
 }
 
@@ -201,7 +196,7 @@ static void compact_neurons(const tpa_model *m, const tpa_prune_plan *plan, int3
   const tpa__config *c = &m->cfg;
   const tpa__layer *old = &m->w.layer[l];
   const bool *rm = plan->removes_neuron + plan->ffn_off[l];
-  const size_t H = (size_t)c->hidden, I = (size_t)c->inter, K = (size_t)kept;
+  const size_t H = (size_t)c->hidden, I = (size_t)old->inter, K = (size_t)kept;
   float *iw = dst, *ib = iw + K * H, *fw = ib + K;
   size_t n = 0;
   for (size_t k = 0; k < I; k++) {
@@ -220,6 +215,7 @@ static void compact_neurons(const tpa_model *m, const tpa_prune_plan *plan, int3
         fw[r * K + n++] = old->f_w[r * I + k];
   }
   out->neuron_ids = ids;
+  out->inter = kept;
   out->i_w = iw;
   out->i_b = ib;
   out->f_w = fw;
@@ -228,15 +224,14 @@ static void compact_neurons(const tpa_model *m, const tpa_prune_plan *plan, int3
 /* The old tensors of a pruned layer are no longer read; pages of them that
  * lie in the model file's read-only mapping were faulted in by the copy and
  * can go back to the kernel. */
-static void release_old(const tpa_model *m, const tpa__layer *old, const layer_plan *lp,
-                        int32_t old_inter) {
+static void release_old(const tpa_model *m, const tpa__layer *old, const layer_plan *lp) {
   const size_t a = (size_t)old->n_heads * (size_t)m->cfg.head_dim, H = (size_t)m->cfg.hidden;
   const float *const w[] = {old->q_w, old->k_w, old->v_w, old->o_w};
   for (size_t i = 0; lp->kept >= 0 && i < sizeof w / sizeof w[0]; i++)
     tpa__model_release_mapped(m, w[i], a * H * sizeof(float));
   if (lp->kept_n >= 0) {
-    tpa__model_release_mapped(m, old->i_w, (size_t)old_inter * H * sizeof(float));
-    tpa__model_release_mapped(m, old->f_w, (size_t)old_inter * H * sizeof(float));
+    tpa__model_release_mapped(m, old->i_w, (size_t)old->inter * H * sizeof(float));
+    tpa__model_release_mapped(m, old->f_w, (size_t)old->inter * H * sizeof(float));
   }
 }
 
@@ -315,7 +310,7 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
     disown_last(m, block);
   } else {
     for (size_t l = 0; l < L; l++)
-      release_old(m, &prev[l], &lp[l], old_inter);
+      release_old(m, &prev[l], &lp[l]);
   }
   free(lp);
   free(next);

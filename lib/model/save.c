@@ -127,9 +127,25 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
   ok = ok && put(root, "torch_dtype", json_string("float32")) &&
        put(root, "problem_type",
            json_string(c->regression ? "regression" : "single_label_classification"));
-  /* Neuron pruning changes the width of the file that was loaded. */
+  /* Neuron pruning changes the width of the file that was loaded; layers
+   * left at different widths list theirs under libtpa's own key (the
+   * dense export pads them all to intermediate_size). */
   if (ok && c->family != TPA__FAM_BERT && c->raw)
     ok = put(root, tpa__config_inter_key(c->family), json_integer(c->inter));
+  bool uneven = false;
+  for (int32_t l = 0; !dense && l < c->layers; l++)
+    uneven = uneven || m->w.layer[l].inter != c->inter;
+  if (ok)
+    json_object_del(root, "intermediate_sizes");
+  if (ok && uneven) {
+    json_t *list = json_array();
+    for (int32_t l = 0; list && l < c->layers; l++)
+      if (json_array_append_new(list, json_integer(m->w.layer[l].inter)) != 0) {
+        json_decref(list);
+        list = NULL;
+      }
+    ok = put(root, "intermediate_sizes", list);
+  }
   if (ok) { /* id2label says it; a stale count would contradict it */
     json_object_del(root, "num_labels");
     json_object_del(root, "pruned_heads");
@@ -235,7 +251,9 @@ static tpa_status write_weights(const tpa__config *c, const tpa__weights *weight
 
 /* The dense table of a pruned model: the model's, with each pruned
  * layer's attention tensors at full width in one zeroed block of
- * [layers] owned by the caller (NULL for layers kept whole). A kept head
+ * blocks[layers] owned by the caller (NULL for layers kept whole), and a
+ * layer narrower than intermediate_size padded with zero neurons in
+ * blocks[layers + l]. A kept head
  * k (ORIGINAL id h) moves from rows k*d.. of Q/K/V (and their biases) to
  * rows h*d.., and from columns k*d.. of the output dense to columns
  * h*d..; the rest stays zero. A removed head then contributes exactly
@@ -253,7 +271,26 @@ static tpa_status dense_weights(const tpa_model *m, tpa__weights *w, tpa__layer 
   for (int32_t l = 0; l < c->layers; l++) {
     const tpa__layer *src = &m->w.layer[l];
     layers[l] = *src;
-    blocks[l] = NULL;
+    blocks[l] = blocks[c->layers + l] = NULL;
+    if (src->inter != c->inter) {
+      /* A layer narrower than intermediate_size: its neurons first, then
+       * zero ones (zero output.dense columns add nothing, whatever their
+       * activation). */
+      const size_t I = (size_t)c->inter, K = (size_t)src->inter;
+      float *f = tpa__calloc(2 * I * H + I, sizeof *f);
+      if (!f)
+        return TPA__NO_MEMORY("dense weights");
+      blocks[c->layers + l] = f;
+      float *iw = f, *ib = iw + I * H, *fw = ib + I;
+      memcpy(iw, src->i_w, K * H * sizeof *f);
+      memcpy(ib, src->i_b, K * sizeof *f);
+      for (size_t r = 0; r < H; r++)
+        memcpy(fw + r * I, src->f_w + r * K, K * sizeof *f);
+      layers[l].i_w = iw;
+      layers[l].i_b = ib;
+      layers[l].f_w = fw;
+      layers[l].inter = c->inter;
+    }
     if (src->n_heads == c->heads)
       continue;
     /* Q, K, V and O weights [A * H] each, Q, K, V biases [A] each; the
@@ -318,7 +355,7 @@ TPA_API tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_save_dense: NULL model or empty dir");
   size_t L = (size_t)model->cfg.layers;
   tpa__layer *layers = tpa__calloc(L, sizeof *layers);
-  float **blocks = tpa__calloc(L, sizeof *blocks);
+  float **blocks = tpa__calloc(2 * L, sizeof *blocks); /* heads, then FFN */
   tpa__weights w;
   tpa_status st =
       layers && blocks ? dense_weights(model, &w, layers, blocks) : TPA__NO_MEMORY("dense weights");
@@ -326,7 +363,7 @@ TPA_API tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir)
     st = save_dir(model, &w, dir, true);
   else
     st = tpa__error_prefix(st, "saving the model to %s", dir);
-  for (size_t l = 0; blocks && l < L; l++)
+  for (size_t l = 0; blocks && l < 2 * L; l++)
     free(blocks[l]);
   free(blocks);
   free(layers);

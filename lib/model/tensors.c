@@ -84,8 +84,8 @@ size_t tpa__model_tensors(const tpa__config *c, tpa__weights *w, tpa__named_tens
     linear(&L, true, BASE(f->value), &ly->v_w, &ly->v_b, a, H);
     linear(&L, true, BASE(f->attn_out), &ly->o_w, &ly->o_b, H, a);
     layernorm(&L, BASE(f->ln1), &ly->ln1_g, &ly->ln1_b, H);
-    linear(&L, true, BASE(f->ffn_in), &ly->i_w, &ly->i_b, c->inter, H);
-    linear(&L, true, BASE(f->ffn_out), &ly->f_w, &ly->f_b, H, c->inter);
+    linear(&L, true, BASE(f->ffn_in), &ly->i_w, &ly->i_b, ly->inter, H);
+    linear(&L, true, BASE(f->ffn_out), &ly->f_w, &ly->f_b, H, ly->inter);
     layernorm(&L, BASE(f->ln2), &ly->ln2_g, &ly->ln2_b, H);
 #undef BASE
   }

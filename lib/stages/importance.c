@@ -320,11 +320,10 @@ tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
   memset(&r, 0, sizeof r);
   r.cells = (size_t)model->cfg.layers * (size_t)model->cfg.heads;
   if (p.ffn) {
-    /* Every layer has the model's intermediate size today. */
     int32_t *widths = tpa__malloc_array((size_t)model->cfg.layers, sizeof *widths);
     s = widths ? TPA_OK : TPA__NO_MEMORY("importance: neurons");
     for (int32_t l = 0; s == TPA_OK && l < model->cfg.layers; l++)
-      widths[l] = model->cfg.inter;
+      widths[l] = model->w.layer[l].inter;
     if (s == TPA_OK)
       s = tpa__importance_alloc_ffn(imp, widths);
     free(widths);

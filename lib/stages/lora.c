@@ -24,7 +24,8 @@
 typedef struct shape {
   int32_t layers, hidden, heads, head_dim, num_labels;
   tpa__family family;
-  int32_t emb, inter;
+  int32_t emb;
+  const int32_t *inters;   /* [layers] intermediate widths */
   const int32_t *n_heads;  /* [layers] */
   const int32_t *head_ids; /* [layers * heads] */
   const int32_t *ranks;    /* [layers * TPA__LORA_ALL] */
@@ -75,7 +76,7 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   *out = NULL;
   size_t L = (size_t)sh->layers, H = (size_t)sh->hidden, NL = (size_t)sh->num_labels;
   size_t nmod = L * TPA__LORA_ALL;
-  size_t total = 0, o_mod = 0, o_heads = 0, o_ids = 0, o_vec[10] = {0};
+  size_t total = 0, o_mod = 0, o_heads = 0, o_inters = 0, o_ids = 0, o_vec[10] = {0};
   const size_t E = (size_t)sh->emb, PH = tpa__family_get(sh->family)->head_in_base ? 0 : H;
   /* Offsets of each A and B, before the storage exists. */
   size_t *o_ab = tpa__malloc_array(2 * nmod, sizeof *o_ab);
@@ -83,6 +84,7 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
     return TPA__NO_MEMORY("LoRA set");
   bool ok = reserve(&total, nmod, sizeof(tpa__lora_mod), &o_mod) &&
             reserve(&total, L, sizeof(int32_t), &o_heads) &&
+            reserve(&total, L, sizeof(int32_t), &o_inters) &&
             reserve(&total, L * (size_t)sh->heads, sizeof(int32_t), &o_ids);
   /* emb g/b [E], ln1 g/b and ln2 g/b [L*H], classifier [NL*H] and [NL],
    * the head's dense [H*H] and [H] (or nothing). */
@@ -92,7 +94,8 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   for (size_t i = 0; ok && i < nmod; i++) {
     int32_t in, o, r = sh->ranks[i];
     module_dims((int32_t)(i % TPA__LORA_ALL), sh->hidden,
-                sh->n_heads[i / TPA__LORA_ALL] * sh->head_dim, sh->inter, &in, &o);
+                sh->n_heads[i / TPA__LORA_ALL] * sh->head_dim, sh->inters[i / TPA__LORA_ALL], &in,
+                &o);
     ok = reserve(&total, (size_t)r * (size_t)in, sizeof(float), &o_ab[2 * i]) &&
          reserve(&total, (size_t)o * (size_t)r, sizeof(float), &o_ab[2 * i + 1]);
   }
@@ -117,11 +120,13 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   s->hidden = sh->hidden;
   s->family = sh->family;
   s->emb = sh->emb;
-  s->inter = sh->inter;
+
   s->num_labels = sh->num_labels;
   s->heads = sh->heads;
   s->mod = (tpa__lora_mod *)(void *)(storage + o_mod);
   s->n_heads = (int32_t *)(void *)(storage + o_heads);
+  s->inters = (int32_t *)(void *)(storage + o_inters);
+  memcpy(s->inters, sh->inters, L * sizeof *s->inters);
   s->head_ids = (int32_t *)(void *)(storage + o_ids);
   memcpy(s->n_heads, sh->n_heads, L * sizeof *s->n_heads);
   memcpy(s->head_ids, sh->head_ids, L * (size_t)sh->heads * sizeof *s->head_ids);
@@ -132,7 +137,8 @@ static tpa_status set_alloc(tpa_lora_set **out, const shape *sh) {
   for (size_t i = 0; i < nmod; i++) {
     tpa__lora_mod *m = &s->mod[i];
     module_dims((int32_t)(i % TPA__LORA_ALL), sh->hidden,
-                sh->n_heads[i / TPA__LORA_ALL] * sh->head_dim, sh->inter, &m->in, &m->out);
+                sh->n_heads[i / TPA__LORA_ALL] * sh->head_dim, sh->inters[i / TPA__LORA_ALL],
+                &m->in, &m->out);
     m->rank = sh->ranks[i];
     m->alpha = m->rank > 0 ? sh->alphas[i] : 0.0f;
     m->a = m->rank > 0 ? (float *)(void *)(storage + o_ab[2 * i]) : NULL;
@@ -261,8 +267,9 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
     return ps;
   const tpa__config *c = &model->cfg;
   size_t L = (size_t)c->layers, nmod = L * TPA__LORA_ALL;
-  /* n_heads [L], head_ids [L * heads], ranks [nmod] in one int block. */
-  int32_t *ints = tpa__malloc_array(L + L * (size_t)c->heads + nmod, sizeof *ints);
+  /* n_heads [L], head_ids [L * heads], ranks [nmod], inters [L] in one
+   * int block. */
+  int32_t *ints = tpa__malloc_array(2 * L + L * (size_t)c->heads + nmod, sizeof *ints);
   float *alphas = tpa__malloc_array(nmod, sizeof *alphas);
   if (!ints || !alphas) {
     free(ints);
@@ -270,8 +277,10 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
     return TPA__NO_MEMORY("LoRA set");
   }
   int32_t *n_heads = ints, *head_ids = ints + L, *ranks = head_ids + L * (size_t)c->heads;
+  int32_t *inters = ranks + nmod;
   for (size_t l = 0; l < L; l++) {
     n_heads[l] = model->w.layer[l].n_heads;
+    inters[l] = model->w.layer[l].inter;
     memcpy(head_ids + l * (size_t)c->heads, model->w.layer[l].head_ids,
            (size_t)n_heads[l] * sizeof *head_ids);
   }
@@ -285,7 +294,7 @@ TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *mode
                 .num_labels = c->num_labels,
                 .family = c->family,
                 .emb = c->emb,
-                .inter = c->inter,
+                .inters = inters,
                 .n_heads = n_heads,
                 .head_ids = head_ids,
                 .ranks = ranks,
@@ -363,7 +372,7 @@ tpa_status tpa__lora_set_clone_zero(tpa_lora_set **out, const tpa_lora_set *s) {
                 .num_labels = s->num_labels,
                 .family = s->family,
                 .emb = s->emb,
-                .inter = s->inter,
+                .inters = s->inters,
                 .n_heads = s->n_heads,
                 .head_ids = s->head_ids,
                 .ranks = ranks,

@@ -27,6 +27,7 @@ static const tpa_prune_params prune_defaults = {
     .threshold = 0.0,
     .allow_empty_layers = false,
     .ffn_keep = 0.0,
+    .ffn_global = 0.0,
 };
 
 TPA_API void tpa_prune_params_init(tpa_prune_params *p, size_t size) {
@@ -170,13 +171,73 @@ static int neuron_cmp(const void *pa, const void *pb) {
   return (a->index > b->index) - (a->index < b->index);
 }
 
+typedef struct gneuron {
+  double score;
+  int32_t layer, index;
+} gneuron;
+
+/* Most important first; equal scores: the lower (layer, neuron) first. */
+static int gneuron_cmp(const void *pa, const void *pb) {
+  const gneuron *a = pa, *b = pb;
+  if (a->score != b->score)
+    return a->score > b->score ? -1 : 1;
+  if (a->layer != b->layer)
+    return a->layer < b->layer ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Rank every neuron together; keep the first floor(keep * total + 0.5),
+ * and each layer's best even past that count (so the count kept may
+ * exceed it by up to layers - 1). */
+static tpa_status select_global(tpa_prune_plan *plan, const tpa_importance *imp, double keep) {
+  const size_t total = plan->ffn_off[plan->layers];
+  gneuron *all = tpa__malloc_array(total, sizeof *all);
+  if (!all)
+    return TPA__NO_MEMORY("prune plan: neurons");
+  size_t n = 0;
+  for (int32_t l = 0; l < plan->layers; l++)
+    for (int32_t j = 0; j < tpa_importance_ffn_width(imp, l); j++) {
+      all[n] = (gneuron){tpa_importance_ffn_normalized(imp, l, j), l, j};
+      if (!isfinite(all[n].score)) {
+        free(all);
+        return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                          "prune plan: importance of layer %d neuron %d is not a finite number", l,
+                          j);
+      }
+      n++;
+    }
+  qsort(all, n, sizeof *all, gneuron_cmp);
+  const size_t k = (size_t)floor(keep * (double)n + 0.5);
+  bool *has = tpa__calloc((size_t)plan->layers, sizeof *has);
+  if (!has) {
+    free(all);
+    return TPA__NO_MEMORY("prune plan: neurons");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const gneuron *g = &all[i];
+    if (i < k || !has[g->layer]) {
+      has[g->layer] = true; /* the first seen of a layer is its best */
+      continue;
+    }
+    plan->removes_neuron[plan->ffn_off[g->layer] + (size_t)g->index] = true;
+    plan->n_pruned_neurons++;
+  }
+  free(has);
+  free(all);
+  return TPA_OK;
+}
+
 /* Every layer keeps floor(keep * I + 0.5) of its I neurons, the most
- * important by normalised score; the rest are removed. */
-static tpa_status select_neurons(tpa_prune_plan *plan, const tpa_importance *imp, double keep) {
+ * important by normalised score (global: floor(keep * total + 0.5) of
+ * all neurons ranked together, each layer keeping its most important
+ * one); the rest are removed. */
+static tpa_status select_neurons(tpa_prune_plan *plan, const tpa_importance *imp, double keep,
+                                 bool global) {
   if (!tpa_importance_has_ffn(imp))
-    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
-                      "tpa_prune_plan_create: ffn_keep needs neuron scores, and the importance "
-                      "table has none (compute it with neuron scores: tpa importance --ffn)");
+    return tpa__error(
+        TPA_ERR_INVALID_ARGUMENT,
+        "tpa_prune_plan_create: neuron pruning needs neuron scores, and the importance "
+        "table has none (compute it with neuron scores: tpa importance --ffn)");
   int32_t *widths = tpa__malloc_array((size_t)plan->layers, sizeof *widths);
   if (!widths)
     return TPA__NO_MEMORY("prune plan: neurons");
@@ -184,6 +245,8 @@ static tpa_status select_neurons(tpa_prune_plan *plan, const tpa_importance *imp
     widths[l] = tpa_importance_ffn_width(imp, l);
   tpa_status st = tpa__prune_plan_alloc_neurons(plan, widths);
   free(widths);
+  if (st == TPA_OK && global)
+    return select_global(plan, imp, keep);
   neuron *order = NULL;
   if (st == TPA_OK) {
     int32_t most = 0;
@@ -233,7 +296,7 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
   if (!imp)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_prune_plan_create: importance is NULL");
   tpa_status ps =
-      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_prune_params, ffn_keep), params,
+      tpa__params_read(&p, sizeof p, TPA__PARAMS_END(tpa_prune_params, ffn_global), params,
                        &prune_defaults, "tpa_prune_plan_create", "tpa_prune_params");
   if (ps != TPA_OK)
     return ps;
@@ -258,6 +321,12 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
   if (!(p.ffn_keep >= 0 && p.ffn_keep <= 1))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT,
                       "tpa_prune_plan_create: ffn_keep %g is not in [0, 1]", p.ffn_keep);
+  if (!(p.ffn_global >= 0 && p.ffn_global <= 1))
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_prune_plan_create: ffn_global %g is not in [0, 1]", p.ffn_global);
+  if (p.ffn_keep > 0 && p.ffn_global > 0)
+    return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                      "tpa_prune_plan_create: give ffn_keep or ffn_global, not both");
   tpa_prune_plan *plan = NULL;
   candidate *c = NULL;
   size_t n = 0;
@@ -267,8 +336,8 @@ TPA_API tpa_status tpa_prune_plan_create(tpa_prune_plan **out, const tpa_importa
     st = collect(imp, layers, heads, &c, &n, left);
   if (st == TPA_OK)
     select_heads(plan, c, n, left, &p, want);
-  if (st == TPA_OK && p.ffn_keep > 0)
-    st = select_neurons(plan, imp, p.ffn_keep);
+  if (st == TPA_OK && (p.ffn_keep > 0 || p.ffn_global > 0))
+    st = select_neurons(plan, imp, p.ffn_keep > 0 ? p.ffn_keep : p.ffn_global, p.ffn_global > 0);
   free(c);
   free(left);
   if (st != TPA_OK) {

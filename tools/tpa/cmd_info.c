@@ -74,6 +74,15 @@ static void print_table(const char *dir, const tpa_model *m, const info *in) {
   printf("num_attention_heads           %d\n", c->num_heads);
   printf("head_dim                      %d\n", c->head_dim);
   printf("intermediate_size             %d\n", c->intermediate_size);
+  bool uneven = false;
+  for (int32_t l = 0; l < c->num_layers; l++)
+    uneven = uneven || tpa_model_layer_ffn_width(m, l) != c->intermediate_size;
+  if (uneven) { /* neuron pruning left layers of different widths */
+    printf("intermediate_sizes           ");
+    for (int32_t l = 0; l < c->num_layers; l++)
+      printf(" %d", tpa_model_layer_ffn_width(m, l));
+    printf("\n");
+  }
   printf("vocab_size                    %d\n", c->vocab_size);
   if (c->embedding_size != c->hidden_size)
     printf("embedding_size                %d\n", c->embedding_size);

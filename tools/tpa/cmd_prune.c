@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `tpa prune --model DIR --importance FILE (--prune-heads N | --threshold X)
- * [--ffn-keep F] [--allow-empty-layers] [--dense] --out DIR`: choose the
+ * [--ffn-keep F | --ffn-global F] [--allow-empty-layers] [--dense] --out DIR`: choose the
  * heads (and neurons) to remove from an importance table (tpa importance),
  * remove them structurally and write the pruned model plus OUT/plan.json. */
 #include <errno.h>
@@ -13,7 +13,8 @@
 
 static const char prune_help[] =
     "Usage: tpa prune --model DIR --importance FILE (--prune-heads N | --threshold X)\n"
-    "                 [--ffn-keep F] [--allow-empty-layers] [--dense] --out DIR\n"
+    "                 [--ffn-keep F | --ffn-global F] [--allow-empty-layers] [--dense]\n"
+    "                 --out DIR\n"
     "\n"
     "Remove attention heads from a BERT checkpoint by task-oriented importance\n"
     "(docs/method.md section 6). The importance table is the JSON that\n"
@@ -31,6 +32,12 @@ static const char prune_help[] =
     "                   tpa importance --ffn); the rows of intermediate.dense and\n"
     "                   the columns of output.dense of the others are deleted,\n"
     "                   and intermediate_size becomes that number\n"
+    "  --ffn-global F   instead rank all neurons of all layers together and keep\n"
+    "                   floor(F * total + 0.5) of them (each layer keeps at least\n"
+    "                   its best); layers then differ in width, listed under\n"
+    "                   \"intermediate_sizes\" in config.json (a libtpa key: other\n"
+    "                   tools load the --dense export, every layer padded to the\n"
+    "                   widest with zero neurons)\n"
     "\n"
     "A layer never loses its last head unless --allow-empty-layers is given:\n"
     "its most important head is kept and the next candidate is taken instead,\n"
@@ -44,8 +51,7 @@ static const char prune_help[] =
     "with the pruned heads zeroed and no pruned_heads) and plan.json, the\n"
     "heads removed by this run in ORIGINAL indices:\n"
     "  {\"layers\": L, \"heads\": A, \"pruned_heads\": {\"3\": [0, 7]}}\n"
-    "(with --ffn-keep also \"ffn_widths\" and \"pruned_neurons\"; the neurons stay\n"
-    "compact in a --dense export).\n"
+    "(with --ffn-keep or --ffn-global also \"ffn_widths\" and \"pruned_neurons\").\n"
     "Every file is written atomically.\n"
     "\n"
     "Options:\n"
@@ -54,6 +60,7 @@ static const char prune_help[] =
     "  --prune-heads N       number of heads to remove\n"
     "  --threshold X         remove heads scoring below X\n"
     "  --ffn-keep F          share of each layer's neurons to keep, in (0, 1]\n"
+    "  --ffn-global F        share of all neurons to keep, in (0, 1]\n"
     "  --allow-empty-layers  a layer may lose all its heads\n"
     "  --dense               write original shapes, pruned heads zeroed\n"
     "  --out DIR             output directory (created if missing)\n"
@@ -62,8 +69,8 @@ static const char prune_help[] =
 
 typedef struct prune_opts {
   const char *model, *importance, *out;
-  long heads;                 /* -1: the paper's share */
-  double threshold, ffn_keep; /* ffn_keep 0: no neuron pruning */
+  long heads;                             /* -1: the paper's share */
+  double threshold, ffn_keep, ffn_global; /* 0: no neuron pruning */
   bool use_threshold, heads_set, allow_empty, dense, quiet;
 } prune_opts;
 
@@ -73,6 +80,7 @@ enum {
   OPT_HEADS,
   OPT_THRESHOLD,
   OPT_FFN_KEEP,
+  OPT_FFN_GLOBAL,
   OPT_EMPTY,
   OPT_DENSE,
   OPT_OUT
@@ -85,6 +93,7 @@ static int parse(int argc, char **argv, prune_opts *o) {
       {"prune-heads", required_argument, NULL, OPT_HEADS},
       {"threshold", required_argument, NULL, OPT_THRESHOLD},
       {"ffn-keep", required_argument, NULL, OPT_FFN_KEEP},
+      {"ffn-global", required_argument, NULL, OPT_FFN_GLOBAL},
       {"allow-empty-layers", no_argument, NULL, OPT_EMPTY},
       {"dense", no_argument, NULL, OPT_DENSE},
       {"out", required_argument, NULL, OPT_OUT},
@@ -114,6 +123,13 @@ static int parse(int argc, char **argv, prune_opts *o) {
       if (o->ffn_keep == 0)
         return cli_usage("prune", "--ffn-keep 0 would keep no neuron (the share kept, in (0, 1])");
       break;
+    case OPT_FFN_GLOBAL:
+      if (!cli_parse_real("prune", "ffn-global", optarg, 0, 1, &o->ffn_global))
+        return CLI_EXIT_USAGE;
+      if (o->ffn_global == 0)
+        return cli_usage("prune",
+                         "--ffn-global 0 would keep no neuron (the share kept, in (0, 1])");
+      break;
     case OPT_EMPTY: o->allow_empty = true; break;
     case OPT_DENSE: o->dense = true; break;
     case OPT_OUT: o->out = optarg; break;
@@ -128,6 +144,8 @@ static int parse(int argc, char **argv, prune_opts *o) {
     return CLI_EXIT_USAGE;
   if (o->heads_set && o->use_threshold)
     return cli_usage("prune", "give --prune-heads or --threshold, not both");
+  if (o->ffn_keep > 0 && o->ffn_global > 0)
+    return cli_usage("prune", "give --ffn-keep or --ffn-global, not both");
   return CLI_PARSED;
 }
 
@@ -156,6 +174,7 @@ static tpa_status prune_and_save(const prune_opts *o, tpa_model *model, tpa_prun
   p.threshold = o->threshold;
   p.allow_empty_layers = o->allow_empty;
   p.ffn_keep = o->ffn_keep;
+  p.ffn_global = o->ffn_global;
   tpa_model_config cfg = {.size = sizeof cfg};
   tpa_status st = tpa_importance_load(&imp, o->importance);
   if (st == TPA_OK)
@@ -198,7 +217,7 @@ static int prune_run(int argc, char **argv) {
   tpa_model *model = NULL;
   if (cli_model_load(&model, o.model, 0, o.quiet) != TPA_OK)
     return CLI_EXIT_FAILURE;
-  tpa_model_config cfg = {.size = sizeof cfg}, after_cfg = {.size = sizeof after_cfg};
+  tpa_model_config cfg = {.size = sizeof cfg};
   tpa_status st = tpa_model_get_config(model, &cfg);
   const int32_t before = kept_heads(model, cfg.num_layers);
   const uint64_t params_before = total_params(model);
@@ -223,10 +242,13 @@ static int prune_run(int argc, char **argv) {
       if (planned > before - after)
         fprintf(stderr, "tpa: %d heads of the plan were already absent from the model\n",
                 planned - (before - after));
-      if (o.ffn_keep > 0 && tpa_model_get_config(model, &after_cfg) == TPA_OK)
-        fprintf(stderr, "tpa: removed %lld neurons: every layer keeps %d of %d\n",
-                (long long)(cfg.intermediate_size - after_cfg.intermediate_size) * cfg.num_layers,
-                after_cfg.intermediate_size, cfg.intermediate_size);
+      if (tpa_prune_plan_ffn_width(plan, 0) > 0) {
+        fprintf(stderr, "tpa: removed %lld neurons; neurons per layer:",
+                (long long)tpa_prune_plan_num_pruned_neurons(plan));
+        for (int32_t l = 0; l < cfg.num_layers; l++)
+          fprintf(stderr, " %d", tpa_model_layer_ffn_width(model, l));
+        fprintf(stderr, " (of %d)\n", cfg.intermediate_size);
+      }
       fprintf(stderr, "tpa: wrote %s (%s) and %s/plan.json\n", o.out, o.dense ? "dense" : "compact",
               o.out);
     }

@@ -50,6 +50,8 @@ static const char run_help[] =
     "  --threshold X         instead remove heads whose normalised score < X\n"
     "  --ffn-keep F          also score the feed-forward neurons and keep\n"
     "                        floor(F * I + 0.5) of each layer's I, in (0, 1]\n"
+    "  --ffn-global F        instead keep that share of all neurons, ranked\n"
+    "                        together (layers then differ in width)\n"
     "  --top-k K             blocks with the high rank (ceil(layers / 3))\n"
     "  --r-high R            rank of the top-k blocks (8)\n"
     "  --r-low R             rank of the other blocks (4)\n"
@@ -70,6 +72,7 @@ enum {
   OPT_PRUNE_HEADS,
   OPT_THRESHOLD,
   OPT_FFN_KEEP,
+  OPT_FFN_GLOBAL,
   OPT_TOP_K,
   OPT_R_HIGH,
   OPT_R_LOW,
@@ -83,6 +86,7 @@ static const struct option run_options[] = {
     {"prune-heads", required_argument, NULL, OPT_PRUNE_HEADS},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"ffn-keep", required_argument, NULL, OPT_FFN_KEEP},
+    {"ffn-global", required_argument, NULL, OPT_FFN_GLOBAL},
     {"top-k", required_argument, NULL, OPT_TOP_K},
     {"r-high", required_argument, NULL, OPT_R_HIGH},
     {"r-low", required_argument, NULL, OPT_R_LOW},
@@ -147,6 +151,12 @@ static int parse_args(int argc, char **argv, run_opts *o) {
       if (o->ffn_keep == 0)
         return cli_usage("run", "--ffn-keep 0 would keep no neuron (the share kept, in (0, 1])");
       break;
+    case OPT_FFN_GLOBAL:
+      if (!cli_parse_real("run", "ffn-global", optarg, 0, 1, &o->ffn_global))
+        return CLI_EXIT_USAGE;
+      if (o->ffn_global == 0)
+        return cli_usage("run", "--ffn-global 0 would keep no neuron (the share kept, in (0, 1])");
+      break;
     case OPT_TOP_K:
       if (!parse_i32("top-k", optarg, 0, 1 << 16, &o->top_k))
         return CLI_EXIT_USAGE;
@@ -186,10 +196,13 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                      tpa_task_name(o->task));
   if (prune_set && o->use_threshold)
     return cli_usage("run", "--prune-heads and --threshold exclude each other");
-  if (o->mode != RUN_TPA &&
-      (prune_set || o->use_threshold || o->samples || o->top_k || o->ffn_keep > 0))
+  if (o->mode != RUN_TPA && (prune_set || o->use_threshold || o->samples || o->top_k ||
+                             o->ffn_keep > 0 || o->ffn_global > 0))
     return cli_usage(
-        "run", "--samples, --prune-heads, --threshold, --ffn-keep and --top-k need --mode tpa");
+        "run", "--samples, --prune-heads, --threshold, --ffn-keep, --ffn-global and --top-k need "
+               "--mode tpa");
+  if (o->ffn_keep > 0 && o->ffn_global > 0)
+    return cli_usage("run", "give --ffn-keep or --ffn-global, not both");
   if (o->mode == RUN_FULL && o->t.targets)
     return cli_usage("run", "--target-modules chooses LoRA modules: not with --mode full");
   if (o->t.out == NULL)
@@ -296,7 +309,7 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
   tpa_status st;
   if (json == NULL || png == NULL)
     goto done;
-  const bool ffn = o->ffn_keep > 0;
+  const bool ffn = o->ffn_keep > 0 || o->ffn_global > 0;
   if (o->t.tp.resume && file_exists(json) && tpa_importance_load(imp, json) == TPA_OK &&
       (!ffn || tpa_importance_has_ffn(*imp))) {
     stage(c, "importance", "reusing importance.json");
@@ -351,7 +364,7 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
   tpa_status st;
   if (path == NULL)
     return false;
-  const bool ffn = o->ffn_keep > 0;
+  const bool ffn = o->ffn_keep > 0 || o->ffn_global > 0;
   if (o->t.tp.resume && c->f->importance_reused && file_exists(path) &&
       tpa_prune_plan_load(&plan, path) == TPA_OK &&
       (tpa_prune_plan_ffn_width(plan, 0) > 0) == ffn) {
@@ -369,6 +382,7 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
     pp.use_threshold = o->use_threshold;
     pp.threshold = o->threshold;
     pp.ffn_keep = o->ffn_keep;
+    pp.ffn_global = o->ffn_global;
     st = tpa_prune_plan_create(&plan, imp, &pp);
     if (st == TPA_OK && cli_dist_lead())
       st = tpa_prune_plan_save(plan, path);
@@ -389,12 +403,17 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
     cli_fail_lib(st);
     goto done;
   }
-  c->f->ffn_kept = cfg.intermediate_size;
-  if (ffn)
-    note(c, "%d heads removed; every layer keeps %d of %d neurons", (int)c->f->heads_pruned,
-         (int)c->f->ffn_kept, (int)c->f->ffn_width);
-  else
-    note(c, "%d heads removed", (int)c->f->heads_pruned);
+  for (int32_t l = 0; l < cfg.num_layers; l++)
+    c->f->ffn_widths[l] = tpa_model_layer_ffn_width(model, l);
+  note(c, "%d heads removed", (int)c->f->heads_pruned);
+  if (ffn) {
+    char line[512];
+    int used = snprintf(line, sizeof line, "%lld neurons removed; neurons per layer:",
+                        (long long)tpa_prune_plan_num_pruned_neurons(plan));
+    for (int32_t l = 0; l < cfg.num_layers && used > 0 && (size_t)used < sizeof line; l++)
+      used += snprintf(line + used, sizeof line - (size_t)used, " %d", c->f->ffn_widths[l]);
+    note(c, "%s (of %d)", line, (int)c->f->ffn_width);
+  }
   ok = true;
 done:
   tpa_prune_plan_free(plan);
@@ -616,7 +635,14 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
   }
   f.layers = cfg.num_layers;
   f.heads_per_layer = cfg.num_heads;
-  f.ffn_width = f.ffn_kept = cfg.intermediate_size;
+  f.ffn_width = cfg.intermediate_size;
+  f.ffn_widths = calloc((size_t)cfg.num_layers, sizeof *f.ffn_widths);
+  if (f.ffn_widths == NULL) {
+    cli_fail("out of memory");
+    goto done;
+  }
+  for (int32_t l = 0; l < cfg.num_layers; l++)
+    f.ffn_widths[l] = tpa_model_layer_ffn_width(s.model, l);
   /* Checked before the long stages: a wrong name fails at once. */
   if (!train_opts_targets(&o->t, s.model, c.keep))
     goto done;
@@ -654,6 +680,7 @@ done:
   state_free(&s);
   free(f.ranks);
   free(f.ffn_ranks);
+  free(f.ffn_widths);
   free(f.epoch_seconds);
   free(f.epoch_metric);
   return rc;

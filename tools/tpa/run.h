@@ -22,7 +22,8 @@ typedef struct run_opts {
   int32_t prune_heads; /* -1 = the paper's share */
   bool use_threshold;
   double threshold;
-  double ffn_keep; /* share of each layer's neurons kept; 0 = no neuron pruning */
+  double ffn_keep;   /* share of each layer's neurons kept; 0 = no neuron pruning */
+  double ffn_global; /* share of all neurons kept, ranked together; 0 = off */
   int32_t top_k, r_high, r_low;
   bool task_set;
   train_opts t; /* the options shared with `tpa train` (out: tpa-run-out) */
@@ -47,9 +48,10 @@ typedef struct run_figures {
   const char *dev_path; /* NULL without a dev file */
   size_t train_examples, dev_examples;
   int32_t layers, heads_per_layer, heads_pruned;
-  int32_t ffn_width, ffn_kept; /* intermediate size before and after pruning */
-  int32_t *ranks;              /* layers * TPA_LORA_MODULES, NULL in full mode */
-  int32_t *ffn_ranks;          /* layers * 2 (intermediate, output), NULL without FFN LoRA */
+  int32_t ffn_width;   /* intermediate size before pruning */
+  int32_t *ffn_widths; /* [layers] neurons each layer keeps (owned) */
+  int32_t *ranks;      /* layers * TPA_LORA_MODULES, NULL in full mode */
+  int32_t *ffn_ranks;  /* layers * 2 (intermediate, output), NULL without FFN LoRA */
   tpa_param_counts before, after;
   uint64_t trainable;
   tpa_train_result train;

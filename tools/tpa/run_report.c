@@ -90,7 +90,10 @@ bool run_write_metrics(const char *path, const run_figures *f) {
   json_object_set_new(root, "heads_per_layer", json_integer(f->heads_per_layer));
   json_object_set_new(root, "heads_pruned", json_integer(f->heads_pruned));
   json_object_set_new(root, "intermediate_size", json_integer(f->ffn_width));
-  json_object_set_new(root, "intermediate_kept", json_integer(f->ffn_kept));
+  json_t *widths = json_array();
+  for (int32_t l = 0; widths && l < f->layers; l++)
+    json_array_append_new(widths, json_integer(f->ffn_widths[l]));
+  json_object_set_new(root, "intermediate_kept", widths);
   json_object_set_new(root, "importance_seconds",
                       f->importance_reused || o->mode != RUN_TPA ? json_null()
                                                                  : jnum(f->importance_seconds));
@@ -242,9 +245,21 @@ bool run_write_report(const char *path, const run_figures *f) {
         "`importance.png`%s).\n",
         (int)f->heads_pruned, (int)(f->layers * f->heads_per_layer),
         f->importance_reused ? ", reused from an earlier run" : "");
-    if (f->ffn_kept != f->ffn_width)
+    bool same = true, pruned = false;
+    for (int32_t l = 0; l < f->layers; l++) {
+      same = same && f->ffn_widths[l] == f->ffn_widths[0];
+      pruned = pruned || f->ffn_widths[l] != f->ffn_width;
+    }
+    if (pruned && same)
       put(&b, "Every block keeps %d of its %d feed-forward neurons (`--ffn-keep %g`).\n",
-          (int)f->ffn_kept, (int)f->ffn_width, o->ffn_keep);
+          (int)f->ffn_widths[0], (int)f->ffn_width, o->ffn_keep);
+    else if (pruned) {
+      put(&b, "Feed-forward neurons kept per block, of %d (`--ffn-global %g`):", (int)f->ffn_width,
+          o->ffn_global);
+      for (int32_t l = 0; l < f->layers; l++)
+        put(&b, " %d", (int)f->ffn_widths[l]);
+      put(&b, ".\n");
+    }
   }
   if (f->ranks != NULL) {
     put(&b, "LoRA ranks per block:");

@@ -105,6 +105,7 @@ int main(void) {
   FIELD(tpa_prune_params, threshold);
   FIELD(tpa_prune_params, allow_empty_layers);
   FIELD(tpa_prune_params, ffn_keep);
+  FIELD(tpa_prune_params, ffn_global);
 
   STRUCT(tpa_rank_schedule_params);
   FIELD(tpa_rank_schedule_params, size);

@@ -159,6 +159,14 @@ class TestPipeline(TempDir):
                     # The lowest-scored neuron of layer 0 goes.
                     row = imp.ffn_normalized()[0]
                     self.assertTrue(plan.removes_neuron(0, row.index(min(row))))
+                with libtpa.PrunePlan.create(imp, num_heads=0, ffn_global=0.5) as plan:
+                    # Half of all, less at most one per layer kept as its best.
+                    self.assertIn(plan.num_pruned_neurons, range(3 * inter // 2 - 2, 3 * inter // 2 + 1))
+                    with libtpa.Model.load(DEFAULT + "/model") as m2:
+                        m2.prune(plan)
+                        widths = [m2.layer_ffn_width(l) for l in range(3)]
+                        self.assertEqual(sum(widths), 3 * inter - plan.num_pruned_neurons)
+                        self.assertEqual(m2.config()["intermediate_size"], max(widths))
                 inter = m.config()["intermediate_size"]
                 self.assertEqual([len(r) for r in imp.ffn_raw()], [inter] * 3)
                 for row in imp.ffn_normalized():

@@ -328,6 +328,10 @@ class Model(_Handle):
         d["model_type"] = d["model_type"].decode() if d["model_type"] else None
         return d
 
+    def layer_ffn_width(self, layer):
+        """Intermediate neurons of a layer (they differ after --ffn-global)."""
+        return _lib.tpa_model_layer_ffn_width(self.ptr, layer)
+
     def lora_module(self, name):
         """The LoRA module (0 query, 1 key, 2 value, 3 attention output)
         that PEFT's target_modules entry ``name`` picks in this model's
@@ -505,9 +509,9 @@ class PrunePlan(_Handle):
 
     @classmethod
     def create(cls, importance, num_heads=None, threshold=None, allow_empty_layers=None,
-               ffn_keep=None):
+               ffn_keep=None, ffn_global=None):
         opts = {"num_heads": num_heads, "allow_empty_layers": allow_empty_layers,
-                "ffn_keep": ffn_keep}
+                "ffn_keep": ffn_keep, "ffn_global": ffn_global}
         if threshold is not None:
             opts.update(use_threshold=True, threshold=threshold)
         p = _params(_capi.PruneParams, _lib.tpa_prune_params_init, opts)

@@ -109,7 +109,7 @@ class ImportanceParams(ctypes.Structure):
 class PruneParams(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("num_heads", c_int32), ("use_threshold", c_bool),
                 ("threshold", c_double), ("allow_empty_layers", c_bool),
-                ("ffn_keep", c_double)]  # ffn_keep: since 0.6.0
+                ("ffn_keep", c_double), ("ffn_global", c_double)]  # since 0.6.0
 
 
 class RankScheduleParams(ctypes.Structure):
@@ -257,6 +257,7 @@ _SIGNATURES = {
     "tpa_prune_plan_num_pruned": (c_int32, [VP]),
     "tpa_prune_plan_removes": (c_bool, [VP, c_int32, c_int32]),
     "tpa_prune_plan_num_pruned_neurons": (c_int64, [VP]),
+    "tpa_model_layer_ffn_width": (c_int32, [VP, c_int32]),
     "tpa_prune_plan_ffn_width": (c_int32, [VP, c_int32]),
     "tpa_prune_plan_removes_neuron": (c_bool, [VP, c_int32, c_int32]),
     "tpa_prune_plan_save": (S, [VP, c_char_p]),

@@ -212,7 +212,7 @@ static int write_model_dir(const char *dir, tpa__family family) {
   if (!layers)
     return -1;
   for (int32_t l = 0; l < c.layers; l++)
-    layers[l].n_heads = c.heads;
+    layers[l].n_heads = c.heads, layers[l].inter = c.inter;
   tpa__weights w = {.layer = layers};
   size_t n = tpa__model_tensors(&c, &w, NULL, 0);
   tpa__named_tensor *t = calloc(n, sizeof *t);

@@ -47,6 +47,7 @@ void fill_normal(rng *r, float *p, size_t n, double mean, double std);
 typedef struct tiny_spec {
   int32_t hidden, layers, heads, inter, vocab, max_pos, type_vocab, num_labels;
   const int32_t *kept; /* [layers] or NULL = all */
+  const int32_t *ffn;  /* [layers] intermediate widths (the widest = inter), or NULL = inter */
   uint64_t seed;
   tpa__family family; /* TPA__FAM_BERT (0) by default */
   int32_t emb;        /* ELECTRA's embedding_size; 0 = hidden (ignored for other families) */

@@ -52,6 +52,8 @@ typedef struct fd_case {
 } fd_case;
 
 static const int32_t kept[2] = {2, 1}; /* layer 1 keeps one of its two heads */
+/* Layer 0 is narrower than intermediate_size, as neuron pruning leaves it. */
+static const int32_t ffn_widths[2] = {16, 20};
 
 /* Rows of 7, 5 and 3 tokens. BERT's batch is the one these tests always
  * used (pads are id 0); the other families' pads are their pad_id, and
@@ -99,6 +101,7 @@ static tiny_spec spec_of(tpa__family fam, int32_t num_labels) {
                      .type_vocab = 2,
                      .num_labels = num_labels,
                      .kept = kept,
+                     .ffn = ffn_widths,
                      .seed = 77,
                      .family = fam,
                      .emb = fam == TPA__FAM_ELECTRA ? 8 : 0,
@@ -127,7 +130,7 @@ static void case_init(fd_case *c, tpa__family fam, int32_t num_labels, bool full
   c->hm_grad = zeros((size_t)BATCH * cf->layers * cf->heads);
   if (full) {
     c->w = c->m->w;
-    const size_t h = (size_t)cf->hidden, in = (size_t)cf->inter, e = (size_t)cf->emb;
+    const size_t h = (size_t)cf->hidden, e = (size_t)cf->emb;
     c->gw.word_emb = zeros((size_t)cf->vocab * e);
     c->gw.pos_emb = zeros((size_t)cf->max_pos * e);
     c->gw.type_emb = c->w.type_emb ? zeros((size_t)cf->type_vocab * e) : NULL;
@@ -142,6 +145,7 @@ static void case_init(fd_case *c, tpa__family fam, int32_t num_labels, bool full
     for (int l = 0; l < cf->layers; l++) {
       tpa__layer_grad *G = &c->glayers[l];
       const size_t hq = (size_t)c->m->w.layer[l].n_heads * cf->head_dim;
+      const size_t in = (size_t)c->m->w.layer[l].inter;
       G->q_w = zeros(hq * h), G->k_w = zeros(hq * h), G->v_w = zeros(hq * h);
       G->q_b = zeros(hq), G->k_b = zeros(hq), G->v_b = zeros(hq);
       G->o_w = zeros(h * hq), G->o_b = zeros(h);
@@ -582,7 +586,7 @@ static void lora_tensors(fd_case *c, fd_list *ls) {
  * included; no token type table for DistilBERT. */
 static void full_tensors(fd_case *c, fd_list *ls) {
   const tpa__config *cf = &c->m->cfg;
-  const size_t h = (size_t)cf->hidden, in = (size_t)cf->inter, e = (size_t)cf->emb;
+  const size_t h = (size_t)cf->hidden, e = (size_t)cf->emb;
   tpa__weights *w = &c->m->w;
   tpa__weight_grads *G = &c->gw;
   ls->n = 0;
@@ -603,7 +607,7 @@ static void full_tensors(fd_case *c, fd_list *ls) {
   for (int l = 0; l < cf->layers; l++) {
     tpa__layer *L = &w->layer[l];
     tpa__layer_grad *g = &G->layer[l];
-    const size_t hq = (size_t)L->n_heads * cf->head_dim;
+    const size_t hq = (size_t)L->n_heads * cf->head_dim, in = (size_t)L->inter;
     const struct {
       const char *n;
       const float *p;

@@ -92,7 +92,7 @@ tpa_model *tiny_model(const tiny_spec *sp) {
   c->cls_dropout = sp->family == TPA__FAM_DISTILBERT ? 0.2 : c->hidden_dropout;
   c->regression = sp->num_labels == 1;
   c->lower_case = true;
-  const size_t h = (size_t)c->hidden, in = (size_t)c->inter, e = (size_t)c->emb;
+  const size_t h = (size_t)c->hidden, e = (size_t)c->emb;
   tpa__weights *w = &m->w;
   w->word_emb = tensor(&r, (size_t)c->vocab * e, 0, 0.5);
   w->pos_emb = tensor(&r, (size_t)c->max_pos * e, 0, 0.5);
@@ -127,9 +127,16 @@ tpa_model *tiny_model(const tiny_spec *sp) {
     L->o_b = tensor(&r, h, 0, 0.1);
     L->ln1_g = tensor(&r, h, 1, 0.1);
     L->ln1_b = tensor(&r, h, 0, 0.1);
-    L->i_w = tensor(&r, in * h, 0, 0.4);
-    L->i_b = tensor(&r, in, 0, 0.1);
-    L->f_w = tensor(&r, h * in, 0, 0.3);
+    /* A narrower layer keeps the first neurons of the full-width draw, so
+     * every other tensor gets the same values as without sp->ffn. */
+    L->inter = L->inter_loaded = sp->ffn ? sp->ffn[l] : c->inter;
+    const size_t in = (size_t)L->inter, full = (size_t)c->inter;
+    L->i_w = tensor(&r, full * h, 0, 0.4);
+    L->i_b = tensor(&r, full, 0, 0.1);
+    float *fw = tensor(&r, h * full, 0, 0.3);
+    for (size_t row = 0; row < h; row++) /* [h, full] -> [h, in] */
+      memmove(fw + row * in, fw + row * full, in * sizeof *fw);
+    L->f_w = fw;
     L->f_b = tensor(&r, h, 0, 0.1);
     L->ln2_g = tensor(&r, h, 1, 0.1);
     L->ln2_b = tensor(&r, h, 0, 0.1);

@@ -159,6 +159,11 @@ def gen_configs():
     cfg('max-pos-mismatch', max_position_embeddings=128)
     cfg('eps-negative', layer_norm_eps=-1e-12)
     cfg('dropout-two', hidden_dropout_prob=2.0)
+    # libtpa's per-layer widths (tiny: 3 layers, intermediate 200).
+    cfg('inter-sizes-count', intermediate_sizes=[200, 100])
+    cfg('inter-sizes-wide', intermediate_sizes=[200, 300, 100])
+    cfg('inter-sizes-narrow', intermediate_sizes=[150, 100, 100])
+    cfg('inter-sizes-zero', intermediate_sizes=[200, 0, 100])
     cfg('hidden-act-relu', hidden_act='relu')
     cfg('num-labels-zero', id2label=None, label2id=None, num_labels=0)
     cfg('id2label-bad-key', id2label={'0': 'a', 'one': 'b'})
@@ -473,8 +478,8 @@ def gen_importance_and_plans():
     pl('duplicate-layer', text='{"layers": 3, "heads": 6, "pruned_heads": '
                                '{"0": [1], "0": [2]}}\n')
     pl('other-model', layers=12, heads=12, pruned_heads={'0': [1]})
-    # Neurons of tiny (200 per layer): the same count per layer prunes,
-    # different counts, a whole layer or another width do not.
+    # Neurons of tiny (200 per layer): equal or different counts per layer
+    # prune; a whole layer or another width do not.
     pl('neurons-ok', ffn_widths=[200] * 3,
        pruned_neurons={str(l): list(range(l, 200, 4)) for l in range(3)})
     pl('neurons-uneven', ffn_widths=[200] * 3, pruned_neurons={'0': [1, 2], '1': [3]})

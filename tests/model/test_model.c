@@ -655,18 +655,18 @@ START_TEST(bert_base_counts) {
   json_decref(root);
   ck_assert_int_eq(c.num_labels, 2); /* the default */
   tpa_param_counts pc;
-  tpa__param_counts(&c, NULL, &pc);
+  tpa__param_counts(&c, NULL, NULL, &pc);
   ck_assert_uint_eq(pc.total, 109483778u); /* docs/method.md section 1 */
   int32_t heads[12];
   for (int l = 0; l < 12; l++)
     heads[l] = 12;
   heads[3] = 11;
   tpa_param_counts one;
-  tpa__param_counts(&c, heads, &one);
+  tpa__param_counts(&c, heads, NULL, &one);
   ck_assert_uint_eq(pc.total - one.total, 196800u);
   /* 44 heads gone, spread unevenly */
   const int32_t kept[12] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 10};
-  tpa__param_counts(&c, kept, &one);
+  tpa__param_counts(&c, kept, NULL, &one);
   ck_assert_uint_eq(one.total, 100824578u);
   ck_assert_uint_eq(one.embeddings, pc.embeddings);
   ck_assert_uint_eq(one.head, pc.head);

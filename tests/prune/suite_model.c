@@ -61,12 +61,19 @@ static void assert_heads(const tpa_model *m, const json_t *pruned_heads) {
   }
 }
 
-/* The intermediate size a neuron case leaves (unchanged otherwise). */
+/* The intermediate sizes a neuron case leaves (unchanged otherwise):
+ * each layer's, and the widest as the config's. */
 static void assert_width(const tpa_model *m, const json_t *c) {
   const json_t *w = json_object_get(c, "expected_ffn_width");
+  const json_t *ws = json_object_get(c, "expected_ffn_widths");
   tpa_model_config cfg = {.size = sizeof cfg};
   ck_assert_int_eq(tpa_model_get_config(m, &cfg), TPA_OK);
   ck_assert_int_eq(cfg.intermediate_size, w ? (int32_t)json_integer_value(w) : 200);
+  for (int32_t l = 0; l < LAYERS; l++)
+    ck_assert_int_eq(tpa_model_layer_ffn_width(m, l),
+                     ws ? (int32_t)json_integer_value(json_array_get(ws, (size_t)l)) : 200);
+  ck_assert_int_eq(tpa_model_layer_ffn_width(m, LAYERS), -1);
+  ck_assert_int_eq(tpa_model_layer_ffn_width(NULL, 0), -1);
 }
 
 static void check_case(const char *name) {
@@ -101,6 +108,11 @@ START_TEST(reference_neurons) {
 END_TEST
 START_TEST(reference_neurons_pruned_base) {
   check_case("neurons_pruned_base");
+}
+END_TEST
+START_TEST(reference_neurons_uneven) {
+  /* Layers left at 170, 80 and 123 neurons. */
+  check_case("neurons_uneven");
 }
 END_TEST
 
@@ -141,10 +153,12 @@ END_TEST
 
 /* Every compact tensor and head id of @p a and @p b, bit for bit. */
 static void assert_same_weights(const tpa_model *a, const tpa_model *b) {
-  const size_t H = (size_t)a->cfg.hidden, d = (size_t)a->cfg.head_dim, I = (size_t)a->cfg.inter;
+  const size_t H = (size_t)a->cfg.hidden, d = (size_t)a->cfg.head_dim;
   ck_assert_int_eq(a->cfg.inter, b->cfg.inter);
   for (int32_t l = 0; l < LAYERS; l++) {
     const tpa__layer *x = &a->w.layer[l], *y = &b->w.layer[l];
+    ck_assert_int_eq(x->inter, y->inter);
+    const size_t I = (size_t)x->inter;
     ck_assert_int_eq(memcmp(x->i_w, y->i_w, I * H * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(x->i_b, y->i_b, I * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(x->f_w, y->f_w, I * H * sizeof(float)), 0);
@@ -235,8 +249,8 @@ END_TEST
  * the same logits bit for bit. */
 START_TEST(save_and_reload) {
   json_t *ref = prune_reference();
-  const char *cases[] = {"plan_a", "pruned_base", "empty_layer", "neurons_a",
-                         "neurons_pruned_base"};
+  const char *cases[] = {"plan_a",    "pruned_base",         "empty_layer",
+                         "neurons_a", "neurons_pruned_base", "neurons_uneven"};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     const json_t *c = reference_case(ref, cases[k]);
     tpa_model *m = load_fixture(json_string_value(json_object_get(c, "base")));
@@ -254,6 +268,13 @@ START_TEST(save_and_reload) {
     const json_t *width = json_object_get(c, "expected_ffn_width");
     ck_assert_int_eq(json_integer_value(json_object_get(cfg, "intermediate_size")),
                      width ? json_integer_value(width) : 200);
+    /* Layers of different widths list theirs; equal ones do not. */
+    const json_t *widths = json_object_get(c, "expected_ffn_widths");
+    const bool uneven = widths && json_integer_value(json_array_get(widths, 1)) !=
+                                      json_integer_value(json_array_get(widths, 0));
+    ck_assert_msg(uneven ? json_equal(json_object_get(cfg, "intermediate_sizes"), widths)
+                         : json_object_get(cfg, "intermediate_sizes") == NULL,
+                  "%s: intermediate_sizes in config.json", cases[k]);
     tpa_model *back = NULL;
     s = tpa_model_load(&back, dir, NULL);
     ck_assert_msg(s == TPA_OK, "%s: reload: %s", cases[k], tpa_last_error());
@@ -321,9 +342,40 @@ START_TEST(nothing_to_remove) {
 }
 END_TEST
 
-/* Neuron plans the model cannot take leave it as it was: layers left at
- * different widths, a layer left without neurons, a plan for another
- * intermediate size. */
+/* The dense export of a model whose layers differ in width pads every
+ * layer to the widest with zero neurons: one intermediate_size, no
+ * intermediate_sizes, the same logits as PyTorch's compact model. */
+START_TEST(dense_export_of_uneven_widths) {
+  json_t *ref = prune_reference();
+  const json_t *c = reference_case(ref, "neurons_uneven");
+  tpa_model *m = load_fixture("tiny");
+  apply_plans(m, c);
+  char *dir = temp_dir();
+  ck_assert_msg(tpa_model_save_dense(m, dir) == TPA_OK, "%s", tpa_last_error());
+  char *cfg_path = join(dir, "config.json");
+  json_error_t err;
+  json_t *cfg = json_load_file(cfg_path, 0, &err);
+  ck_assert_msg(cfg != NULL, "%s", err.text);
+  ck_assert_int_eq(json_integer_value(json_object_get(cfg, "intermediate_size")), 170);
+  ck_assert_ptr_null(json_object_get(cfg, "intermediate_sizes"));
+  tpa_model *back = NULL;
+  ck_assert_msg(tpa_model_load(&back, dir, NULL) == TPA_OK, "%s", tpa_last_error());
+  for (int32_t l = 0; l < LAYERS; l++)
+    ck_assert_int_eq(tpa_model_layer_ffn_width(back, l), 170);
+  double d = max_case_diff(back, ref, c);
+  ck_assert_msg(d <= TOL, "dense export: max abs diff %g against PyTorch", d);
+  tpa_model_free(back);
+  json_decref(cfg);
+  free(cfg_path);
+  remove_tree(dir);
+  free(dir);
+  tpa_model_free(m);
+  json_decref(ref);
+}
+END_TEST
+
+/* Neuron plans the model cannot take leave it as it was: a layer left
+ * without neurons, a plan for another intermediate size. */
 START_TEST(neuron_plan_errors) {
   json_t *ref = prune_reference();
   tpa_model *m = load_fixture("tiny"), *untouched = load_fixture("tiny");
@@ -338,8 +390,6 @@ START_TEST(neuron_plan_errors) {
     tpa_status want;
     const char *msg;
   } cases[] = {
-      {plan_with_neurons(none, uneven, LAYERS, HEADS, 200), TPA_ERR_INVALID_ARGUMENT,
-       "different widths"},
       {plan_with_neurons(none, all, LAYERS, HEADS, 200), TPA_ERR_INVALID_ARGUMENT,
        "every neuron of layer 2"},
       {plan_with_neurons(none, uneven, LAYERS, HEADS, 100), TPA_ERR_INVALID_ARGUMENT,
@@ -372,6 +422,8 @@ Suite *model_suite(void) {
       {"reference_empty_layer", reference_empty_layer},
       {"reference_neurons", reference_neurons},
       {"reference_neurons_pruned_base", reference_neurons_pruned_base},
+      {"reference_neurons_uneven", reference_neurons_uneven},
+      {"dense_export_of_uneven_widths", dense_export_of_uneven_widths},
       {"neuron_plan_errors", neuron_plan_errors},
       {"matches_tiny_pruned_fixture", matches_tiny_pruned_fixture},
       {"composition", composition},

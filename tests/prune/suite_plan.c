@@ -298,6 +298,50 @@ START_TEST(neurons_keep) {
 }
 END_TEST
 
+static tpa_prune_plan *plan_global(const tpa_importance *imp, double keep) {
+  tpa_prune_params p;
+  tpa_prune_params_init(&p, sizeof p);
+  p.num_heads = 0;
+  p.ffn_global = keep;
+  tpa_prune_plan *plan = NULL;
+  tpa_status s = tpa_prune_plan_create(&plan, imp, &p);
+  ck_assert_msg(s == TPA_OK, "ffn_global %g: %s", keep, tpa_last_error());
+  return plan;
+}
+
+START_TEST(neurons_global) {
+  tpa_importance *imp = neuron_table();
+  /* All 8 ranked: 0:3 .9, 1:2 .7, 1:0 .6, 0:1 .5, 0:4 .5 (the tie keeps
+   * the lower index first), 1:1 .3, 0:0 .2, 0:2 .1. 0.5 keeps
+   * floor(4 + .5) = 4: 0:3, 1:2, 1:0, 0:1. */
+  tpa_prune_plan *plan = plan_global(imp, 0.5);
+  expect_neurons(plan, 0, "10101");
+  expect_neurons(plan, 1, "010");
+  ck_assert_int_eq(tpa_prune_plan_num_pruned_neurons(plan), 4);
+  tpa_prune_plan_free(plan);
+  /* 0.1 keeps floor(0.8 + .5) = 1, 0:3; layer 1 still keeps its best, 1:2. */
+  plan = plan_global(imp, 0.1);
+  expect_neurons(plan, 0, "11101");
+  expect_neurons(plan, 1, "110");
+  tpa_prune_plan_free(plan);
+  /* Both policies at once are refused. */
+  tpa_prune_params p;
+  tpa_prune_params_init(&p, sizeof p);
+  ck_assert(p.ffn_global == 0.0);
+  p.ffn_keep = 0.5;
+  p.ffn_global = 0.5;
+  plan = (tpa_prune_plan *)&plan;
+  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &p), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "not both"));
+  ck_assert_ptr_null(plan);
+  p.ffn_keep = 0;
+  p.ffn_global = 1.5;
+  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &p), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "ffn_global"));
+  tpa_importance_free(imp);
+}
+END_TEST
+
 START_TEST(neurons_bad) {
   tpa_importance *imp = neuron_table();
   tpa_prune_params p;
@@ -360,6 +404,7 @@ Suite *plan_suite(void) {
       {"short_params", short_params},
       {"neurons_keep", neurons_keep},
       {"neurons_bad", neurons_bad},
+      {"neurons_global", neurons_global},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);

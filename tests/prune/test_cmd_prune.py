@@ -168,8 +168,34 @@ def main():
                 check(json.load(f)["intermediate_size"] == 100, "config.json intermediate_size")
             check(all(ffn_shapes(out, l) == ([100, 96], [100], [96, 100]) for l in range(3)),
                   "compact intermediate/output dense shapes")
-            check("removed 300 neurons: every layer keeps 100 of 200" in err,
+            check("removed 300 neurons; neurons per layer: 100 100 100 (of 200)" in err,
                   f"neuron summary: {err.strip()}")
+        # --ffn-global 0.5: the 300 best of all 600 neurons, ranked together;
+        # layer l's scores scaled by (l + 1) / 3, so the layers keep 50,
+        # 100 and 150 (each has its best among them).
+        scaled = [[x * (l + 1) / 3 for x in NEURONS[l]] for l in range(3)]
+        imp_global = os.path.join(tmp, "imp_global.json")
+        write_importance(imp_global, SCORES, scaled)
+        out = os.path.join(tmp, "ffn-global")
+        rc, _, err = run("--model", TINY, "--importance", imp_global, "--prune-heads", "0",
+                         "--ffn-global", "0.5", "--out", out)
+        check(rc == 0, f"--ffn-global 0.5 exits 0 ({err.strip()})")
+        if rc == 0:
+            ranked = sorted((-scaled[l][j], l, j) for l in range(3) for j in range(200))
+            keep = {(l, j) for _, l, j in ranked[:300]}
+            widths = [sum((l, j) in keep for j in range(200)) for l in range(3)]
+            check(len(set(widths)) == 3, f"the layers keep different counts: {widths}")
+            with open(os.path.join(out, "plan.json"), encoding="utf-8") as f:
+                plan = json.load(f)
+            check(plan["pruned_neurons"] == {str(l): [j for j in range(200) if (l, j) not in keep]
+                                             for l in range(3)}, "global plan")
+            with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+                cfg = json.load(f)
+            check(cfg["intermediate_size"] == max(widths) and
+                  (len(set(widths)) == 1 or cfg.get("intermediate_sizes") == widths),
+                  f"config widths {cfg.get('intermediate_sizes')} vs {widths}")
+            check(all(ffn_shapes(out, l) == ([widths[l], 96], [widths[l]], [96, widths[l]])
+                      for l in range(3)), "per-layer compact shapes")
         # The table must have neuron scores; F must keep something.
         rc, _, err = run("--model", TINY, "--importance", imp, "--ffn-keep", "0.5", "--out", out + "2")
         check(rc == 1 and "--ffn" in err and not os.path.exists(out + "2"),
@@ -187,6 +213,8 @@ def main():
                            (["--ffn-keep", "0"], "--ffn-keep 0"),
                            (["--ffn-keep", "1.5"], "--ffn-keep above 1"),
                            (["--ffn-keep", "x"], "bad --ffn-keep"),
+                           (["--ffn-keep", "0.5", "--ffn-global", "0.5"], "both neuron options"),
+                           (["--ffn-global", "0"], "--ffn-global 0"),
                            (["--bogus"], "unknown option")):
             out = os.path.join(tmp, "usage")
             rc, _, err = run("--model", TINY, "--importance", imp, "--out", out, *args)

@@ -196,9 +196,10 @@ def ffn_keep_prunes_neurons_by_their_scores():
         want = sorted(set(range(200)) - set(keep))
         expect(plan['pruned_neurons'].get(str(l)) == want, 'layer %d: pruned neurons' % l)
     cfg = load_json(os.path.join(out, 'model', 'config.json'))
-    expect(cfg['intermediate_size'] == 100 and m['intermediate_kept'] == 100 and
+    expect(cfg['intermediate_size'] == 100 and m['intermediate_kept'] == [100] * 3 and
            m['intermediate_size'] == 200, 'intermediate sizes %d / %s' %
            (cfg['intermediate_size'], m.get('intermediate_kept')))
+    expect('intermediate_sizes' not in cfg, 'equal widths need no intermediate_sizes')
     counts = safetensors_counts(os.path.join(out, 'model', 'model.safetensors'))
     expect(counts['bert.encoder.layer.0.intermediate.dense.weight'] == 100 * 96,
            'intermediate.dense has 100 rows')
@@ -209,6 +210,43 @@ def ffn_keep_prunes_neurons_by_their_scores():
            m['dev_metric'])
     report = open(os.path.join(out, 'report.md'), encoding='utf-8').read()
     expect('keeps 100 of its 200 feed-forward neurons' in report, 'report.md names the neurons')
+
+
+@case
+def ffn_global_leaves_layers_of_their_own_widths():
+    """--ffn-global 0.5: the neurons of all layers ranked together; the
+    plan keeps the best half overall (each layer its best at least), the
+    compact export lists the widths under intermediate_sizes and reloads
+    to the reported metric, and the dense export has one width."""
+    out, _ = pipeline('tpa', '--ffn-global', '0.5', '--dense')
+    imp = load_json(os.path.join(out, 'importance.json'))
+    plan = load_json(os.path.join(out, 'plan.json'))
+    m = load_json(os.path.join(out, 'metrics.json'))
+    ranked = sorted(((-v, l, j) for l, row in enumerate(imp['ffn_normalized'])
+                     for j, v in enumerate(row)))
+    keep = {(l, j) for _, l, j in ranked[:300]}
+    for l, row in enumerate(imp['ffn_normalized']):  # every layer keeps its best
+        keep.add((l, min(range(200), key=lambda j: (-row[j], j))))
+    want = {str(l): [j for j in range(200) if (l, j) not in keep] for l in range(3)}
+    got = {k: v for k, v in plan['pruned_neurons'].items()}
+    expect(all(got.get(str(l), []) == want[str(l)] for l in range(3)),
+           'pruned neurons follow the global ranking')
+    widths = [200 - len(want[str(l)]) for l in range(3)]
+    cfg = load_json(os.path.join(out, 'model', 'config.json'))
+    expect(m['intermediate_kept'] == widths, 'metrics widths %s, expected %s' %
+           (m['intermediate_kept'], widths))
+    if len(set(widths)) > 1:
+        expect(cfg.get('intermediate_sizes') == widths and
+               cfg['intermediate_size'] == max(widths), 'config.json widths %s' %
+               cfg.get('intermediate_sizes'))
+    dense = load_json(os.path.join(out, 'model-dense', 'config.json'))
+    expect('intermediate_sizes' not in dense and dense['intermediate_size'] == max(widths),
+           'the dense export has one width')
+    acc = accuracy_by_predict(os.path.join(out, 'model'))
+    expect(abs(acc - m['dev_metric']) < 1e-12,
+           'tpa predict on the export: %.6f, report says %.6f' % (acc, m['dev_metric']))
+    info, _ = expect_ok(['info', os.path.join(out, 'model')])
+    expect(len(set(widths)) == 1 or 'intermediate_sizes' in info, 'tpa info lists the widths')
 
 
 @case
@@ -442,6 +480,8 @@ def bad_arguments_exit_2():
         ['run', '--mode', 'lora', '--ffn-keep', '0.5'],
         ['run', '--ffn-keep', '0'],
         ['run', '--ffn-keep', '2'],
+        ['run', '--ffn-keep', '0.5', '--ffn-global', '0.5'],
+        ['run', '--mode', 'full', '--ffn-global', '0.5'],
         ['run', '--epochs', '0'],
         ['run', '--bogus'],
         ['run', 'extra'],

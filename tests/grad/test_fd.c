@@ -54,6 +54,8 @@ typedef struct fd_case {
 static const int32_t kept[2] = {2, 1}; /* layer 1 keeps one of its two heads */
 /* Layer 0 is narrower than intermediate_size, as neuron pruning leaves it. */
 static const int32_t ffn_widths[2] = {16, 20};
+/* Another set of widths for one test (NULL: ffn_widths). */
+static const int32_t *ffn_override = NULL;
 
 /* Rows of 7, 5 and 3 tokens. BERT's batch is the one these tests always
  * used (pads are id 0); the other families' pads are their pad_id, and
@@ -101,7 +103,7 @@ static tiny_spec spec_of(tpa__family fam, int32_t num_labels) {
                      .type_vocab = 2,
                      .num_labels = num_labels,
                      .kept = kept,
-                     .ffn = ffn_widths,
+                     .ffn = ffn_override ? ffn_override : ffn_widths,
                      .seed = 77,
                      .family = fam,
                      .emb = fam == TPA__FAM_ELECTRA ? 8 : 0,
@@ -947,6 +949,66 @@ START_TEST(xlmr_is_roberta) {
 }
 END_TEST
 
+/* A layer narrower than intermediate_size is the same model as one of
+ * full width whose extra neurons have zero rows in the intermediate dense
+ * (and bias) and zero columns in the output dense: the same loss, the
+ * same gradient for every shared parameter. Exact equations, no step
+ * size: this checks the narrow layer's strides in the gradient engine
+ * (the model's second layer here; the finite-difference cases narrow the
+ * first). */
+START_TEST(narrow_layer_is_zero_padding) {
+  static const int32_t narrow[2] = {20, 13}, wide[2] = {20, 20};
+  fd_case n, w;
+  ffn_override = narrow;
+  case_init(&n, TPA__FAM_BERT, 3, true, 0.2f);
+  ffn_override = wide;
+  case_init(&w, TPA__FAM_BERT, 3, true, 0.2f);
+  ffn_override = NULL;
+  const size_t H = 16, I = 20, K = 13;
+  tpa__layer *L = &w.m->w.layer[1];
+  float *iw = (float *)L->i_w, *ib = (float *)L->i_b, *fw = (float *)L->f_w;
+  for (size_t j = K; j < I; j++) {
+    memset(iw + j * H, 0, H * sizeof *iw);
+    ib[j] = 0;
+    for (size_t r = 0; r < H; r++)
+      fw[r * I + j] = 0;
+  }
+  w.w = w.m->w;
+  compute_grads(&n);
+  compute_grads(&w);
+  const double ln = loss_of(&n, NULL), lw = loss_of(&w, NULL);
+  ck_assert_msg(fabs(ln - lw) <= 1e-6 * fabs(lw), "loss %.9g narrow, %.9g zero-padded", ln, lw);
+  fd_list *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+  ck_assert(a && b);
+  full_tensors(&n, a);
+  full_tensors(&w, b);
+  ck_assert_uint_eq(a->n, b->n);
+  for (size_t t = 0; t < a->n; t++) {
+    const fd_tensor *x = &a->t[t], *y = &b->t[t];
+    const bool i_dense = strstr(x->name, "layer 1 intermediate.dense") != NULL;
+    const bool o_dense = strstr(x->name, "layer 1 output.dense.weight") != NULL;
+    double scale = 0;
+    for (size_t i = 0; i < y->n; i++)
+      scale = fmax(scale, fabs((double)y->g[i]));
+    for (size_t i = 0; i < x->n; i++) {
+      /* The narrow layer's entries sit at other positions in the wide one. */
+      const size_t at = o_dense ? (i / K) * I + i % K : i;
+      ck_assert_msg(fabs((double)x->g[i] - (double)y->g[at]) <= 1e-5 * scale + 1e-9,
+                    "%s[%zu]: %.9g narrow, %.9g zero-padded", x->name, i, (double)x->g[i],
+                    (double)y->g[at]);
+    }
+    if (i_dense || o_dense)
+      ck_assert_uint_eq(y->n, x->n / K * I);
+    else
+      ck_assert_uint_eq(x->n, y->n);
+  }
+  free(a);
+  free(b);
+  case_free(&n);
+  case_free(&w);
+}
+END_TEST
+
 static void report(void) {
   fprintf(stderr,
           "finite differences: worst tolerance ratio %.3f (fails above 1), %d checks retried at "
@@ -966,6 +1028,7 @@ Suite *fd_suite(void) {
                              {"roberta LoRA with dropout", roberta_lora_dropout},
                              {"roberta head mask", roberta_head_mask},
                              {"xlm-roberta is roberta", xlmr_is_roberta},
+                             {"narrow layer is zero padding", narrow_layer_is_zero_padding},
                              {"distilbert full", distilbert_full},
                              {"distilbert LoRA with dropout", distilbert_lora_dropout},
                              {"distilbert head mask", distilbert_head_mask},

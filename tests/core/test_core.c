@@ -149,32 +149,32 @@ static tpa_importance *scored_table(void) {
 
 /* Padding counts: a field appended into a struct's tail padding leaves
  * sizeof unchanged, so "same size" is no proof the caller sets nothing
- * new. Checked through the public API on the struct that has such
- * padding (the last field, a bool, ends 7 bytes before sizeof on LP64). */
+ * new. Checked through the public API on a struct that has such padding
+ * (tpa_rank_schedule_params: three int32 after a size_t, 4 bytes of tail
+ * padding on LP64). */
 START_TEST(params_padding_past_the_last_field_is_checked) {
-  const size_t end = TPA__PARAMS_END(tpa_prune_params, allow_empty_layers);
-  ck_assert_uint_lt(end, sizeof(tpa_prune_params));
+  const size_t end = TPA__PARAMS_END(tpa_rank_schedule_params, r_low);
+  ck_assert_uint_lt(end, sizeof(tpa_rank_schedule_params));
   tpa_importance *imp = scored_table();
   union {
-    tpa_prune_params p;
-    unsigned char bytes[sizeof(tpa_prune_params) + 16];
+    tpa_rank_schedule_params p;
+    unsigned char bytes[sizeof(tpa_rank_schedule_params) + 16];
   } u;
   memset(&u, 0, sizeof u);
-  tpa_prune_params_init(&u.p, sizeof u.p);
-  u.p.num_heads = 1;
-  tpa_prune_plan *plan = NULL;
-  ck_assert_msg(tpa_prune_plan_create(&plan, imp, &u.p) == TPA_OK, "%s", tpa_last_error());
-  tpa_prune_plan_free(plan);
-  u.bytes[end] = 1; /* a "new bool" in the padding */
-  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &u.p), TPA_ERR_INVALID_ARGUMENT);
-  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "tpa_prune_plan_create: tpa_prune_params"));
-  ck_assert_ptr_null(plan);
+  tpa_rank_schedule_params_init(&u.p, sizeof u.p);
+  int32_t ranks[2 * TPA_LORA_MODULES];
+  ck_assert_msg(tpa_rank_schedule(imp, &u.p, ranks, 2 * TPA_LORA_MODULES) == TPA_OK, "%s",
+                tpa_last_error());
+  u.bytes[end] = 1; /* a "new field" in the padding */
+  ck_assert_int_eq(tpa_rank_schedule(imp, &u.p, ranks, 2 * TPA_LORA_MODULES),
+                   TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "tpa_rank_schedule_params"));
   u.bytes[end] = 0;
   u.p.size = sizeof u.bytes; /* a longer struct from newer headers, zero tail */
-  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &u.p), TPA_OK);
-  tpa_prune_plan_free(plan);
+  ck_assert_int_eq(tpa_rank_schedule(imp, &u.p, ranks, 2 * TPA_LORA_MODULES), TPA_OK);
   u.bytes[sizeof u.bytes - 1] = 7;
-  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, &u.p), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(tpa_rank_schedule(imp, &u.p, ranks, 2 * TPA_LORA_MODULES),
+                   TPA_ERR_INVALID_ARGUMENT);
   tpa_importance_free(imp);
 }
 END_TEST

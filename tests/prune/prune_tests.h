@@ -35,7 +35,7 @@ const json_t *reference_case(const json_t *ref, const char *name);
  * tpa_prune_plan_load. */
 tpa_prune_plan *plan_from_object(const json_t *obj, int32_t layers, int32_t heads);
 /* The same with neurons: @p neurons_obj {"layer": [neurons]} of a model
- * whose layers have @p width neurons as loaded. */
+ * whose layers have @p width neurons as loaded (NULL: heads only). */
 tpa_prune_plan *plan_with_neurons(const json_t *heads_obj, const json_t *neurons_obj,
                                   int32_t layers, int32_t heads, int32_t width);
 /* max |logits of m - case logits| over every reference batch. */

@@ -239,15 +239,21 @@ static tpa_importance *neuron_table(void) {
   return imp;
 }
 
-static tpa_prune_plan *plan_ffn(const tpa_importance *imp, double keep) {
+/* A neuron-only plan: ffn_keep, or ffn_global when @p global. */
+static tpa_prune_plan *plan_neurons(const tpa_importance *imp, double keep, bool global) {
   tpa_prune_params p;
   tpa_prune_params_init(&p, sizeof p);
   p.num_heads = 0;
-  p.ffn_keep = keep;
+  *(global ? &p.ffn_global : &p.ffn_keep) = keep;
   tpa_prune_plan *plan = NULL;
   tpa_status s = tpa_prune_plan_create(&plan, imp, &p);
-  ck_assert_msg(s == TPA_OK, "ffn_keep %g: %s", keep, tpa_last_error());
+  ck_assert_msg(s == TPA_OK, "%s %g: %s", global ? "ffn_global" : "ffn_keep", keep,
+                tpa_last_error());
   return plan;
+}
+
+static tpa_prune_plan *plan_ffn(const tpa_importance *imp, double keep) {
+  return plan_neurons(imp, keep, false);
 }
 
 /* Which neurons of @p layer the plan removes, as a string of 0/1. */
@@ -299,14 +305,7 @@ START_TEST(neurons_keep) {
 END_TEST
 
 static tpa_prune_plan *plan_global(const tpa_importance *imp, double keep) {
-  tpa_prune_params p;
-  tpa_prune_params_init(&p, sizeof p);
-  p.num_heads = 0;
-  p.ffn_global = keep;
-  tpa_prune_plan *plan = NULL;
-  tpa_status s = tpa_prune_plan_create(&plan, imp, &p);
-  ck_assert_msg(s == TPA_OK, "ffn_global %g: %s", keep, tpa_last_error());
-  return plan;
+  return plan_neurons(imp, keep, true);
 }
 
 START_TEST(neurons_global) {

@@ -102,32 +102,22 @@ const json_t *reference_case(const json_t *ref, const char *name) {
 }
 
 tpa_prune_plan *plan_from_object(const json_t *obj, int32_t layers, int32_t heads) {
-  json_t *root = json_object();
-  json_object_set_new(root, "layers", json_integer(layers));
-  json_object_set_new(root, "heads", json_integer(heads));
-  json_object_set(root, "pruned_heads", (json_t *)obj);
-  char *dir = temp_dir(), *path = join(dir, "plan.json");
-  ck_assert_int_eq(json_dump_file(root, path, 0), 0);
-  json_decref(root);
-  tpa_prune_plan *plan = NULL;
-  tpa_status s = tpa_prune_plan_load(&plan, path);
-  ck_assert_msg(s == TPA_OK, "tpa_prune_plan_load: %s", tpa_last_error());
-  remove_tree(dir);
-  free(path);
-  free(dir);
-  return plan;
+  return plan_with_neurons(obj, NULL, layers, heads, 0);
 }
 
 tpa_prune_plan *plan_with_neurons(const json_t *heads_obj, const json_t *neurons_obj,
                                   int32_t layers, int32_t heads, int32_t width) {
-  json_t *root = json_object(), *widths = json_array();
-  for (int32_t l = 0; l < layers; l++)
-    json_array_append_new(widths, json_integer(width));
+  json_t *root = json_object();
   json_object_set_new(root, "layers", json_integer(layers));
   json_object_set_new(root, "heads", json_integer(heads));
   json_object_set(root, "pruned_heads", (json_t *)heads_obj);
-  json_object_set_new(root, "ffn_widths", widths);
-  json_object_set(root, "pruned_neurons", (json_t *)neurons_obj);
+  if (neurons_obj) {
+    json_t *widths = json_array();
+    for (int32_t l = 0; l < layers; l++)
+      json_array_append_new(widths, json_integer(width));
+    json_object_set_new(root, "ffn_widths", widths);
+    json_object_set(root, "pruned_neurons", (json_t *)neurons_obj);
+  }
   char *dir = temp_dir(), *path = join(dir, "plan.json");
   ck_assert_int_eq(json_dump_file(root, path, 0), 0);
   json_decref(root);

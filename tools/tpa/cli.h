@@ -121,6 +121,10 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, 
 bool cli_parse_real(const char *cmd, const char *opt, const char *text, double lo, double hi,
                     double *out);
 
+/* Parse a share in (0, 1] given to option @p opt (--ffn-keep,
+ * --ffn-global): 0 would keep nothing, so it is a usage error too. */
+bool cli_parse_share(const char *cmd, const char *opt, const char *text, double *out);
+
 /* Look up a task by name (tpa_task_from_name); prints a usage error listing
  * the tasks and returns false when there is no such task. */
 bool cli_parse_task(const char *cmd, const char *name, tpa_task *out);

@@ -46,6 +46,16 @@ bool cli_parse_real(const char *cmd, const char *opt, const char *text, double l
   return true;
 }
 
+bool cli_parse_share(const char *cmd, const char *opt, const char *text, double *out) {
+  if (!cli_parse_real(cmd, opt, text, 0, 1, out))
+    return false;
+  if (*out == 0) {
+    cli_usage(cmd, "--%s 0 would keep no neuron (the share kept, in (0, 1])", opt);
+    return false;
+  }
+  return true;
+}
+
 bool cli_parse_task(const char *cmd, const char *name, tpa_task *out) {
   if (tpa_task_from_name(name, out) == TPA_OK)
     return true;

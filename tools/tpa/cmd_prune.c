@@ -118,17 +118,12 @@ static int parse(int argc, char **argv, prune_opts *o) {
       o->use_threshold = true;
       break;
     case OPT_FFN_KEEP:
-      if (!cli_parse_real("prune", "ffn-keep", optarg, 0, 1, &o->ffn_keep))
+      if (!cli_parse_share("prune", "ffn-keep", optarg, &o->ffn_keep))
         return CLI_EXIT_USAGE;
-      if (o->ffn_keep == 0)
-        return cli_usage("prune", "--ffn-keep 0 would keep no neuron (the share kept, in (0, 1])");
       break;
     case OPT_FFN_GLOBAL:
-      if (!cli_parse_real("prune", "ffn-global", optarg, 0, 1, &o->ffn_global))
+      if (!cli_parse_share("prune", "ffn-global", optarg, &o->ffn_global))
         return CLI_EXIT_USAGE;
-      if (o->ffn_global == 0)
-        return cli_usage("prune",
-                         "--ffn-global 0 would keep no neuron (the share kept, in (0, 1])");
       break;
     case OPT_EMPTY: o->allow_empty = true; break;
     case OPT_DENSE: o->dense = true; break;

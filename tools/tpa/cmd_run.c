@@ -146,16 +146,12 @@ static int parse_args(int argc, char **argv, run_opts *o) {
       o->use_threshold = true;
       break;
     case OPT_FFN_KEEP:
-      if (!cli_parse_real("run", "ffn-keep", optarg, 0, 1, &o->ffn_keep))
+      if (!cli_parse_share("run", "ffn-keep", optarg, &o->ffn_keep))
         return CLI_EXIT_USAGE;
-      if (o->ffn_keep == 0)
-        return cli_usage("run", "--ffn-keep 0 would keep no neuron (the share kept, in (0, 1])");
       break;
     case OPT_FFN_GLOBAL:
-      if (!cli_parse_real("run", "ffn-global", optarg, 0, 1, &o->ffn_global))
+      if (!cli_parse_share("run", "ffn-global", optarg, &o->ffn_global))
         return CLI_EXIT_USAGE;
-      if (o->ffn_global == 0)
-        return cli_usage("run", "--ffn-global 0 would keep no neuron (the share kept, in (0, 1])");
       break;
     case OPT_TOP_K:
       if (!parse_i32("top-k", optarg, 0, 1 << 16, &o->top_k))

@@ -346,6 +346,8 @@ def check_info_json(d, info, cfg, kept, counts):
         e = layers[layer]
         expect(e['layer'] == layer and e['heads'] == heads and e['num_heads'] == len(heads),
                'layer %d: %r, want heads %r' % (layer, e, heads))
+        expect(e['intermediate_size'] == cfg['intermediate_size'],
+               'layer %d: intermediate_size %r' % (layer, e.get('intermediate_size')))
     expect(info['heads_total'] == sum(len(h) for h in kept), 'heads_total')
     p = info['parameters']
     for key, want in counts.items():

@@ -184,6 +184,8 @@ static json_t *build_json(const char *dir, const tpa_model *m, const info *in) {
     if (layer != NULL) {
       ok &= json_object_set_new(layer, "layer", jint((long long)l)) == 0;
       ok &= json_object_set_new(layer, "num_heads", jint((long long)in->nheads[l])) == 0;
+      ok &= json_object_set_new(layer, "intermediate_size",
+                                jint(tpa_model_layer_ffn_width(m, (int32_t)l))) == 0;
     }
     ok &= json_object_set_new(layer, "heads", ids) == 0;
     ok &= json_array_append_new(layers, layer) == 0;

@@ -49,7 +49,7 @@ typedef struct tpa_prune_params {
    *  no neuron (0). Needs a table with neuron scores
    *  (tpa_importance_params.ffn). @since 0.6.0 */
   double ffn_keep;
-  /** Instead of @ref ffn_keep: rank every neuron of every layer together
+  /** Instead of @ref ffn_keep, rank every neuron of every layer together
    *  by normalised neuron score and keep floor(ffn_global * total + 0.5)
    *  of them (equal scores: the lower (layer, neuron) is kept), each layer
    *  keeping at least its most important neuron; layers then differ in

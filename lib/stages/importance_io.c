@@ -4,9 +4,10 @@
  *    "raw":[[...]],"normalized":[[...]],"blocks":[...]}
  * rows by layer, columns by ORIGINAL head, null where a head has no score
  * (pruned); with neuron scores also "ffn_raw" and "ffn_normalized", one
- * list of numbers per layer (its neurons; lists may differ in length). Reals are written with 17
- * significant digits so a load gives back the same doubles. A load checks every shape and type and
- * that raw and normalized agree on which heads are scored; it recomputes nothing. */
+ * list of numbers per layer (its neurons; lists may differ in length).
+ * Reals are written with 17 significant digits so a load gives back the
+ * same doubles. A load checks every shape and type and that raw and
+ * normalized agree on which heads are scored; it recomputes nothing. */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,42 +18,33 @@
 #include "io/json.h"
 #include "stages/importance.h"
 
-/* A [layers][heads] array of reals with null where @p v is NaN. */
-static json_t *matrix_json(const tpa_importance *imp, const double *v) {
+/* One array per layer of reals, null where a value is NaN: layer l's
+ * values are v[off[l] .. off[l + 1]), or v[l * width ..] when @p off is
+ * NULL (heads: a fixed count per layer; neurons: a count of their own). */
+static json_t *rows_json(int32_t layers, const double *v, const size_t *off, size_t width) {
   json_t *rows = json_array();
-  for (int32_t l = 0; rows && l < imp->layers; l++) {
+  for (int32_t l = 0; rows && l < layers; l++) {
     json_t *row = json_array();
     if (!row || json_array_append_new(rows, row) != 0) {
       json_decref(rows);
       return NULL;
     }
-    for (int32_t h = 0; h < imp->heads; h++) {
-      const double x = v[(size_t)l * (size_t)imp->heads + (size_t)h];
-      if (json_array_append_new(row, isnan(x) ? json_null() : json_real(x)) != 0) {
+    const size_t lo = off ? off[l] : (size_t)l * width, hi = off ? off[l + 1] : lo + width;
+    for (size_t i = lo; i < hi; i++)
+      if (json_array_append_new(row, isnan(v[i]) ? json_null() : json_real(v[i])) != 0) {
         json_decref(rows);
         return NULL;
       }
-    }
   }
   return rows;
 }
 
-/* One list per layer of its neurons' scores. */
+static json_t *matrix_json(const tpa_importance *imp, const double *v) {
+  return rows_json(imp->layers, v, NULL, (size_t)imp->heads);
+}
+
 static json_t *ffn_json(const tpa_importance *imp, const double *v) {
-  json_t *rows = json_array();
-  for (int32_t l = 0; rows && l < imp->layers; l++) {
-    json_t *row = json_array();
-    if (!row || json_array_append_new(rows, row) != 0) {
-      json_decref(rows);
-      return NULL;
-    }
-    for (size_t j = imp->ffn_off[l]; j < imp->ffn_off[l + 1]; j++)
-      if (json_array_append_new(row, json_real(v[j])) != 0) {
-        json_decref(rows);
-        return NULL;
-      }
-  }
-  return rows;
+  return rows_json(imp->layers, v, imp->ffn_off, 0);
 }
 
 static json_t *table_json(const tpa_importance *imp) {

@@ -470,6 +470,48 @@ static tpa_status get_dim(const json_t *root, const char *path, const char *key,
   return TPA_OK;
 }
 
+/* A {"layer": [index, ...]} map, as pruned_heads and pruned_neurons are:
+ * layer l's indices lie in 0..its width - 1 and mark slots[row start +
+ * index], each at most once. Row l starts at off[l] (its width off[l + 1]
+ * - off[l]) or, when off is NULL, at l * width. */
+typedef struct index_map {
+  const char *key, *item; /* "pruned_heads", "head" */
+  int32_t layers;
+  const size_t *off;
+  int32_t width;
+  bool *slots;
+} index_map;
+
+/* Mark @p map's indices in im->slots; *count grows by each one marked. */
+static tpa_status parse_index_map(const json_t *map, const char *path, const index_map *im,
+                                  int64_t *count) {
+  const char *key;
+  json_t *list;
+  json_object_foreach((json_t *)map, key, list) {
+    int32_t l = 0;
+    if (!parse_layer_key(key, im->layers, &l))
+      return tpa__error(TPA_ERR_CONFIG, "file %s: %s key \"%s\" is not a layer in 0..%d", path,
+                        im->key, key, im->layers - 1);
+    if (!json_is_array(list))
+      return tpa__error(TPA_ERR_CONFIG, "file %s: %s[\"%s\"] is not an array", path, im->key, key);
+    const size_t start = im->off ? im->off[l] : (size_t)l * (size_t)im->width;
+    const int64_t width = im->off ? (int64_t)(im->off[l + 1] - im->off[l]) : im->width;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+      const json_t *x = json_array_get(list, i);
+      if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= width)
+        return tpa__error(TPA_ERR_CONFIG, "file %s: %s[\"%s\"][%zu] is not a %s index in 0..%lld",
+                          path, im->key, key, i, im->item, (long long)width - 1);
+      bool *slot = &im->slots[start + (size_t)json_integer_value(x)];
+      if (*slot)
+        return tpa__error(TPA_ERR_CONFIG, "file %s: %s[\"%s\"] lists %s %lld twice", path, im->key,
+                          key, im->item, (long long)json_integer_value(x));
+      *slot = true;
+      (*count)++;
+    }
+  }
+  return TPA_OK;
+}
+
 /* "ffn_widths" and "pruned_neurons", both or neither. */
 static tpa_status neurons_from_json(const json_t *root, const char *path, tpa_prune_plan *plan) {
   const json_t *widths = NULL, *map = NULL;
@@ -504,39 +546,10 @@ static tpa_status neurons_from_json(const json_t *root, const char *path, tpa_pr
   if (st == TPA_OK)
     st = tpa__prune_plan_alloc_neurons(plan, w);
   free(w);
-  const char *key;
-  json_t *list;
-  json_object_foreach((json_t *)map, key, list) {
-    if (st != TPA_OK)
-      break;
-    int32_t l = 0;
-    if (!parse_layer_key(key, plan->layers, &l)) {
-      st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_neurons key \"%s\" is not a layer in 0..%d",
-                      path, key, plan->layers - 1);
-      break;
-    }
-    if (!json_is_array(list)) {
-      st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_neurons[\"%s\"] is not an array", path, key);
-      break;
-    }
-    const int32_t width = tpa_prune_plan_ffn_width(plan, l);
-    for (size_t i = 0; st == TPA_OK && i < json_array_size(list); i++) {
-      const json_t *j = json_array_get(list, i);
-      if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) >= width) {
-        st = tpa__error(TPA_ERR_CONFIG,
-                        "file %s: pruned_neurons[\"%s\"][%zu] is not a neuron index in 0..%d", path,
-                        key, i, width - 1);
-        break;
-      }
-      bool *slot = &plan->removes_neuron[plan->ffn_off[l] + (size_t)json_integer_value(j)];
-      if (*slot) {
-        st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_neurons[\"%s\"] lists neuron %lld twice",
-                        path, key, (long long)json_integer_value(j));
-        break;
-      }
-      *slot = true;
-      plan->n_pruned_neurons++;
-    }
+  if (st == TPA_OK) {
+    const index_map im = {"pruned_neurons", "neuron", plan->layers,
+                          plan->ffn_off,    0,        plan->removes_neuron};
+    st = parse_index_map(map, path, &im, &plan->n_pruned_neurons);
   }
   return st;
 }
@@ -556,35 +569,10 @@ static tpa_status plan_from_json(const json_t *root, const char *path, tpa_prune
   tpa_prune_plan *plan = NULL;
   if ((st = plan_alloc(layers, heads, &plan)) != TPA_OK)
     return st;
-  const char *key;
-  json_t *list;
-  json_object_foreach((json_t *)map, key, list) {
-    int32_t l = 0;
-    if (!parse_layer_key(key, layers, &l))
-      st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_heads key \"%s\" is not a layer in 0..%d",
-                      path, key, layers - 1);
-    else if (!json_is_array(list))
-      st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_heads[\"%s\"] is not an array", path, key);
-    for (size_t i = 0; st == TPA_OK && i < json_array_size(list); i++) {
-      const json_t *h = json_array_get(list, i);
-      if (!json_is_integer(h) || json_integer_value(h) < 0 || json_integer_value(h) >= heads) {
-        st = tpa__error(TPA_ERR_CONFIG,
-                        "file %s: pruned_heads[\"%s\"][%zu] is not a head index in 0..%d", path,
-                        key, i, heads - 1);
-        break;
-      }
-      bool *slot = &plan->removes[(size_t)l * (size_t)heads + (size_t)json_integer_value(h)];
-      if (*slot) {
-        st = tpa__error(TPA_ERR_CONFIG, "file %s: pruned_heads[\"%s\"] lists head %lld twice", path,
-                        key, (long long)json_integer_value(h));
-        break;
-      }
-      *slot = true;
-      plan->n_pruned++;
-    }
-    if (st != TPA_OK)
-      break;
-  }
+  const index_map im = {"pruned_heads", "head", layers, NULL, heads, plan->removes};
+  int64_t marked = 0;
+  st = parse_index_map(map, path, &im, &marked);
+  plan->n_pruned = (int32_t)marked; /* at most layers x heads */
   if (st == TPA_OK)
     st = neurons_from_json(root, path, plan);
   if (st != TPA_OK) {

@@ -20,6 +20,7 @@
 #include "tpa/train.h"
 #include "tpa/importance.h"
 #include "tpa/prune.h"
+#include "tpa/quantize.h"
 #include "tpa/dist.h"
 #include "tpa/file.h"
 

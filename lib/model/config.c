@@ -382,6 +382,43 @@ static tpa_status parse_inter_layers(const json_t *root, const char *path, tpa__
   return TPA_OK;
 }
 
+/* libtpa's "quantization_config" (docs/quantization.md): absent for an
+ * f32 model; otherwise quant_method "libtpa_int8", bits 8 and the
+ * activation scheme. */
+static tpa_status parse_quant(const json_t *root, const char *path, tpa__config *cfg) {
+  const json_t *q = NULL;
+  tpa_status st =
+      tpa__json_get_typed(root, "quantization_config", path, TPA_ERR_CONFIG, JSON_OBJECT, &q, NULL);
+  if (st != TPA_OK || !q)
+    return st;
+  const json_t *method = json_object_get(q, "quant_method");
+  if (!json_is_string(method))
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: quantization_config has no string \"quant_method\"", path);
+  if (strcmp(json_string_value(method), TPA__QUANT_METHOD) != 0)
+    return tpa__error(TPA_ERR_UNSUPPORTED,
+                      "file %s: quantization_config quant_method \"%.64s\" is not supported; "
+                      "supported: %s",
+                      path, json_string_value(method), TPA__QUANT_METHOD);
+  const json_t *bits = json_object_get(q, "bits");
+  if (bits && (!json_is_integer(bits) || json_integer_value(bits) != 8))
+    return tpa__error(TPA_ERR_UNSUPPORTED,
+                      "file %s: quantization_config \"bits\" must be 8 for %s", path,
+                      TPA__QUANT_METHOD);
+  const json_t *act = json_object_get(q, "activations");
+  const char *a = json_is_string(act) ? json_string_value(act) : "";
+  if (strcmp(a, "dynamic") == 0)
+    cfg->quant = TPA__QUANT_DYNAMIC;
+  else if (strcmp(a, "static") == 0)
+    cfg->quant = TPA__QUANT_STATIC;
+  else
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: quantization_config \"activations\" must be \"dynamic\" or "
+                      "\"static\"",
+                      path);
+  return TPA_OK;
+}
+
 tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *cfg,
                              bool **pruned) {
   *pruned = NULL;
@@ -398,7 +435,8 @@ tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *
   if ((st = require_string(root, path, distil ? "activation" : "hidden_act", "gelu")) ||
       (!distil && (st = require_string(root, path, "position_embedding_type", "absolute"))) ||
       (st = parse_sizes(root, path, cfg)) || (st = parse_positions(root, path, cfg)) ||
-      (st = parse_labels(root, path, cfg)) || (st = parse_inter_layers(root, path, cfg)))
+      (st = parse_labels(root, path, cfg)) || (st = parse_inter_layers(root, path, cfg)) ||
+      (st = parse_quant(root, path, cfg)))
     goto fail;
   table = tpa__calloc((size_t)cfg->layers * (size_t)cfg->heads, sizeof *table);
   if (!table) {

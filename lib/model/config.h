@@ -30,6 +30,9 @@
  * label count comes from id2label, else num_labels, else 2; labels without
  * names are "LABEL_<i>". Errors: TPA_ERR_CONFIG naming the key and file.
  * cfg->lower_case is set to true (tokenizer_config.json decides later). */
+/* quantization_config's quant_method for libtpa's int8 models. */
+#define TPA__QUANT_METHOD "libtpa_int8"
+
 tpa_status tpa__config_parse(const json_t *root, const char *path, tpa__config *cfg, bool **pruned);
 
 /* config.json and, when present, tokenizer_config.json of @p dir. */

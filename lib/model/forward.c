@@ -116,6 +116,17 @@ tpa_status tpa__infer_work_init(tpa__infer_work *w, const tpa_model *m, size_t m
     s = TPA__NO_MEMORY("position ids");
   if (m->w.proj_w)
     w->e = alloc_floats(tokens, (size_t)c->emb, &s, "embeddings");
+  if (m->w.quant) {
+    size_t widest = (size_t)c->hidden;
+    if ((size_t)c->inter > widest)
+      widest = (size_t)c->inter;
+    if ((size_t)st->max_hq > widest)
+      widest = (size_t)st->max_hq;
+    w->xq = tpa__malloc_array(tokens, widest);
+    w->xs = alloc_floats(tokens, 1, &s, "int8 row scales");
+    if (!w->xq && s == TPA_OK)
+      s = TPA__NO_MEMORY("int8 activations");
+  }
   if (s == TPA_OK)
     s = tpa__nn_ctx_create(&w->nn, st->cache);
   if (s != TPA_OK)
@@ -132,6 +143,8 @@ void tpa__infer_work_free(tpa__infer_work *w) {
   free(w->mask);
   free(w->pos);
   free(w->e);
+  free(w->xq);
+  free(w->xs);
   memset(w, 0, sizeof *w);
 }
 
@@ -145,11 +158,20 @@ static tpa_status embed(const tpa_model *m, tpa__infer_work *w, const int32_t *i
   float *x = wt->proj_w ? w->e : w->x;
   int32_t *pos = w->pos;
   tpa__positions(tpa__family_get(c->family)->pad_positions, c->pad_id, ids, batch, seq, pos);
+  const tpa__quant *q = wt->quant;
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < tokens; t++) {
-    const float *we = wt->word_emb + (int64_t)ids[t] * e;
     const float *pe = wt->pos_emb + (int64_t)pos[t] * e;
     float *o = x + t * e;
+    if (q) { /* the int8 word row, dequantized: code * its row's scale */
+      const int8_t *wq = q->word_emb + (int64_t)ids[t] * e;
+      const float ws = q->word_scale[ids[t]];
+      const float *te = wt->type_emb ? wt->type_emb + (int64_t)types[t] * e : NULL;
+      for (int64_t i = 0; i < e; i++)
+        o[i] = te ? ((float)wq[i] * ws + te[i]) + pe[i] : (float)wq[i] * ws + pe[i];
+      continue;
+    }
+    const float *we = wt->word_emb + (int64_t)ids[t] * e;
     if (wt->type_emb) {
       const float *te = wt->type_emb + (int64_t)types[t] * e;
       for (int64_t i = 0; i < e; i++)
@@ -171,6 +193,34 @@ static tpa_status embed(const tpa_model *m, tpa__infer_work *w, const int32_t *i
   p.bias = tpa__nn_dense2(1, c->hidden);
   p.dst = tpa__nn_dense2(tokens, c->hidden);
   return tpa__nn_matmul(w->nn, &p, x, wt->proj_w, wt->proj_b, NULL, w->x, "embeddings_project");
+}
+
+/* Calibration: raise slot @p slot of layer @p l to max|x| over n values. */
+static void observe(tpa__infer_work *w, int32_t l, int slot, const float *x, int64_t n) {
+  if (!w->observe)
+    return;
+  float amax = w->observe[l * TPA__OBSERVE_SLOTS + slot];
+  for (int64_t i = 0; i < n; i++) {
+    float a = fabsf(x[i]);
+    amax = a > amax ? a : amax;
+  }
+  w->observe[l * TPA__OBSERVE_SLOTS + slot] = amax;
+}
+
+/* y = act(x W^T + b [+ add]) through int8 Linear @p q: x [rows, in] is
+ * quantized into w->xq (per row, or with q's static input scale), unless
+ * @p same names the Linear whose quantization of the same x is still
+ * there (Q, K and V share their input). */
+static tpa_status linear_int8(tpa__infer_work *w, const tpa__qlinear *q, const tpa__qlinear *same,
+                              const float *x, int64_t rows, int64_t in, int64_t out,
+                              const float *bias, const float *add, int32_t act, float *y,
+                              const char *what) {
+  const float in_scale = q->in_scale ? *q->in_scale : 0.0f;
+  if (!same || (same->in_scale ? *same->in_scale : 0.0f) != in_scale)
+    tpa__nn_quantize_rows(x, rows, in, in_scale, w->xq, w->xs);
+  tpa__nn_qmatmul_desc d = {.m = rows, .k = in, .n = out, .bias = bias != NULL,
+                            .add = add != NULL, .act = act};
+  return tpa__nn_qmatmul(w->nn, &d, w->xq, w->xs, q->w, q->scale, bias, add, y, what);
 }
 
 /* Self-attention of block @p l: X -> Q/K/V -> per-head softmax(QK^T/sqrt(d)
@@ -196,10 +246,19 @@ static tpa_status attention(const tpa_model *m, tpa__infer_work *w, int32_t l, i
   qkv.dst = tpa__nn_dense2(tokens, hq);
   const tpa__layer *W = &m->w.layer[l];
   const float *wt[3] = {L->q_w, L->k_w, L->v_w}, *bias[3] = {W->q_b, W->k_b, W->v_b};
+  observe(w, l, 0, w->x, tokens * h);
+  const tpa__qlayer *Q = m->w.quant ? &m->w.quant->layer[l] : NULL;
+  const tpa__qlinear *qw[3] = {Q ? &Q->q : NULL, Q ? &Q->k : NULL, Q ? &Q->v : NULL};
   for (int part = 0; part < 3; part++) {
     snprintf(what, sizeof what, "layer %d %s", l, part_name[part]);
-    s = tpa__nn_matmul(w->nn, &qkv, w->x, wt[part], bias[part], NULL, w->r + part * tokens * hq,
-                       what);
+    if (Q)
+      /* Q, K and V read the same input: quantized once unless their
+       * static scales differ. */
+      s = linear_int8(w, qw[part], part == 0 ? NULL : qw[part - 1], w->x, tokens, h, hq,
+                      bias[part], NULL, TPA__NN_ACT_NONE, w->r + part * tokens * hq, what);
+    else
+      s = tpa__nn_matmul(w->nn, &qkv, w->x, wt[part], bias[part], NULL, w->r + part * tokens * hq,
+                         what);
     if (s != TPA_OK)
       return s;
   }
@@ -246,6 +305,7 @@ static tpa_status block(const tpa_model *m, tpa__infer_work *w, int32_t l, int32
                         int32_t seq) {
   const tpa__layer *W = &m->w.layer[l];
   const tpa__infer_layer *L = &m->infer->layer[l];
+  const tpa__qlayer *Q = m->w.quant ? &m->w.quant->layer[l] : NULL;
   const int64_t h = m->cfg.hidden, hq = L->hq, inter = W->inter;
   const int64_t tokens = (int64_t)batch * seq;
   const float eps = (float)m->cfg.ln_eps;
@@ -267,7 +327,12 @@ static tpa_status block(const tpa_model *m, tpa__infer_work *w, int32_t l, int32
     o.dst = th;
     o.add = th;
     snprintf(what, sizeof what, "layer %d attention output", l);
-    s = tpa__nn_matmul(w->nn, &o, w->r, L->o_w, W->o_b, w->x, w->a, what);
+    observe(w, l, 1, w->r, tokens * hq);
+    if (Q)
+      s = linear_int8(w, &Q->o, NULL, w->r, tokens, hq, h, W->o_b, w->x, TPA__NN_ACT_NONE, w->a,
+                      what);
+    else
+      s = tpa__nn_matmul(w->nn, &o, w->r, L->o_w, W->o_b, w->x, w->a, what);
     if (s != TPA_OK)
       return s;
   } else {
@@ -292,7 +357,12 @@ static tpa_status block(const tpa_model *m, tpa__infer_work *w, int32_t l, int32
   f1.dst = tpa__nn_dense2(tokens, inter);
   f1.act = TPA__NN_ACT_GELU_ERF;
   snprintf(what, sizeof what, "layer %d intermediate", l);
-  s = tpa__nn_matmul(w->nn, &f1, w->a, L->i_w, W->i_b, NULL, w->r, what);
+  observe(w, l, 2, w->a, tokens * h);
+  if (Q)
+    s = linear_int8(w, &Q->i, NULL, w->a, tokens, h, inter, W->i_b, NULL, TPA__NN_ACT_GELU_ERF,
+                    w->r, what);
+  else
+    s = tpa__nn_matmul(w->nn, &f1, w->a, L->i_w, W->i_b, NULL, w->r, what);
   if (s != TPA_OK)
     return s;
 
@@ -306,7 +376,12 @@ static tpa_status block(const tpa_model *m, tpa__infer_work *w, int32_t l, int32
   f2.dst = th;
   f2.add = th;
   snprintf(what, sizeof what, "layer %d output", l);
-  s = tpa__nn_matmul(w->nn, &f2, w->r, L->f_w, W->f_b, w->a, w->x, what);
+  observe(w, l, 3, w->r, tokens * inter);
+  if (Q)
+    s = linear_int8(w, &Q->f, NULL, w->r, tokens, inter, h, W->f_b, w->a, TPA__NN_ACT_NONE, w->x,
+                    what);
+  else
+    s = tpa__nn_matmul(w->nn, &f2, w->r, L->f_w, W->f_b, w->a, w->x, what);
   if (s != TPA_OK)
     return s;
   snprintf(what, sizeof what, "layer %d output LayerNorm", l);

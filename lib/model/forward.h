@@ -7,6 +7,7 @@
 
 #include "model/model.h"
 #include "nn/nn.h"
+#include "tpa/infer.h"
 
 /* One block's matrices, packed once at load into the blocked layout that
  * oneDNN's matmul runs fastest on (lib/nn: tpa__nn_pack_weights). Q, K
@@ -47,6 +48,12 @@ typedef struct tpa__infer_work {
   float *mask;   /* [batch, seq] additive mask: 0 or -FLT_MAX */
   int32_t *pos;  /* [batch, seq] position ids */
   float *e;      /* [tokens, emb] embeddings before ELECTRA's projection, or NULL */
+  uint8_t *xq;   /* a quantized model's int8 Linear input codes [tokens, widest input] */
+  float *xs;     /* and their per-row scales [tokens] */
+  /* Calibration: the largest magnitude seen so far at the input of each
+   * block Linear, [layers][TPA__OBSERVE_SLOTS] (QKV, attention output,
+   * intermediate, output), raised by every f32 pass; or NULL. */
+  float *observe;
   size_t scores_floats;
 } tpa__infer_work;
 
@@ -62,6 +69,15 @@ typedef struct tpa__infer_work {
 /* Attention runs over chunks of the batch so the score buffer stays near
  * this many floats (and in cache) whatever the batch size. */
 #define TPA__ATTN_CHUNK_FLOATS ((size_t)1 << 20)
+
+enum { TPA__OBSERVE_SLOTS = 4 };
+
+/* tpa_model_predict over the first @p limit examples (0: all) that also
+ * records the calibration maxima into @p observe
+ * (tpa__infer_work.observe; NULL records nothing). */
+tpa_status tpa__predict_observe(const tpa_model *model, const tpa_dataset *ds,
+                                const tpa_predict_params *params, float *logits,
+                                size_t cap, float *observe, size_t limit);
 
 tpa_status tpa__infer_work_init(tpa__infer_work *w, const tpa_model *m, size_t max_batch,
                                 int32_t max_seq);

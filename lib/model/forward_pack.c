@@ -48,6 +48,18 @@ tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st) {
   /* Sizes first (the blocked layout may pad), then one allocation. */
   size_t total = 0;
   st->max_hq = 0;
+  if (s == TPA_OK && m->w.quant) {
+    /* int8 weights are used in place, in HF's layout (lib/nn's int8
+     * matmul reads them as they are stored; nothing to pack). */
+    for (int32_t l = 0; l < layers; l++) {
+      st->layer[l].hq = m->w.layer[l].n_heads * m->cfg.head_dim;
+      if (st->layer[l].hq > st->max_hq)
+        st->max_hq = st->layer[l].hq;
+    }
+    tpa__nn_ctx_free(ctx);
+    free(jobs);
+    return TPA_OK;
+  }
   for (int32_t l = 0; s == TPA_OK && l < layers; l++) {
     jobs_of_layer(m, l, &st->layer[l], jobs + (size_t)l * JOBS_PER_LAYER);
     if (st->layer[l].hq > st->max_hq)

@@ -103,10 +103,58 @@ static tpa_status take_tensor(loader *L, const tpa__st_tensor *t, int32_t ndim,
   return TPA_OK;
 }
 
+/* The int8 codes of @p x (I8, used in place) for the list entry @p t. */
+static tpa_status take_i8(loader *L, const tpa__st_tensor *x, const tpa__named_tensor *t) {
+  if (x->dtype != TPA__DT_I8)
+    return tpa__error(TPA_ERR_TENSOR_DTYPE,
+                      "file %s: tensor \"%s\" is %s, but config.json's quantization_config "
+                      "needs I8",
+                      L->st.path, x->name, tpa__dtype_name(x->dtype));
+  bool ok = x->ndim == t->ndims;
+  for (int32_t i = 0; ok && i < t->ndims; i++)
+    ok = x->shape[i] == (uint64_t)t->dims[i];
+  if (!ok) {
+    char have[128], want[128];
+    const uint64_t dims[2] = {(uint64_t)t->dims[0], (uint64_t)t->dims[1]};
+    return tpa__error(TPA_ERR_TENSOR_SHAPE,
+                      "file %s: tensor \"%s\" has shape %s, expected %s from config.json",
+                      L->st.path, x->name, shape_str(have, sizeof have, x->ndim, x->shape),
+                      shape_str(want, sizeof want, t->ndims, dims));
+  }
+  *t->i8 = x->data;
+  L->in_place = true;
+  L->used++;
+  return TPA_OK;
+}
+
 /* Take @p x for list entry @p t, whose shape it must have. */
 static tpa_status take_entry(loader *L, const tpa__st_tensor *x, const tpa__named_tensor *t) {
+  if (t->i8)
+    return take_i8(L, x, t);
   uint64_t dims[2] = {(uint64_t)t->dims[0], (uint64_t)t->dims[1]};
   return take_tensor(L, x, t->ndims, dims, t->ptr);
+}
+
+/* Every scale of a quantized model (the entry after each int8 tensor,
+ * and the static input scales) must be positive and finite: a zero
+ * would turn a whole row into zeros and the rest into NaN. */
+static tpa_status check_scales(const loader *L, const tpa__named_tensor *t, size_t n) {
+  static const char input_scale[] = ".input_scale";
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(t[i].name), k = sizeof input_scale - 1;
+    bool scale = (i > 0 && t[i - 1].i8) ||
+                 (len >= k && strcmp(t[i].name + len - k, input_scale) == 0);
+    if (!scale || !t[i].ptr || !*t[i].ptr)
+      continue;
+    const float *v = *t[i].ptr;
+    for (size_t j = 0; j < t[i].count; j++)
+      if (!(v[j] > 0.0f) || !isfinite(v[j]))
+        return tpa__error(TPA_ERR_DATA,
+                          "file %s: tensor \"%s\"[%zu] is %g: int8 scales must be positive "
+                          "and finite",
+                          L->st.path, t[i].name, j, (double)v[j]);
+  }
+  return TPA_OK;
 }
 
 /* Heads each layer keeps, from config.json's pruned_heads table. */
@@ -132,6 +180,23 @@ static tpa_status build_layers(tpa_model *m, const bool *pruned) {
     layers[l].head_ids = ids;
     layers[l].inter = layers[l].inter_loaded = c->inter_layers ? c->inter_layers[l] : c->inter;
   }
+  if (c->quant == TPA__QUANT_NONE)
+    return TPA_OK;
+  /* A quantized model: the tensor list points the int8 entries here. */
+  tpa__quant *q = tpa__calloc(1, sizeof *q);
+  tpa__qlayer *ql = tpa__calloc((size_t)c->layers, sizeof *ql);
+  if (!q || !ql || !tpa__model_own(m, q)) {
+    free(q);
+    free(ql);
+    return TPA__NO_MEMORY("int8 tables");
+  }
+  if (!tpa__model_own(m, ql)) {
+    free(ql);
+    return TPA__NO_MEMORY("int8 tables");
+  }
+  q->activations = c->quant;
+  q->layer = ql;
+  m->w.quant = q;
   return TPA_OK;
 }
 
@@ -253,6 +318,8 @@ static tpa_status load_weights(loader *L, const tpa_model_load_params *p) {
   }
   if (st == TPA_OK)
     st = load_head(L, p, t + head, n - head, f->prefix);
+  if (st == TPA_OK && m->w.quant)
+    st = check_scales(L, t, n);
   free(t);
   if (st == TPA_OK && L->used < L->st.n)
     tpa__log(p->log, p->user, TPA_LOG_DEBUG, "%s: %zu tensors not used by the model", L->st.path,

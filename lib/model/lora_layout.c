@@ -9,6 +9,8 @@
 tpa_status tpa__lora_set_check(const tpa_lora_set *s, const tpa_model *m) {
   if (!s || !m)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set check: NULL set or model");
+  if (m->w.quant)
+    return tpa__model_require_f32(m, "a LoRA adapter");
   const tpa__config *c = &m->cfg;
   if (s->family != c->family)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "LoRA set made for a %s model; the model is %s",

@@ -12,6 +12,13 @@
 #include "model/family.h"
 #include "tpa/model.h"
 
+/* How a quantized model's activations get their scales. */
+typedef enum tpa__quant_act {
+  TPA__QUANT_NONE = 0,    /* an f32 model */
+  TPA__QUANT_DYNAMIC = 1, /* per row, from each row's largest magnitude */
+  TPA__QUANT_STATIC = 2   /* one scale per Linear input, from calibration */
+} tpa__quant_act;
+
 /* config.json, after validation. */
 typedef struct tpa__config {
   tpa__family family;    /* model_type (model/family.h) */
@@ -35,6 +42,7 @@ typedef struct tpa__config {
   double cls_dropout; /* dropout of the classification head */
   bool regression;    /* problem_type "regression" or num_labels == 1 */
   bool lower_case;    /* tokenizer_config.json do_lower_case (default true) */
+  int32_t quant;      /* quantization_config's activations: tpa__quant_act */
   char **id2label;    /* num_labels owned strings */
   /* config.json and tokenizer_config.json as read (references owned, the
    * latter NULL when absent): a non-BERT family is exported as its own
@@ -62,6 +70,30 @@ typedef struct tpa__layer {
   const float *ln2_g, *ln2_b; /* output.LayerNorm */
 } tpa__layer;
 
+/* An int8 Linear of a quantized model (docs/quantization.md): HF's
+ * [out, in] weight as s8 codes, one f32 scale per output row, and with
+ * static activation scales the input's scale (one f32; NULL when the
+ * activations are quantized per row as they come). */
+typedef struct tpa__qlinear {
+  const int8_t *w;
+  const float *scale;
+  const float *in_scale;
+} tpa__qlinear;
+
+typedef struct tpa__qlayer {
+  tpa__qlinear q, k, v, o, i, f;
+} tpa__qlayer;
+
+/* The int8 tables of a quantized model. The block Linears' f32 weight
+ * pointers (tpa__layer.q_w ...) and word_emb are NULL in such a model;
+ * biases, LayerNorms, the other embeddings and the head stay f32. */
+typedef struct tpa__quant {
+  int32_t activations;     /* tpa__quant_act */
+  const int8_t *word_emb;  /* [vocab, emb] codes */
+  const float *word_scale; /* [vocab]: one scale per row */
+  tpa__qlayer *layer;      /* [layers] */
+} tpa__quant;
+
 typedef struct tpa__weights {
   const float *word_emb; /* [vocab, emb] */
   const float *pos_emb;  /* [max_pos, emb] */
@@ -74,6 +106,7 @@ typedef struct tpa__weights {
    * [num_labels, hidden] (classifier or classifier.out_proj). */
   const float *pool_w, *pool_b;
   const float *cls_w, *cls_b;
+  tpa__quant *quant; /* int8 tables, or NULL (an f32 model) */
 } tpa__weights;
 
 /* Memory a model owns: F32 tensors point into the mapping of
@@ -96,6 +129,10 @@ struct tpa_model {
   char *dir;                      /* directory it was loaded from */
   struct tpa__infer_state *infer; /* kernels' prepared weights and caches */
 };
+
+/* TPA_OK for an f32 model; for a quantized one, TPA_ERR_INVALID_ARGUMENT
+ * saying that @p what (a public call's name) needs the f32 weights. */
+tpa_status tpa__model_require_f32(const tpa_model *m, const char *what);
 
 /* Take ownership of an allocation so it is freed with the model. */
 bool tpa__model_own(tpa_model *m, void *block);

@@ -88,6 +88,12 @@ static tpa_status runner_run(runner *r, const tpa_model *m, const int32_t *ids,
 
 tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
                              const tpa_predict_params *params, float *logits, size_t cap) {
+  return tpa__predict_observe(model, ds, params, logits, cap, NULL, 0);
+}
+
+tpa_status tpa__predict_observe(const tpa_model *model, const tpa_dataset *ds,
+                                const tpa_predict_params *params, float *logits, size_t cap,
+                                float *observe, size_t limit) {
   tpa__error_clear();
   if (!model || !ds || !logits)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_predict: NULL %s",
@@ -113,7 +119,8 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
   if (s != TPA_OK)
     return s;
   const size_t nl = (size_t)c->num_labels;
-  const size_t n = tpa_dataset_size(ds);
+  const size_t n =
+      limit && limit < tpa_dataset_size(ds) ? limit : tpa_dataset_size(ds);
   size_t need;
   if (!tpa__mul_size(n, nl, &need) || cap < need)
     return tpa__error(TPA_ERR_BUFFER_TOO_SMALL,
@@ -123,7 +130,7 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
     return TPA_OK;
 
   tpa__encoded e;
-  s = tpa__encode_dataset(model, ds, tpa_dataset_size(ds), max_len, false, "predict", &e);
+  s = tpa__encode_dataset(model, ds, n, max_len, false, "predict", &e);
   if (s != TPA_OK)
     return s;
   size_t *order = tpa__malloc_array(n, sizeof *order);
@@ -142,6 +149,8 @@ tpa_status tpa_model_predict(const tpa_model *model, const tpa_dataset *ds,
   float *out = NULL;
   if (s == TPA_OK)
     s = runner_init(&run, model, p.adapter, bs, max_seq);
+  if (s == TPA_OK && observe)
+    run.infer.observe = observe;
   if (s == TPA_OK) {
     ids = tpa__malloc_array(bs * (size_t)max_seq, sizeof *ids);
     types = tpa__malloc_array(bs * (size_t)max_seq, sizeof *types);

@@ -244,6 +244,11 @@ static void disown_last(tpa_model *m, void *block) {
 
 TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
   tpa__error_clear();
+  {
+    tpa_status qs = tpa__model_require_f32(m, "tpa_model_prune");
+    if (qs != TPA_OK)
+      return qs;
+  }
   if (!m || !plan)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: NULL model or plan");
   const tpa__config *c = &m->cfg;

@@ -156,6 +156,20 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
   if (ok && pruned)
     ok = put(root, "pruned_heads",
              tpa__json_pruned_heads(m->cfg.layers, m->cfg.heads, model_kept_heads, m));
+  if (ok)
+    json_object_del(root, "quantization_config");
+  if (ok && c->quant != TPA__QUANT_NONE) {
+    json_t *q = json_object();
+    ok = q && put(q, "quant_method", json_string(TPA__QUANT_METHOD)) &&
+         put(q, "bits", json_integer(8)) &&
+         put(q, "weights", json_string("symmetric_per_channel")) &&
+         put(q, "activations",
+             json_string(c->quant == TPA__QUANT_STATIC ? "static" : "dynamic"));
+    if (ok)
+      ok = put(root, "quantization_config", q);
+    else
+      json_decref(q);
+  }
   tpa_status st = ok ? TPA_OK : TPA__NO_MEMORY("config.json");
   const double reals[] = {c->ln_eps, c->hidden_dropout, c->attn_dropout, 0.02};
   if (st == TPA_OK)
@@ -235,11 +249,16 @@ static tpa_status write_weights(const tpa__config *c, const tpa__weights *weight
   if (st == TPA_OK) {
     tpa__model_tensors(c, &w, t, n);
     for (size_t i = 0; i < n; i++)
-      o[i] = (tpa__st_out){.name = t[i].name,
-                           .dtype = TPA__DT_F32,
-                           .ndim = t[i].ndims,
-                           .shape = t[i].dims,
-                           .f32 = *t[i].ptr};
+      o[i] = t[i].i8 ? (tpa__st_out){.name = t[i].name,
+                                     .dtype = TPA__DT_I8,
+                                     .ndim = t[i].ndims,
+                                     .shape = t[i].dims,
+                                     .raw = *t[i].i8}
+                     : (tpa__st_out){.name = t[i].name,
+                                     .dtype = TPA__DT_F32,
+                                     .ndim = t[i].ndims,
+                                     .shape = t[i].dims,
+                                     .f32 = *t[i].ptr};
     const char *const mk[] = {"format"}, *const mv[] = {"pt"};
     st = tpa__st_write(path, o, n, mk, mv, 1);
   }
@@ -353,6 +372,9 @@ TPA_API tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir)
   tpa__error_clear();
   if (!model || !dir || !*dir)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_save_dense: NULL model or empty dir");
+  tpa_status qs = tpa__model_require_f32(model, "tpa_model_save_dense");
+  if (qs != TPA_OK)
+    return qs;
   size_t L = (size_t)model->cfg.layers;
   tpa__layer *layers = tpa__calloc(L, sizeof *layers);
   float **blocks = tpa__calloc(2 * L, sizeof *blocks); /* heads, then FFN */

@@ -15,7 +15,9 @@
 typedef struct tpa__named_tensor {
   char name[96];     /* HF name with the encoder's prefix, e.g.
                         bert.encoder.layer.0.attention.self.query.weight */
-  const float **ptr; /* where the weights struct keeps it (so callers may repoint it) */
+  const float **ptr; /* where the weights struct keeps it (so callers may repoint it);
+                        NULL for an int8 tensor */
+  const int8_t **i8; /* an int8 tensor of a quantized model: where its codes are kept */
   int32_t ndims;
   int64_t dims[2];
   size_t count;
@@ -26,8 +28,10 @@ typedef struct tpa__named_tensor {
 
 /* Enumerate the tensors of @p w for config @p c (layer sizes from
  * w->layer[i].n_heads), in HF's order: embeddings, layers, pooler or
- * head dense, classifier. Writes up to @p cap entries, returns the total
- * count. */
+ * head dense, classifier. A quantized model (w->quant) lists its int8
+ * weights (i8 set) each followed by "<name>_scale" ([rows] f32) and,
+ * with static activation scales, "<linear>.input_scale" ([1] f32). Writes up to @p cap entries,
+ * returns the total count. */
 size_t tpa__model_tensors(const tpa__config *c, tpa__weights *w, tpa__named_tensor *out,
                           size_t cap);
 

@@ -95,6 +95,43 @@ tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *b
 tpa_status tpa__nn_pack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *src_view, const float *src,
                                 float *dst, const char *what);
 
+/* int8 linear layers (docs/quantization.md). Activations become 7-bit
+ * codes stored as u8 around the zero point TPA__NN_QZERO: code =
+ * clamp(rint(x / scale), -63, 63) + 64, so every code is in 1..127. With
+ * s8 weights in -127..127 two products sum to at most 2 * 127 * 127 =
+ * 32258, which fits the 16-bit pair sums of the AVX2 int8 kernels on CPUs
+ * without VNNI (oneDNN's gemm saturates there; full 8-bit codes would
+ * overflow). The same codes are used on every CPU, so results do not
+ * depend on the machine. */
+#define TPA__NN_QZERO 64
+#define TPA__NN_QMAX 63
+
+/* Quantize the dense [rows, cols] @p x into @p q. With @p static_scale 0
+ * each row gets its own scale, max|x| / TPA__NN_QMAX (1 for a row of
+ * zeros), written to @p scale[row]; otherwise every row uses
+ * @p static_scale (values beyond its range clamp) and @p scale is filled
+ * with it. NaN codes as -63. */
+void tpa__nn_quantize_rows(const float *x, int64_t rows, int64_t cols, float static_scale,
+                           uint8_t *q, float *scale);
+
+/* dst[m, n] = act(src_scale[m] * wei_scale[n] * sum_k (src[m, k] - 64) *
+ * wei[n, k] + bias[n] + add[m, n]): @p src the dense u8 [m, k] codes of
+ * tpa__nn_quantize_rows, @p wei the s8 [n, k] rows of HF's Linear weight
+ * used in place, dst dense f32 [m, n]; bias and add are optional. Runs
+ * as oneDNN's int8 matmul (per-column scales and the zero point applied
+ * inside it) followed by one binary pass for the row scales, bias, add
+ * and activation (oneDNN 2.6's int8 matmul has no per-row post-op). */
+typedef struct tpa__nn_qmatmul_desc {
+  int64_t m, k, n;
+  int32_t bias; /* bias [n] given */
+  int32_t add;  /* add [m, n] given */
+  int32_t act;  /* tpa__nn_act */
+} tpa__nn_qmatmul_desc;
+
+tpa_status tpa__nn_qmatmul(tpa__nn_ctx *ctx, const tpa__nn_qmatmul_desc *d, const uint8_t *src,
+                           const float *src_scale, const int8_t *wei, const float *wei_scale,
+                           const float *bias, const float *add, float *dst, const char *what);
+
 /* Softmax over axis @p axis of the dense tensor @p t, src may equal dst. */
 tpa_status tpa__nn_softmax(tpa__nn_ctx *ctx, const tpa__nn_tensor *t, int32_t axis,
                            const float *src, float *dst, const char *what);

@@ -225,12 +225,18 @@ static tpa_status ensure_scratch(tpa__nn_ctx *ctx, size_t bytes) {
 
 tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
                        const char *prim_name, const char *what) {
+  return tpa__nn_run_vec(ctx, e, args, n_args, NULL, 0, prim_name, what);
+}
+
+tpa_status tpa__nn_run_vec(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
+                           const tpa__nn_vec_arg *vecs, int n_vecs, const char *prim_name,
+                           const char *what) {
   enum { MAX_ARGS = 12 };
   dnnl_exec_arg_t ex[MAX_ARGS + 1];
   int n = 0;
   tpa_status s = TPA_OK;
   dnnl_status_t st = dnnl_success;
-  if (n_args > MAX_ARGS) {
+  if (n_args + n_vecs > MAX_ARGS) {
     s = tpa__error(TPA_ERR_INTERNAL, "oneDNN %s (%s): too many arguments", prim_name, what);
     goto done;
   }
@@ -251,6 +257,16 @@ tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *ar
     ex[n].arg = args[i].arg;
     if (st != dnnl_success) {
       s = tpa__nn_fail(st, prim_name, "wrapping a buffer", what);
+      goto done;
+    }
+    n++;
+  }
+  for (int i = 0; i < n_vecs; i++) {
+    st = tpa__pd_vector_memory(ctx->cache->engine, vecs[i].ptr, vecs[i].count, vecs[i].s32,
+                               &ex[n].memory);
+    ex[n].arg = vecs[i].arg;
+    if (st != dnnl_success) {
+      s = tpa__nn_fail(st, prim_name, "wrapping a run-time argument", what);
       goto done;
     }
     n++;

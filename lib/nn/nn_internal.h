@@ -30,6 +30,16 @@ typedef struct tpa__nn_arg {
   const void *ptr;
 } tpa__nn_arg;
 
+/* A run-time attribute argument that the primitive descriptor does not
+ * describe (per-column scales, a zero point): @p count f32 values, or s32
+ * ones. */
+typedef struct tpa__nn_vec_arg {
+  int arg;
+  const void *ptr;
+  int64_t count;
+  bool s32;
+} tpa__nn_vec_arg;
+
 /* Find the primitive for (kind, desc), building it with @p build if it is
  * new. @p prim_name names the primitive kind in messages. */
 tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key, size_t key_len,
@@ -40,6 +50,11 @@ tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key,
  * a transient entry. */
 tpa_status tpa__nn_run(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
                        const char *prim_name, const char *what);
+
+/* tpa__nn_run with @p n_vecs run-time attribute arguments as well. */
+tpa_status tpa__nn_run_vec(tpa__nn_ctx *ctx, tpa__nn_entry *e, const tpa__nn_arg *args, int n_args,
+                           const tpa__nn_vec_arg *vecs, int n_vecs, const char *prim_name,
+                           const char *what);
 
 /* Copy a view into a zeroed cache-key field: only meaningful bytes count
  * (ndims clamped to 0..TPA__NN_MAX_DIMS, unused dims and strides zero). */

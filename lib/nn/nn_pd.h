@@ -85,6 +85,27 @@ dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
 dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, tpa__nn_mdref to,
                               dnnl_primitive_desc_t *pd);
 
+/* The int8 matmul of tpa__nn_qmatmul: u8 [m, k] codes with the zero
+ * point TPA__NN_QZERO, s8 weights [k, n] viewed from HF's [n, k] rows,
+ * f32 [m, n] output times per-column scales given at run time. */
+dnnl_status_t tpa__pd_qmatmul(dnnl_engine_t engine, int64_t m, int64_t k, int64_t n,
+                              dnnl_primitive_desc_t *pd);
+/* Its run-time arguments: the per-column scales (f32 [n]) and the zero
+ * point (one s32), or 0 where the zero point is part of the primitive
+ * (2.x). */
+int tpa__pd_qmatmul_scales_arg(void);
+int tpa__pd_qmatmul_zero_arg(void);
+
+/* dst = act(src * rows[m, 1] + bias[1, n] + add[m, n]) on dense f32
+ * [m, n] (a binary multiply with post-ops); bias and add optional. */
+dnnl_status_t tpa__pd_row_scale(dnnl_engine_t engine, int64_t m, int64_t n, bool bias, bool add,
+                                int32_t act, dnnl_primitive_desc_t *pd);
+
+/* A memory for a run-time attribute argument: @p count f32 (or s32)
+ * values at @p p, which the primitive descriptor does not describe. */
+dnnl_status_t tpa__pd_vector_memory(dnnl_engine_t engine, const void *p, int64_t count, bool s32,
+                                    dnnl_memory_t *mem);
+
 /* Softmax over @p axis: forward inference, and backward (data gradient
  * from the forward output). */
 dnnl_status_t tpa__pd_softmax(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,

@@ -17,6 +17,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "model/model.h"
 #include "core/log.h"
 #include "core/params.h"
 #include "dist/dist.h"
@@ -283,6 +284,11 @@ static tpa_status compute(tpa_importance *imp, const tpa_model *m, const tpa_dat
 tpa_status tpa_importance_compute(tpa_importance **out, const tpa_model *model,
                                   const tpa_dataset *ds, const tpa_importance_params *params) {
   tpa__error_clear();
+  {
+    tpa_status qs = tpa__model_require_f32(model, "tpa_importance_compute");
+    if (qs != TPA_OK)
+      return qs;
+  }
   if (!out)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_importance_compute: NULL out");
   *out = NULL;

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "model/model.h"
 #include "core/params.h"
 #include "core/rng.h"
 
@@ -254,6 +255,11 @@ static tpa_status resolve_ranks(const tpa_lora_params *p, int32_t layers, int32_
 TPA_API tpa_status tpa_lora_set_create(tpa_lora_set **out, const tpa_model *model,
                                        const tpa_lora_params *params) {
   tpa__error_clear();
+  {
+    tpa_status qs = tpa__model_require_f32(model, "tpa_lora_set_create");
+    if (qs != TPA_OK)
+      return qs;
+  }
   if (!out)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_create: out is NULL");
   *out = NULL;

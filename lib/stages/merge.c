@@ -117,6 +117,11 @@ static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, fl
 
 TPA_API tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model) {
   tpa__error_clear();
+  {
+    tpa_status qs = tpa__model_require_f32(model, "tpa_lora_set_merge");
+    if (qs != TPA_OK)
+      return qs;
+  }
   if (!set || !model)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_merge: NULL set or model");
   tpa_status st = tpa__lora_set_check(set, model);

@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "model/model.h"
 #include "data/metrics.h"
 #include "core/log.h"
 #include "core/params.h"
@@ -523,6 +524,11 @@ tpa_status tpa_train_lora(const tpa_model *model, tpa_lora_set *set, const tpa_d
                           const tpa_dataset *dev, const tpa_train_params *params,
                           tpa_train_result *result) {
   tpa__error_clear();
+  {
+    tpa_status qs = tpa__model_require_f32(model, "tpa_train_lora");
+    if (qs != TPA_OK)
+      return qs;
+  }
   if (!model || !set || !train)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_train_lora: NULL %s",
                       !model ? "model"
@@ -540,6 +546,11 @@ tpa_status tpa_train_lora(const tpa_model *model, tpa_lora_set *set, const tpa_d
 tpa_status tpa_train_full(tpa_model *model, const tpa_dataset *train, const tpa_dataset *dev,
                           const tpa_train_params *params, tpa_train_result *result) {
   tpa__error_clear();
+  {
+    tpa_status qs = tpa__model_require_f32(model, "tpa_train_full");
+    if (qs != TPA_OK)
+      return qs;
+  }
   if (!model || !train)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_train_full: NULL %s",
                       !model ? "model" : "training set");

@@ -393,8 +393,8 @@ static tpa_status parse_quant(const json_t *root, const char *path, tpa__config 
     return st;
   const json_t *method = json_object_get(q, "quant_method");
   if (!json_is_string(method))
-    return tpa__error(TPA_ERR_CONFIG,
-                      "file %s: quantization_config has no string \"quant_method\"", path);
+    return tpa__error(TPA_ERR_CONFIG, "file %s: quantization_config has no string \"quant_method\"",
+                      path);
   if (strcmp(json_string_value(method), TPA__QUANT_METHOD) != 0)
     return tpa__error(TPA_ERR_UNSUPPORTED,
                       "file %s: quantization_config quant_method \"%.64s\" is not supported; "
@@ -402,9 +402,8 @@ static tpa_status parse_quant(const json_t *root, const char *path, tpa__config 
                       path, json_string_value(method), TPA__QUANT_METHOD);
   const json_t *bits = json_object_get(q, "bits");
   if (bits && (!json_is_integer(bits) || json_integer_value(bits) != 8))
-    return tpa__error(TPA_ERR_UNSUPPORTED,
-                      "file %s: quantization_config \"bits\" must be 8 for %s", path,
-                      TPA__QUANT_METHOD);
+    return tpa__error(TPA_ERR_UNSUPPORTED, "file %s: quantization_config \"bits\" must be 8 for %s",
+                      path, TPA__QUANT_METHOD);
   const json_t *act = json_object_get(q, "activations");
   const char *a = json_is_string(act) ? json_string_value(act) : "";
   if (strcmp(a, "dynamic") == 0)

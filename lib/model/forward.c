@@ -218,8 +218,8 @@ static tpa_status linear_int8(tpa__infer_work *w, const tpa__qlinear *q, const t
   const float in_scale = q->in_scale ? *q->in_scale : 0.0f;
   if (!same || (same->in_scale ? *same->in_scale : 0.0f) != in_scale)
     tpa__nn_quantize_rows(x, rows, in, in_scale, w->xq, w->xs);
-  tpa__nn_qmatmul_desc d = {.m = rows, .k = in, .n = out, .bias = bias != NULL,
-                            .add = add != NULL, .act = act};
+  tpa__nn_qmatmul_desc d = {
+      .m = rows, .k = in, .n = out, .bias = bias != NULL, .add = add != NULL, .act = act};
   return tpa__nn_qmatmul(w->nn, &d, w->xq, w->xs, q->w, q->scale, bias, add, y, what);
 }
 
@@ -254,8 +254,8 @@ static tpa_status attention(const tpa_model *m, tpa__infer_work *w, int32_t l, i
     if (Q)
       /* Q, K and V read the same input: quantized once unless their
        * static scales differ. */
-      s = linear_int8(w, qw[part], part == 0 ? NULL : qw[part - 1], w->x, tokens, h, hq,
-                      bias[part], NULL, TPA__NN_ACT_NONE, w->r + part * tokens * hq, what);
+      s = linear_int8(w, qw[part], part == 0 ? NULL : qw[part - 1], w->x, tokens, h, hq, bias[part],
+                      NULL, TPA__NN_ACT_NONE, w->r + part * tokens * hq, what);
     else
       s = tpa__nn_matmul(w->nn, &qkv, w->x, wt[part], bias[part], NULL, w->r + part * tokens * hq,
                          what);

@@ -21,6 +21,7 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/tensors.h"
+#include "nn/nn.h"
 #include "text/tokenizer.h"
 #include "tpa/tokenizer.h"
 
@@ -137,13 +138,26 @@ static tpa_status take_entry(loader *L, const tpa__st_tensor *x, const tpa__name
 
 /* Every scale of a quantized model (the entry after each int8 tensor,
  * and the static input scales) must be positive and finite: a zero
- * would turn a whole row into zeros and the rest into NaN. */
+ * would turn a whole row into zeros and the rest into NaN. The block
+ * Linears' codes must be in range. */
 static tpa_status check_scales(const loader *L, const tpa__named_tensor *t, size_t n) {
   static const char input_scale[] = ".input_scale";
   for (size_t i = 0; i < n; i++) {
+    if (t[i].i8 && *t[i].i8 && !strstr(t[i].name, "word_embeddings")) {
+      /* The block Linears' codes stay within +-TPA__NN_WMAX (nn.h):
+       * larger ones would saturate in the AVX2 int8 kernels. */
+      const int8_t *c = *t[i].i8;
+      for (size_t j = 0; j < t[i].count; j++)
+        if (c[j] > TPA__NN_WMAX || c[j] < -TPA__NN_WMAX)
+          return tpa__error(TPA_ERR_DATA,
+                            "file %s: tensor \"%s\"[%zu] is %d: int8 Linear weights must lie in "
+                            "-%d..%d",
+                            L->st.path, t[i].name, j, c[j], TPA__NN_WMAX, TPA__NN_WMAX);
+      continue;
+    }
     size_t len = strlen(t[i].name), k = sizeof input_scale - 1;
-    bool scale = (i > 0 && t[i - 1].i8) ||
-                 (len >= k && strcmp(t[i].name + len - k, input_scale) == 0);
+    bool scale =
+        (i > 0 && t[i - 1].i8) || (len >= k && strcmp(t[i].name + len - k, input_scale) == 0);
     if (!scale || !t[i].ptr || !*t[i].ptr)
       continue;
     const float *v = *t[i].ptr;

@@ -119,8 +119,7 @@ tpa_status tpa__predict_observe(const tpa_model *model, const tpa_dataset *ds,
   if (s != TPA_OK)
     return s;
   const size_t nl = (size_t)c->num_labels;
-  const size_t n =
-      limit && limit < tpa_dataset_size(ds) ? limit : tpa_dataset_size(ds);
+  const size_t n = limit && limit < tpa_dataset_size(ds) ? limit : tpa_dataset_size(ds);
   size_t need;
   if (!tpa__mul_size(n, nl, &need) || cap < need)
     return tpa__error(TPA_ERR_BUFFER_TOO_SMALL,

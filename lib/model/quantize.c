@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tpa_model_quantize: an f32 model's block Linears and word embeddings
  * to int8 (docs/quantization.md). Weights: symmetric, one scale per
- * output row, scale = max|row| / 127 and code = rint(w / scale) (a row of
- * zeros gets scale 1, so no scale is ever 0). Static activation scales:
- * max|x| over the calibration examples at each Linear's input, / 63 (the
- * 7-bit activation codes of lib/nn). The model's tables are rebuilt
+ * output row, scale = max|row| / Q and code = rint(w / scale), Q = 63 for
+ * the block Linears (lib/nn's int8 matmul needs |code| <= 63, nn.h says
+ * why) and 127 for the word embeddings; a row of zeros gets scale 1, so
+ * no scale is ever 0. Static activation scales: max|x| over the
+ * calibration examples at each Linear's input, / 127. The model's tables are rebuilt
  * through tpa__model_replace_weights, so a failure leaves it as it was. */
 #include <math.h>
 #include <stdlib.h>
@@ -46,19 +47,21 @@ TPA_API tpa_quant_mode tpa_model_quant_mode(const tpa_model *m) {
   return m && m->w.quant ? (tpa_quant_mode)m->w.quant->activations : TPA_QUANT_NONE;
 }
 
-/* Rows of the [rows, cols] f32 matrix @p w to int8 codes and scales. */
-static void quantize_matrix(const float *w, int64_t rows, int64_t cols, int8_t *q, float *scale) {
+/* Rows of the [rows, cols] f32 matrix @p w to int8 codes in -qmax..qmax
+ * and their scales. */
+static void quantize_matrix(const float *w, int64_t rows, int64_t cols, float qmax, int8_t *q,
+                            float *scale) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *x = w + r * cols;
     float amax = 0.0f;
     for (int64_t k = 0; k < cols; k++)
       amax = fabsf(x[k]) > amax ? fabsf(x[k]) : amax;
-    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    const float s = amax > 0.0f ? amax / qmax : 1.0f;
     scale[r] = s;
     for (int64_t k = 0; k < cols; k++) {
       float v = rintf(x[k] / s);
-      q[r * cols + k] = (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+      q[r * cols + k] = (int8_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
     }
   }
 }
@@ -169,7 +172,8 @@ TPA_API tpa_status tpa_model_quantize(tpa_model *m, const tpa_quantize_params *p
     s = TPA__NO_MEMORY("int8 weights");
     goto fail;
   }
-  quantize_matrix(m->w.word_emb, c->vocab, c->emb, cb, sb);
+  /* Embedding rows are dequantized in C: all 8 bits. */
+  quantize_matrix(m->w.word_emb, c->vocab, c->emb, 127.0f, cb, sb);
   q->word_emb = cb;
   q->word_scale = sb;
   cb += (size_t)c->vocab * (size_t)c->emb;
@@ -177,7 +181,7 @@ TPA_API tpa_status tpa_model_quantize(tpa_model *m, const tpa_quantize_params *p
   for (size_t i = 0; i < n_jobs; i++) {
     job *j = &jobs[i];
     if (j->rows * j->cols > 0)
-      quantize_matrix(j->w, j->rows, j->cols, cb, sb);
+      quantize_matrix(j->w, j->rows, j->cols, (float)TPA__NN_WMAX, cb, sb);
     j->q->w = cb;
     j->q->scale = sb;
     cb += (size_t)(j->rows * j->cols);

@@ -163,8 +163,7 @@ static tpa_status write_config(const tpa_model *m, const char *dir, bool dense) 
     ok = q && put(q, "quant_method", json_string(TPA__QUANT_METHOD)) &&
          put(q, "bits", json_integer(8)) &&
          put(q, "weights", json_string("symmetric_per_channel")) &&
-         put(q, "activations",
-             json_string(c->quant == TPA__QUANT_STATIC ? "static" : "dynamic"));
+         put(q, "activations", json_string(c->quant == TPA__QUANT_STATIC ? "static" : "dynamic"));
     if (ok)
       ok = put(root, "quantization_config", q);
     else

@@ -44,8 +44,8 @@ static void add(list *L, bool base, const char *name, const float **ptr, int64_t
 
 /* The int8 codes "<name>" [d0, d1] and their per-row scales
  * "<name>_scale" [d0]. */
-static void add_i8(list *L, const char *name, const int8_t **codes, const float **scale,
-                   int64_t d0, int64_t d1) {
+static void add_i8(list *L, const char *name, const int8_t **codes, const float **scale, int64_t d0,
+                   int64_t d1) {
   size_t at = L->n;
   add(L, true, name, NULL, d0, d1, false);
   if (at < L->cap)
@@ -115,8 +115,7 @@ size_t tpa__model_tensors(const tpa__config *c, tpa__weights *w, tpa__named_tens
     linear_q(&L, true, BASE(f->query), &ly->q_w, &ly->q_b, a, H, ql ? &ql->q : NULL, in_scale);
     linear_q(&L, true, BASE(f->key), &ly->k_w, &ly->k_b, a, H, ql ? &ql->k : NULL, in_scale);
     linear_q(&L, true, BASE(f->value), &ly->v_w, &ly->v_b, a, H, ql ? &ql->v : NULL, in_scale);
-    linear_q(&L, true, BASE(f->attn_out), &ly->o_w, &ly->o_b, H, a, ql ? &ql->o : NULL,
-             in_scale);
+    linear_q(&L, true, BASE(f->attn_out), &ly->o_w, &ly->o_b, H, a, ql ? &ql->o : NULL, in_scale);
     layernorm(&L, BASE(f->ln1), &ly->ln1_g, &ly->ln1_b, H);
     linear_q(&L, true, BASE(f->ffn_in), &ly->i_w, &ly->i_b, ly->inter, H, ql ? &ql->i : NULL,
              in_scale);

@@ -95,32 +95,35 @@ tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *b
 tpa_status tpa__nn_pack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *src_view, const float *src,
                                 float *dst, const char *what);
 
-/* int8 linear layers (docs/quantization.md). Activations become 7-bit
- * codes stored as u8 around the zero point TPA__NN_QZERO: code =
- * clamp(rint(x / scale), -63, 63) + 64, so every code is in 1..127. With
- * s8 weights in -127..127 two products sum to at most 2 * 127 * 127 =
- * 32258, which fits the 16-bit pair sums of the AVX2 int8 kernels on CPUs
- * without VNNI (oneDNN's gemm saturates there; full 8-bit codes would
- * overflow). The same codes are used on every CPU, so results do not
- * depend on the machine. */
-#define TPA__NN_QZERO 64
-#define TPA__NN_QMAX 63
+/* int8 linear layers (docs/quantization.md). Activations become u8
+ * codes around the zero point TPA__NN_QZERO: code = clamp(rint(x /
+ * scale), -127, 127) + 128, so every code is in 1..255. Weights are s8
+ * codes in -TPA__NN_WMAX..TPA__NN_WMAX: 7 bits, because the AVX2 int8
+ * kernels of CPUs without VNNI multiply u8 by s8 into saturating 16-bit
+ * pair sums (measured with oneDNN 2.6's gemm:jit: 255 x 127 pairs come
+ * out clamped at 32767), and 2 x 255 x 63 = 32130 still fits. Activations
+ * keep all 8 bits because they carry BERT's outlier channels; per-row
+ * weight scales absorb the lost bit better. The same codes are used on
+ * every CPU, so results do not depend on the machine. */
+#define TPA__NN_QZERO 128
+#define TPA__NN_QMAX 127
+#define TPA__NN_WMAX 63
 
 /* Quantize the dense [rows, cols] @p x into @p q. With @p static_scale 0
  * each row gets its own scale, max|x| / TPA__NN_QMAX (1 for a row of
  * zeros), written to @p scale[row]; otherwise every row uses
  * @p static_scale (values beyond its range clamp) and @p scale is filled
- * with it. NaN codes as -63. */
+ * with it. NaN codes as -127. */
 void tpa__nn_quantize_rows(const float *x, int64_t rows, int64_t cols, float static_scale,
                            uint8_t *q, float *scale);
 
-/* dst[m, n] = act(src_scale[m] * wei_scale[n] * sum_k (src[m, k] - 64) *
+/* dst[m, n] = act(src_scale[m] * wei_scale[n] * sum_k (src[m, k] - 128) *
  * wei[n, k] + bias[n] + add[m, n]): @p src the dense u8 [m, k] codes of
  * tpa__nn_quantize_rows, @p wei the s8 [n, k] rows of HF's Linear weight
- * used in place, dst dense f32 [m, n]; bias and add are optional. Runs
- * as oneDNN's int8 matmul (per-column scales and the zero point applied
- * inside it) followed by one binary pass for the row scales, bias, add
- * and activation (oneDNN 2.6's int8 matmul has no per-row post-op). */
+ * (codes within +-TPA__NN_WMAX) used in place, dst dense f32 [m, n]; bias and add are optional.
+ * Runs as oneDNN's int8 matmul (per-column scales and the zero point applied inside it) followed by
+ * one binary pass for the row scales, bias, add and activation (oneDNN 2.6's int8 matmul has no
+ * per-row post-op). */
 typedef struct tpa__nn_qmatmul_desc {
   int64_t m, k, n;
   int32_t bias; /* bias [n] given */

@@ -51,8 +51,7 @@ typedef struct qkey {
   int64_t m, k, n;
 } qkey;
 
-static dnnl_status_t build_qmatmul(dnnl_engine_t engine, const void *p,
-                                   dnnl_primitive_desc_t *pd) {
+static dnnl_status_t build_qmatmul(dnnl_engine_t engine, const void *p, dnnl_primitive_desc_t *pd) {
   const qkey *k = p;
   return tpa__pd_qmatmul(engine, k->m, k->k, k->n, pd);
 }
@@ -95,15 +94,12 @@ tpa_status tpa__nn_qmatmul(tpa__nn_ctx *ctx, const tpa__nn_qmatmul_desc *d, cons
   s = tpa__nn_get(ctx, "row scale", &key, sizeof key, build_row_scale, &key, &e, what);
   if (s != TPA_OK)
     return s;
-  tpa__nn_arg rargs[5] = {
-      {DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, src_scale}, {DNNL_ARG_DST, dst}};
+  tpa__nn_arg rargs[5] = {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, src_scale}, {DNNL_ARG_DST, dst}};
   int n = 3;
   int post = 0;
   if (d->bias)
-    rargs[n++] =
-        (tpa__nn_arg){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, bias};
+    rargs[n++] = (tpa__nn_arg){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, bias};
   if (d->add)
-    rargs[n++] =
-        (tpa__nn_arg){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, add};
+    rargs[n++] = (tpa__nn_arg){DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, add};
   return tpa__nn_run(ctx, e, rargs, n, "row scale", what);
 }

@@ -44,15 +44,15 @@ START_TEST(quantize_rows_scheme) {
     for (int c = 0; c < C; c++)
       if (!isnan(x[r * C + c]))
         amax = fmax(amax, fabs(x[r * C + c]));
-    double want = amax > 0 ? amax / 63.0 : 1.0;
+    double want = amax > 0 ? amax / 127.0 : 1.0;
     ck_assert_msg(fabs(scale[r] - want) <= 1e-6 * want, "row %d scale %g, want %g", r, scale[r],
                   want);
     for (int c = 0; c < C; c++) {
       double v = x[r * C + c];
-      int code = isnan(v) ? 1 : (int)nearbyint(v / scale[r]) + 64;
+      int code = isnan(v) ? 1 : (int)nearbyint(v / scale[r]) + 128;
       ck_assert_msg(q[r * C + c] == code, "row %d col %d: code %d, want %d", r, c, q[r * C + c],
                     code);
-      ck_assert(q[r * C + c] >= 1 && q[r * C + c] <= 127);
+      ck_assert(q[r * C + c] >= 1 && q[r * C + c] <= 255);
     }
   }
   /* Static: one scale, values beyond it clamp. */
@@ -60,8 +60,8 @@ START_TEST(quantize_rows_scheme) {
   for (int r = 0; r < R; r++) {
     ck_assert(scale[r] == 0.01f);
     for (int c = 0; c < C; c++)
-      if (!isnan(x[r * C + c]) && fabs(x[r * C + c]) > 0.63)
-        ck_assert_int_eq(q[r * C + c], x[r * C + c] > 0 ? 127 : 1);
+      if (!isnan(x[r * C + c]) && fabs(x[r * C + c]) > 1.27)
+        ck_assert_int_eq(q[r * C + c], x[r * C + c] > 0 ? 255 : 1);
   }
 }
 END_TEST
@@ -77,7 +77,7 @@ static void check_qmatmul(int64_t M, int64_t K, int64_t N, bool bias, bool add, 
   for (int64_t i = 0; i < M * K; i++)
     x[i] = 2.0f * lcg(&seed) * (float)(1 + i / K % 3);
   for (int64_t i = 0; i < N * K; i++)
-    w[i] = (int8_t)(127.0f * lcg(&seed));
+    w[i] = (int8_t)(63.0f * lcg(&seed));
   for (int64_t i = 0; i < N; i++) {
     ws[i] = 0.001f * (1.0f + (float)(i % 5));
     b[i] = 0.1f * lcg(&seed);
@@ -90,15 +90,15 @@ static void check_qmatmul(int64_t M, int64_t K, int64_t N, bool bias, bool add, 
   ck_assert_int_eq(tpa__nn_cache_create(&cache), TPA_OK);
   ck_assert_int_eq(tpa__nn_ctx_create(&ctx, cache), TPA_OK);
   tpa__nn_qmatmul_desc d = {.m = M, .k = K, .n = N, .bias = bias, .add = add, .act = act};
-  ck_assert_msg(tpa__nn_qmatmul(ctx, &d, xq, xs, w, ws, bias ? b : NULL, add ? a : NULL, y,
-                                "test") == TPA_OK,
-                "%s", tpa_last_error());
+  ck_assert_msg(
+      tpa__nn_qmatmul(ctx, &d, xq, xs, w, ws, bias ? b : NULL, add ? a : NULL, y, "test") == TPA_OK,
+      "%s", tpa_last_error());
   double worst = 0;
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
       int64_t acc = 0;
       for (int64_t k = 0; k < K; k++)
-        acc += (int64_t)(xq[m * K + k] - 64) * w[n * K + k];
+        acc += (int64_t)(xq[m * K + k] - 128) * w[n * K + k];
       double v = (double)acc * xs[m] * ws[n] + (bias ? b[n] : 0) + (add ? a[m * N + n] : 0);
       if (act == TPA__NN_ACT_GELU_ERF)
         v = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
@@ -117,8 +117,38 @@ START_TEST(qmatmul_matches_scheme) {
   check_qmatmul(33, 200, 96, true, true, TPA__NN_ACT_NONE);
   check_qmatmul(64, 96, 200, true, false, TPA__NN_ACT_GELU_ERF);
   check_qmatmul(5, 768, 64, false, false, TPA__NN_ACT_NONE);
-  /* Saturation: every code at its extreme sums to the largest pairs. */
   check_qmatmul(16, 1024, 32, false, false, TPA__NN_ACT_NONE);
+}
+END_TEST
+
+/* The largest codes on both sides: pairs of 255 x 63 must not saturate
+ * (u8 x s8 kernels without VNNI sum pairs in 16 bits). */
+START_TEST(qmatmul_extreme_codes_do_not_saturate) {
+  enum { M = 4, K = 256, N = 16 };
+  uint8_t xq[M * K];
+  int8_t w[N * K];
+  float xs[M], ws[N], y[M * N];
+  for (int i = 0; i < M * K; i++)
+    xq[i] = (i / K) % 2 ? 255 : 1;
+  for (int i = 0; i < N * K; i++)
+    w[i] = (i / K) % 2 ? 63 : -63;
+  for (int i = 0; i < M; i++)
+    xs[i] = 1.0f;
+  for (int i = 0; i < N; i++)
+    ws[i] = 1.0f;
+  tpa__nn_cache *cache;
+  tpa__nn_ctx *ctx;
+  ck_assert_int_eq(tpa__nn_cache_create(&cache), TPA_OK);
+  ck_assert_int_eq(tpa__nn_ctx_create(&ctx, cache), TPA_OK);
+  tpa__nn_qmatmul_desc d = {.m = M, .k = K, .n = N};
+  ck_assert_int_eq(tpa__nn_qmatmul(ctx, &d, xq, xs, w, ws, NULL, NULL, y, "test"), TPA_OK);
+  for (int m = 0; m < M; m++)
+    for (int n = 0; n < N; n++) {
+      const float want = (float)((m % 2 ? 127 : -127) * (n % 2 ? 63 : -63) * K);
+      ck_assert_msg(y[m * N + n] == want, "y[%d][%d] = %g, want %g", m, n, y[m * N + n], want);
+    }
+  tpa__nn_ctx_free(ctx);
+  tpa__nn_cache_free(cache);
 }
 END_TEST
 
@@ -130,13 +160,13 @@ END_TEST
  * learns it in a few epochs,
  * so the int8 comparison is made on a model whose classes mean something
  * (the tiny vocabulary turns most of GLUE's words into [UNK]). */
-static const char *const pos_words[] = {"good", "best", "great", "love", "fun", "funny",
-                                        "entertaining", "interesting", "better", "heart"};
-static const char *const neg_words[] = {"bad", "nothing", "never", "no", "not", "less",
-                                        "too", "without", "enough", "only"};
-static const char *const fillers[] = {"the", "and", "of", "to", "in", "is", "that", "it",
-                                      "film", "movie", "story", "time", "people", "director",
-                                      "action", "plot", "cast", "world", "year", "acting"};
+static const char *const pos_words[] = {"good",  "best",         "great",       "love",   "fun",
+                                        "funny", "entertaining", "interesting", "better", "heart"};
+static const char *const neg_words[] = {"bad",  "nothing", "never",   "no",     "not",
+                                        "less", "too",     "without", "enough", "only"};
+static const char *const fillers[] = {
+    "the",   "and",  "of",     "to",       "in",     "is",   "that", "it",    "film", "movie",
+    "story", "time", "people", "director", "action", "plot", "cast", "world", "year", "acting"};
 
 static char *work_dir;
 
@@ -300,9 +330,8 @@ START_TEST(saved_int8_reloads_exactly) {
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(t->dtype, TPA__DT_F32);
     ck_assert_int_eq((int)t->shape[0], 200);
-    ck_assert(
-        (tpa__st_find(&f, "bert.encoder.layer.0.attention.self.query.input_scale") != NULL) ==
-        (mode == TPA_QUANT_STATIC));
+    ck_assert((tpa__st_find(&f, "bert.encoder.layer.0.attention.self.query.input_scale") != NULL) ==
+              (mode == TPA_QUANT_STATIC));
     tpa__st_close(&f);
     json_error_t err;
     json_t *cfg = json_load_file(cfg_path, 0, &err);
@@ -346,7 +375,8 @@ END_TEST
 /* ----------------------------------------------------------- bad input */
 
 /* Rewrite @p dir's model.safetensors with tensor @p name changed by
- * @p edit ("drop", "shape", "zero", "nan", "f32"). */
+ * @p edit ("drop", "shape", "zero", "nan", "f32", "code": one int8 code
+ * out of range). */
 static void rewrite(const char *dir, const char *name, const char *edit) {
   char *path = join(dir, "model.safetensors");
   size_t len;
@@ -364,8 +394,8 @@ static void rewrite(const char *dir, const char *name, const char *edit) {
       continue;
     for (int d = 0; d < t->ndim; d++)
       shapes[n][d] = (int64_t)t->shape[d];
-    o[n] = (tpa__st_out){.name = t->name, .dtype = t->dtype, .ndim = t->ndim, .shape = shapes[n],
-                         .raw = t->data};
+    o[n] = (tpa__st_out){
+        .name = t->name, .dtype = t->dtype, .ndim = t->ndim, .shape = shapes[n], .raw = t->data};
     if (hit && strcmp(edit, "shape") == 0)
       shapes[n][0] -= 1;
     if (hit && (strcmp(edit, "zero") == 0 || strcmp(edit, "nan") == 0)) {
@@ -373,6 +403,13 @@ static void rewrite(const char *dir, const char *name, const char *edit) {
       memcpy(fbuf, t->data, t->numel * sizeof *fbuf);
       fbuf[t->numel / 2] = strcmp(edit, "zero") == 0 ? 0.0f : NAN;
       o[n].raw = fbuf;
+    }
+    if (hit && strcmp(edit, "code") == 0) {
+      int8_t *c = malloc(t->numel);
+      memcpy(c, t->data, t->numel);
+      c[t->numel / 3] = 64; /* one past the 7-bit range */
+      fbuf = (float *)(void *)c;
+      o[n].raw = c;
     }
     if (hit && strcmp(edit, "f32") == 0) {
       fbuf = calloc(t->numel, sizeof *fbuf);
@@ -409,6 +446,7 @@ START_TEST(bad_int8_checkpoints) {
       {"bert.encoder.layer.0.attention.self.query.input_scale", "zero", TPA_ERR_DATA},
       {"bert.encoder.layer.1.intermediate.dense.weight", "f32", TPA_ERR_TENSOR_DTYPE},
       {"bert.encoder.layer.1.intermediate.dense.weight", "shape", TPA_ERR_TENSOR_SHAPE},
+      {"bert.encoder.layer.2.attention.self.value.weight", "code", TPA_ERR_DATA},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *dir = save_quantized(TPA_QUANT_STATIC);
@@ -431,7 +469,10 @@ START_TEST(bad_int8_checkpoints) {
     json_object_set_new(cfg, "quantization_config", json_loads(configs[i][0], 0, &err));
     ck_assert_int_eq(json_dump_file(cfg, cfg_path, 0), 0);
     json_decref(cfg);
-    load_fails(dir, i == 0 ? TPA_ERR_UNSUPPORTED : i == 1 ? TPA_ERR_CONFIG : TPA_ERR_UNSUPPORTED,
+    load_fails(dir,
+               i == 0   ? TPA_ERR_UNSUPPORTED
+               : i == 1 ? TPA_ERR_CONFIG
+                        : TPA_ERR_UNSUPPORTED,
                configs[i][1]);
     free(cfg_path);
     remove_tree(dir);
@@ -457,6 +498,7 @@ int main(void) {
   TCase *k = tcase_create("kernels");
   tcase_add_test(k, quantize_rows_scheme);
   tcase_add_test(k, qmatmul_matches_scheme);
+  tcase_add_test(k, qmatmul_extreme_codes_do_not_saturate);
   suite_add_tcase(s, k);
   TCase *m = tcase_create("models");
   tcase_set_timeout(m, 600);

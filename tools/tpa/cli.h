@@ -36,6 +36,7 @@ extern const cli_command cli_cmd_merge;
 extern const cli_command cli_cmd_run;
 extern const cli_command cli_cmd_importance;
 extern const cli_command cli_cmd_prune;
+extern const cli_command cli_cmd_quantize;
 
 /* --- data parallelism (cli_dist.c, docs/distributed.md) ------------------- */
 

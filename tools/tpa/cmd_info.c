@@ -8,6 +8,26 @@
 
 #include "cli.h"
 
+/* How the model's weights are stored: "f32", or int8 with its
+ * activation scales (tpa/quantize.h). */
+static const char *quant_name(const tpa_model *m) {
+  switch (tpa_model_quant_mode(m)) {
+  case TPA_QUANT_DYNAMIC: return "int8-dynamic";
+  case TPA_QUANT_STATIC: return "int8-static";
+  default: return "f32";
+  }
+}
+
+static const char *quant_text(const tpa_model *m) {
+  switch (tpa_model_quant_mode(m)) {
+  case TPA_QUANT_DYNAMIC:
+    return "int8 (block Linears and word embeddings), activation scales per token";
+  case TPA_QUANT_STATIC:
+    return "int8 (block Linears and word embeddings), static activation scales";
+  default: return "f32";
+  }
+}
+
 static const char info_help[] =
     "Usage: tpa info MODEL_DIR [--json]\n"
     "\n"
@@ -94,6 +114,7 @@ static void print_table(const char *dir, const tpa_model *m, const info *in) {
   printf("attention_probs_dropout_prob  %g\n", c->attention_probs_dropout_prob);
   printf("do_lower_case                 %s\n", c->do_lower_case ? "true" : "false");
   printf("tokenizer                     %s\n", tpa_tokenizer_describe(tpa_model_tokenizer(m)));
+  printf("weights                       %s\n", quant_text(m));
   printf("num_labels                    %d%s\n", c->num_labels,
          c->regression ? " (regression)" : "");
   printf("labels                       ");
@@ -165,6 +186,7 @@ static json_t *build_json(const char *dir, const tpa_model *m, const info *in) {
                             jreal(c->attention_probs_dropout_prob)) == 0;
   ok &= json_object_set_new(cfg, "do_lower_case", json_boolean(c->do_lower_case)) == 0;
   ok &= json_object_set_new(cfg, "regression", json_boolean(c->regression)) == 0;
+  ok &= json_object_set_new(cfg, "quantization", json_string(quant_name(m))) == 0;
   ok &= json_object_set_new(root, "config", cfg) == 0;
 
   for (int32_t i = 0; i < c->num_labels; i++) {

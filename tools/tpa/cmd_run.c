@@ -28,7 +28,8 @@ static const char run_help[] =
     "\n"
     "Writes OUT/importance.json, OUT/importance.png, OUT/plan.json (tpa mode),\n"
     "OUT/adapter/ (PEFT, unmerged; not in full mode), OUT/model/ (merged, HF\n"
-    "compact), OUT/model-dense/ (--dense), OUT/checkpoint/, OUT/metrics.json\n"
+    "compact), OUT/model-dense/ (--dense), OUT/model-int8/ (--int8),\n"
+    "OUT/checkpoint/, OUT/metrics.json\n"
     "(all numbers) and OUT/report.md (the paper's tables 2-4 for this run).\n"
     "\n"
     "Without --model and --data it runs the small default model and task that\n"
@@ -58,6 +59,10 @@ static const char run_help[] =
     "  --rank R              rank of every module in lora mode (8)\n"
     "  --alpha A             LoRA alpha of every module (2 * its rank)\n"
     "  --dense               also export OUT/model-dense/ (original shapes)\n"
+    "  --int8                also export OUT/model-int8/ (tpa quantize: int8\n"
+    "                        weights, per-token activation scales) and measure\n"
+    "                        it beside the f32 export: dev metric, agreement,\n"
+    "                        speed, size\n"
     TRAIN_OPT_HELP_SCHEDULE
     "  --resume              continue in OUT: reuse a complete importance.json and\n"
     "                        plan.json, resume training from OUT/checkpoint/\n"
@@ -77,6 +82,7 @@ enum {
   OPT_R_HIGH,
   OPT_R_LOW,
   OPT_DENSE,
+  OPT_INT8,
 };
 
 static const struct option run_options[] = {
@@ -91,6 +97,7 @@ static const struct option run_options[] = {
     {"r-high", required_argument, NULL, OPT_R_HIGH},
     {"r-low", required_argument, NULL, OPT_R_LOW},
     {"dense", no_argument, NULL, OPT_DENSE},
+    {"int8", no_argument, NULL, OPT_INT8},
     {NULL, 0, NULL, 0},
 };
 
@@ -166,6 +173,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         return CLI_EXIT_USAGE;
       break;
     case OPT_DENSE: o->dense = true; break;
+    case OPT_INT8: o->int8 = true; break;
     }
   }
   if (rc != CLI_PARSED)
@@ -459,13 +467,15 @@ typedef struct run_state {
   tpa_dataset *train, *dev;
   tpa_importance *imp;
   tpa_lora_set *set;
-  char *dev_path, *ckpt, *adapter_dir, *model_dir, *dense_dir, *metrics, *report;
+  tpa_model *int8; /* OUT/model-int8, reloaded (--int8) */
+  char *dev_path, *ckpt, *adapter_dir, *model_dir, *dense_dir, *int8_dir, *metrics, *report;
 } run_state;
 
 static void state_free(run_state *s) {
   tpa_model_free(s->model);
   tpa_model_free(s->orig);
   tpa_model_free(s->final);
+  tpa_model_free(s->int8);
   tpa_dataset_free(s->train);
   tpa_dataset_free(s->dev);
   tpa_importance_free(s->imp);
@@ -475,6 +485,7 @@ static void state_free(run_state *s) {
   free(s->adapter_dir);
   free(s->model_dir);
   free(s->dense_dir);
+  free(s->int8_dir);
   free(s->metrics);
   free(s->report);
 }
@@ -532,9 +543,24 @@ static bool export_stage(run_ctx *c, run_state *s) {
     note(c, "dense copy: %s", s->dense_dir);
     st = tpa_model_save_dense(s->model, s->dense_dir);
   }
+  if (st == TPA_OK && o->int8) {
+    /* The merged f32 model is saved: quantize it in place for the copy. */
+    stage(c, "quantize", s->int8_dir);
+    st = tpa_model_quantize(s->model, NULL);
+    if (st == TPA_OK)
+      st = tpa_model_save(s->model, s->int8_dir);
+  }
   if (st != TPA_OK)
     return cli_fail_lib(st), false;
   return true;
+}
+
+static uint64_t safetensors_bytes(const char *dir) {
+  char *path = cli_join(dir, "model.safetensors");
+  struct stat sb;
+  uint64_t n = path && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+  free(path);
+  return n;
 }
 
 /* Inference side by side: the unpruned original and the exported model,
@@ -547,8 +573,16 @@ static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
   tpa_status st = cli_model_load(&s->orig, orig_dir, labels, true);
   if (st == TPA_OK)
     st = cli_model_load(&s->final, s->model_dir, labels, true);
+  if (st == TPA_OK && c->o->int8)
+    st = cli_model_load(&s->int8, s->int8_dir, labels, true);
   if (st != TPA_OK)
     return false;
+  f->f32_bytes = safetensors_bytes(s->model_dir);
+  if (c->o->int8) {
+    f->int8_bytes = safetensors_bytes(s->int8_dir);
+    f->int8.params = f->final.params;
+    f->int8.heads = count_heads(s->int8, f->layers);
+  }
   f->orig.params = f->before.total;
   f->orig.heads = count_heads(s->orig, f->layers);
   tpa_param_counts pc = {.size = sizeof pc};
@@ -558,7 +592,7 @@ static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
   f->final.heads = count_heads(s->final, f->layers);
   if (s->dev == NULL)
     return true;
-  if (!run_measure_speed(c->o, s->orig, s->final, s->dev, f))
+  if (!run_measure_speed(c->o, s->orig, s->final, s->int8, s->dev, f))
     return false;
   /* Peak memory of inference alone needs a process of its own: this one
    * has already held the training state. */
@@ -567,6 +601,13 @@ static bool measure_stage(run_ctx *c, run_state *s, const char *orig_dir) {
     return false;
   note(c, "unpruned %.1f seq/s, peak RSS %.0f MB", f->orig.seq_per_s, f->orig.rss_mb);
   note(c, "exported %.1f seq/s, peak RSS %.0f MB", f->final.seq_per_s, f->final.rss_mb);
+  if (c->o->int8) {
+    if (!run_measure_child(c->o, s->int8_dir, s->dev_path, &f->int8))
+      return false;
+    note(c, "int8 %.1f seq/s, peak RSS %.0f MB, dev %.4f (f32 %.4f), %.2f%% same class",
+         f->int8.seq_per_s, f->int8.rss_mb, f->int8.metric, f->final.metric,
+         100.0 * f->int8_same_class);
+  }
   return true;
 }
 
@@ -582,6 +623,8 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
   c.n_stages = 6 + (o->mode == RUN_TPA ? 3 : 0) + (o->mode != RUN_FULL ? 2 : 0);
   if (o->mode == RUN_FULL)
     c.n_stages--; /* no schedule */
+  if (o->int8)
+    c.n_stages++; /* quantize */
 
   if (!cli_make_dirs("--out", o->t.out))
     goto done;
@@ -589,9 +632,11 @@ static int run_pipeline(run_opts *o, const char *default_dir) {
   s.adapter_dir = cli_join(o->t.out, "adapter");
   s.model_dir = cli_join(o->t.out, "model");
   s.dense_dir = cli_join(o->t.out, "model-dense");
+  s.int8_dir = cli_join(o->t.out, "model-int8");
   s.metrics = cli_join(o->t.out, "metrics.json");
   s.report = cli_join(o->t.out, "report.md");
-  if (!s.ckpt || !s.adapter_dir || !s.model_dir || !s.dense_dir || !s.metrics || !s.report)
+  if (!s.ckpt || !s.adapter_dir || !s.model_dir || !s.dense_dir || !s.int8_dir || !s.metrics ||
+      !s.report)
     goto done;
 
   stage(&c, "load", default_dir ? "the shipped default model and task" : o->t.model);

@@ -8,7 +8,7 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_info,  &cli_cmd_tokenize, &cli_cmd_predict,    &cli_cmd_eval,  &cli_cmd_train,
-    &cli_cmd_merge, &cli_cmd_run,      &cli_cmd_importance, &cli_cmd_prune,
+    &cli_cmd_merge, &cli_cmd_run,      &cli_cmd_importance, &cli_cmd_prune, &cli_cmd_quantize,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

@@ -24,6 +24,7 @@ typedef struct run_opts {
   double threshold;
   double ffn_keep;   /* share of each layer's neurons kept; 0 = no neuron pruning */
   double ffn_global; /* share of all neurons kept, ranked together; 0 = off */
+  bool int8;         /* also export and measure an int8 copy (OUT/model-int8) */
   int32_t top_k, r_high, r_low;
   bool task_set;
   train_opts t; /* the options shared with `tpa train` (out: tpa-run-out) */
@@ -62,6 +63,12 @@ typedef struct run_figures {
   double importance_seconds, wall_seconds;
   bool importance_reused, plan_reused;
   run_infer orig, final;
+  /* --int8: the quantized export beside the f32 one, and how far its
+   * predictions on dev are from the f32 export's. */
+  run_infer int8;
+  double int8_same_class;         /* share of dev rows predicted alike */
+  double int8_max_logit_diff;     /* largest |logit difference| on dev */
+  uint64_t f32_bytes, int8_bytes; /* model.safetensors of each export */
 } run_figures;
 
 /* Where the shipped default model and task live: $TPA_DEFAULT_DIR, else
@@ -77,10 +84,11 @@ const char *run_metric_name(const run_opts *o);
  * run: {"text", "text_pair", "label": class id or value} per line. */
 bool run_write_dev(const char *path, const tpa_dataset *dev);
 
-/* Time tpa_model_predict over @p dev with @p orig and @p final (the
- * exported model, reloaded) side by side, and fill their metrics. */
+/* Time tpa_model_predict over @p dev with @p orig, @p final (the
+ * exported model, reloaded) and @p int8 (its int8 copy, or NULL) side by
+ * side, and fill their metrics (and the int8 copy's agreement). */
 bool run_measure_speed(const run_opts *o, const tpa_model *orig, const tpa_model *final,
-                       const tpa_dataset *dev, run_figures *f);
+                       const tpa_model *int8, const tpa_dataset *dev, run_figures *f);
 
 /* Peak RSS of a separate `tpa eval` process on @p model_dir, and the
  * metric it prints. False (with a message) if it could not be run. */

@@ -112,46 +112,80 @@ static bool dev_metric(const run_opts *o, const tpa_dataset *dev, const float *l
   return true;
 }
 
+/* Agreement of the int8 export with the f32 one over the same rows: the
+ * share of rows whose predicted class is the same (regression: always)
+ * and the largest logit difference. */
+static void agreement(const float *a, const float *b, size_t n, int32_t width, run_figures *f) {
+  size_t same = 0;
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    const float *x = a + i * (size_t)width, *y = b + i * (size_t)width;
+    int32_t ca = 0, cb = 0;
+    for (int32_t k = 0; k < width; k++) {
+      ca = x[k] > x[ca] ? k : ca;
+      cb = y[k] > y[cb] ? k : cb;
+      const double d = fabs((double)x[k] - (double)y[k]);
+      worst = d > worst ? d : worst;
+    }
+    same += ca == cb;
+  }
+  f->int8_same_class = n ? (double)same / (double)n : 1.0;
+  f->int8_max_logit_diff = worst;
+}
+
 bool run_measure_speed(const run_opts *o, const tpa_model *orig, const tpa_model *final,
-                       const tpa_dataset *dev, run_figures *f) {
+                       const tpa_model *int8, const tpa_dataset *dev, run_figures *f) {
   const size_t n = tpa_dataset_size(dev);
   const int32_t width = o->num_labels;
   const size_t cap = n * (size_t)width;
-  float *lo = calloc(cap + 1, sizeof *lo), *lf = calloc(cap + 1, sizeof *lf);
+  const tpa_model *models[3] = {orig, final, int8};
+  run_infer *out[3] = {&f->orig, &f->final, &f->int8};
+  const int count = int8 ? 3 : 2;
+  float *logits[3] = {NULL, NULL, NULL};
   bool ok = false;
-  if (lo == NULL || lf == NULL) {
-    cli_fail("out of memory (%zu logits)", cap);
-    goto done;
-  }
-  /* Alternate the two models so that load from other processes or
-   * frequency changes hit both alike. The first pass of each warms the
-   * caches (oneDNN primitives, pages) and is not counted, unless it took
-   * 10 s or more (a large dev set on BERT-base), where warming is noise
-   * and another pass would cost minutes; then passes continue until each
+  for (int m = 0; m < count; m++)
+    if ((logits[m] = calloc(cap + 1, sizeof *logits[m])) == NULL) {
+      cli_fail("out of memory (%zu logits)", cap);
+      goto done;
+    }
+  /* Alternate the models so that load from other processes or frequency
+   * changes hit all alike. The first pass of each warms the caches
+   * (oneDNN primitives, pages) and is not counted, unless it took 10 s or
+   * more (a large dev set on BERT-base), where warming is noise and
+   * another pass would cost minutes; then passes continue until each
    * model has run at least 1 s (at most 20 passes), so tiny models are
    * not timed on a few milliseconds. */
-  double t_o = 0, t_f = 0, s_o = 0, s_f = 0;
+  double total[3] = {0, 0, 0}, secs[3] = {0, 0, 0};
   int passes = 0;
   for (int i = 0; i < 21; i++) {
-    if (!predict_timed(o, orig, dev, lo, cap, &s_o) || !predict_timed(o, final, dev, lf, cap, &s_f))
-      goto done;
-    if (i == 0 && (s_o < 10.0 || s_f < 10.0))
+    bool slow = false, enough = true;
+    for (int m = 0; m < count; m++) {
+      if (!predict_timed(o, models[m], dev, logits[m], cap, &secs[m]))
+        goto done;
+      slow = slow || secs[m] >= 10.0;
+    }
+    if (i == 0 && !slow)
       continue;
-    t_o += s_o;
-    t_f += s_f;
+    for (int m = 0; m < count; m++) {
+      total[m] += secs[m];
+      enough = enough && total[m] >= 1.0;
+    }
     passes++;
-    if (t_o >= 1.0 && t_f >= 1.0)
+    if (enough)
       break;
   }
-  f->orig.seq_per_s = t_o > 0 ? (double)n * passes / t_o : 0;
-  f->final.seq_per_s = t_f > 0 ? (double)n * passes / t_f : 0;
-  if (!dev_metric(o, dev, lo, &f->orig.metric) || !dev_metric(o, dev, lf, &f->final.metric))
-    goto done;
-  f->orig.measured = f->final.measured = true;
+  for (int m = 0; m < count; m++) {
+    out[m]->seq_per_s = total[m] > 0 ? (double)n * passes / total[m] : 0;
+    if (!dev_metric(o, dev, logits[m], &out[m]->metric))
+      goto done;
+    out[m]->measured = true;
+  }
+  if (int8)
+    agreement(logits[1], logits[2], n, width, f);
   ok = true;
 done:
-  free(lo);
-  free(lf);
+  for (int m = 0; m < count; m++)
+    free(logits[m]);
   return ok;
 }
 

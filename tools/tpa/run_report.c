@@ -147,6 +147,23 @@ bool run_write_metrics(const char *path, const run_figures *f) {
   json_object_set_new(root, "inference_original", infer_json(&f->orig));
   json_object_set_new(root, "inference_final", infer_json(&f->final));
   json_object_set_new(root, "speedup", jnum(speed_ratio(f)));
+  if (f->o->int8) {
+    /* The int8 copy beside the f32 export it was made from. */
+    json_t *q = infer_json(&f->int8);
+    json_object_set_new(q, "dev_metric_f32",
+                        f->final.measured ? jnum(f->final.metric) : json_null());
+    json_object_set_new(q, "same_class_share",
+                        f->int8.measured ? jnum(f->int8_same_class) : json_null());
+    json_object_set_new(q, "max_logit_difference",
+                        f->int8.measured ? jnum(f->int8_max_logit_diff) : json_null());
+    json_object_set_new(q, "speedup_vs_f32_export",
+                        f->int8.measured && f->final.seq_per_s > 0
+                            ? jnum(f->int8.seq_per_s / f->final.seq_per_s)
+                            : json_null());
+    json_object_set_new(q, "safetensors_bytes", jint(f->int8_bytes));
+    json_object_set_new(q, "safetensors_bytes_f32", jint(f->f32_bytes));
+    json_object_set_new(root, "inference_int8", q);
+  }
   json_object_set_new(root, "wall_seconds", jnum(f->wall_seconds));
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(root);
@@ -299,6 +316,32 @@ bool run_write_report(const char *path, const run_figures *f) {
   put_num(&b, "%.2fx", speed_ratio(f));
   put(&b, " (both timed in this process, alternating, warm; peak RSS of a separate "
           "process loading the model and predicting dev, each).\n");
+
+  if (o->int8) {
+    put(&b, "\n## int8 export (`model-int8/`)\n\n");
+    put(&b, "| | f32 export (`model/`) | int8 export (`model-int8/`) |\n|---|---|---|\n");
+    put(&b, "| dev metric (%s) | ", run_metric_name(o));
+    put_num(&b, "%.4f", f->final.measured ? f->final.metric : NAN);
+    put(&b, " | ");
+    put_num(&b, "%.4f", f->int8.measured ? f->int8.metric : NAN);
+    put(&b, " |\n| inference (sequences/s, dev set) | ");
+    put_num(&b, "%.1f", f->final.measured ? f->final.seq_per_s : NAN);
+    put(&b, " | ");
+    put_num(&b, "%.1f", f->int8.measured ? f->int8.seq_per_s : NAN);
+    put(&b, " |\n| peak RSS in inference (MB) | ");
+    put_num(&b, "%.1f", f->final.rss_mb > 0 ? f->final.rss_mb : NAN);
+    put(&b, " | ");
+    put_num(&b, "%.1f", f->int8.rss_mb > 0 ? f->int8.rss_mb : NAN);
+    put(&b, " |\n| model.safetensors (MB) | ");
+    put_num(&b, "%.2f", (double)f->f32_bytes / 1e6);
+    put(&b, " | ");
+    put_num(&b, "%.2f", (double)f->int8_bytes / 1e6);
+    put(&b, " |\n\nThe int8 export predicts the same class as the f32 one for ");
+    put_num(&b, "%.2f%%", f->int8.measured ? 100.0 * f->int8_same_class : NAN);
+    put(&b, " of the dev examples; the largest logit difference is ");
+    put_num(&b, "%.4f", f->int8.measured ? f->int8_max_logit_diff : NAN);
+    put(&b, ".\n");
+  }
 
   put(&b, "\n## Table 3: trainable parameters\n\n");
   put(&b, "| trainable parameters | share of the model |\n|---|---|\n");

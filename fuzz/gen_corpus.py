@@ -132,6 +132,68 @@ def gen_weights():
     put(k, "micro_bad_shape", micro_model(reshape="intermediate.dense.weight"))
 
 
+def micro_int8(edit=None):
+    """The micro BERT of fuzz_int8.c: fuzz_weights.c's, quantized as
+    libtpa writes it (static activations): each block Linear and the word
+    embeddings I8 with an F32 "_scale" per row, each block Linear an F32
+    "input_scale". @p edit breaks one thing for a near-valid seed."""
+    H, I, V, P, T = 4, 8, 8, 8, 2
+    tensors = []
+
+    def vals(n, k):
+        return [((k * 7 + j * 3) % 11 - 5) / 8.0 for j in range(n)]
+
+    def i8(name, rows, cols, k, qmax):
+        codes = [((k * 5 + j) % (2 * qmax + 1)) - qmax for j in range(rows * cols)]
+        if edit == "code" and "value" in name:
+            codes[1] = 100
+        dtype = "F32" if edit == "f32" and "query" in name else "I8"
+        data = f32(*codes) if dtype == "F32" else struct.pack("<%db" % len(codes), *codes)
+        tensors.append((name, dtype, [rows, cols], data))
+        scales = [0.01 * (1 + r % 3) for r in range(rows)]
+        if edit == "zero" and "key" in name:
+            scales[0] = 0.0
+        if not (edit == "drop" and "output.dense" in name):
+            tensors.append((name + "_scale", "F32", [rows], f32(*scales)))
+
+    i8("bert.embeddings.word_embeddings.weight", V, H, 0, 127)
+    k = 1
+    for name, shape in (("embeddings.position_embeddings.weight", [P, H]),
+                        ("embeddings.token_type_embeddings.weight", [T, H]),
+                        ("embeddings.LayerNorm.weight", [H]), ("embeddings.LayerNorm.bias", [H])):
+        n = shape[0] * (shape[1] if len(shape) > 1 else 1)
+        tensors.append(("bert." + name, "F32", shape, f32(*vals(n, k))))
+        k += 1
+    lin = [("attention.self.query", H, H), ("attention.self.key", H, H),
+           ("attention.self.value", H, H), ("attention.output.dense", H, H),
+           ("intermediate.dense", I, H), ("output.dense", H, I)]
+    for name, o, i in lin:
+        base = "bert.encoder.layer.0." + name
+        i8(base + ".weight", o, i, k, 63)
+        tensors.append((base + ".bias", "F32", [o], f32(*vals(o, k))))
+        scale = float("nan") if edit == "nan" and "intermediate" in name else 0.05
+        tensors.append((base + ".input_scale", "F32", [1], f32(scale)))
+        k += 1
+    for ln in ("attention.output", "output"):
+        for part in ("weight", "bias"):
+            tensors.append(("bert.encoder.layer.0.%s.LayerNorm.%s" % (ln, part), "F32", [H],
+                            f32(*vals(H, k))))
+            k += 1
+    for name, shape in (("bert.pooler.dense.weight", [H, H]), ("bert.pooler.dense.bias", [H]),
+                        ("classifier.weight", [2, H]), ("classifier.bias", [2])):
+        n = shape[0] * (shape[1] if len(shape) > 1 else 1)
+        tensors.append((name, "F32", shape, f32(*vals(n, k))))
+        k += 1
+    return safetensors(tensors, meta={"format": "pt"})
+
+
+def gen_int8():
+    k = "int8"
+    put(k, "micro_int8", micro_int8())
+    for edit in ("code", "f32", "zero", "drop", "nan"):
+        put(k, "micro_int8_" + edit, micro_int8(edit))
+
+
 def gen_config():
     k = "config"
     base = json.loads(fixture("tiny/config.json"))
@@ -158,6 +220,14 @@ def gen_config():
     r = json.loads(fixture("families/roberta/config.json"))
     put(k, "roberta_no_room_after_pad", json.dumps(dict(r, max_position_embeddings=2)))
     put(k, "unknown_family", json.dumps(dict(r, model_type="gpt2")))
+    # quantization_config (the tiny fixture's F32 weights then fail the I8
+    # check; a bad object fails before).
+    q = {"quant_method": "libtpa_int8", "bits": 8, "activations": "dynamic"}
+    put(k, "int8_dynamic", json.dumps(dict(base, quantization_config=q)))
+    put(k, "int8_unknown_method", json.dumps(dict(base, quantization_config=dict(
+        q, quant_method="gptq"))))
+    put(k, "int8_bad_activations", json.dumps(dict(base, quantization_config=dict(
+        q, activations=7))))
 
 
 def gen_tokenizer_config():
@@ -604,6 +674,7 @@ def main():
     gen_csv()
     gen_jsonl()
     gen_weights()
+    gen_int8()
     gen_tokenizer_json()
 
 

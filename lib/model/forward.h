@@ -76,8 +76,8 @@ enum { TPA__OBSERVE_SLOTS = 4 };
  * records the calibration maxima into @p observe
  * (tpa__infer_work.observe; NULL records nothing). */
 tpa_status tpa__predict_observe(const tpa_model *model, const tpa_dataset *ds,
-                                const tpa_predict_params *params, float *logits,
-                                size_t cap, float *observe, size_t limit);
+                                const tpa_predict_params *params, float *logits, size_t cap,
+                                float *observe, size_t limit);
 
 tpa_status tpa__infer_work_init(tpa__infer_work *w, const tpa_model *m, size_t max_batch,
                                 int32_t max_seq);

@@ -157,6 +157,13 @@ def gen_configs():
     cfg('heads-not-dividing', num_attention_heads=7)
     cfg('max-pos-huge', max_position_embeddings=1 << 40)
     cfg('max-pos-mismatch', max_position_embeddings=128)
+    q = {'quant_method': 'libtpa_int8', 'bits': 8, 'activations': 'dynamic'}
+    cfg('int8-unknown-method', quantization_config=dict(q, quant_method='bitsandbytes'))
+    cfg('int8-bits-4', quantization_config=dict(q, bits=4))
+    cfg('int8-no-activations', quantization_config=dict(q, activations=None))
+    cfg('int8-not-object', quantization_config='int8')
+    # A valid quantization_config over the tiny fixture's F32 weights.
+    cfg('int8-f32-weights', quantization_config=q)
     cfg('eps-negative', layer_norm_eps=-1e-12)
     cfg('dropout-two', hidden_dropout_prob=2.0)
     # libtpa's per-layer widths (tiny: 3 layers, intermediate 200).
@@ -350,6 +357,74 @@ def write_i64_embeddings(path, m):
         f.write(st_file(header, b''.join(blobs)))
 
 
+INT8_LINEARS = ('attention.self.query.weight', 'attention.self.key.weight',
+                'attention.self.value.weight', 'attention.output.dense.weight',
+                'intermediate.dense.weight', 'output.dense.weight')
+
+
+def write_int8(path, m, edit=None, static=False):
+    """The mini model as libtpa's int8 format stores it (docs/quantization.md):
+    block Linear weights I8 in -63..63 and the word embeddings I8 in
+    -127..127, each with an F32 "<name>_scale" per row (max|row| / Q, codes
+    rint(w / scale)); with @p static an F32 [1] "input_scale" per block
+    Linear. @p edit breaks one thing."""
+    header, blobs, offset = {'__metadata__': {'format': 'pt'}}, [], 0
+
+    def put(name, dtype, shape, data):
+        nonlocal offset
+        header[name] = {'dtype': dtype, 'shape': shape,
+                        'data_offsets': [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+
+    for name in sorted(m.t):
+        shape, flat = m.t[name]
+        linear = name.startswith('bert.encoder.') and name.endswith(INT8_LINEARS)
+        if not linear and name != 'bert.embeddings.word_embeddings.weight':
+            put(name, 'F32', shape, struct.pack('<%df' % len(flat), *flat))
+            continue
+        q = 63 if linear else 127
+        rows, cols = shape
+        codes, scales = [], []
+        for r in range(rows):
+            row = flat[r * cols:(r + 1) * cols]
+            amax = max(abs(v) for v in row) if row else 0.0
+            sc = struct.unpack('<f', struct.pack('<f', amax / q if amax > 0 else 1.0))[0]
+            scales.append(sc)
+            codes += [max(-q, min(q, round(v / sc))) for v in row]
+        tag = name.split('encoder.layer.')[-1]
+        if edit == ('code', tag):
+            codes[0] = 64
+        if edit == ('scale-zero', tag):
+            scales[0] = 0.0
+        if edit == ('f32', tag):
+            put(name, 'F32', shape, struct.pack('<%df' % len(flat), *flat))
+        else:
+            put(name, 'I8', shape, struct.pack('<%db' % len(codes), *codes))
+        if edit == ('scale-shape', tag):
+            scales = scales[:-1]
+        if edit != ('drop-scale', tag):
+            put(name + '_scale', 'F32', [len(scales)], struct.pack('<%df' % len(scales), *scales))
+        if static and linear:
+            v = float('nan') if edit == ('input-nan', tag) else 0.05
+            put(name[:-len('weight')] + 'input_scale', 'F32', [1], struct.pack('<f', v))
+    with open(path, 'wb') as f:
+        f.write(st_file(header, b''.join(blobs)))
+
+
+def save_int8(name, edit=None, static=False):
+    """An int8 mini model directory: the config gains quantization_config."""
+    save_model(name, mini_model(), reference=False,
+               write_st=lambda path, m: write_int8(path, m, edit, static))
+    cpath = os.path.join(OUT, name, 'config.json')
+    with open(cpath) as f:
+        c = json.load(f)
+    c['quantization_config'] = {'quant_method': 'libtpa_int8', 'bits': 8,
+                                'weights': 'symmetric_per_channel',
+                                'activations': 'static' if static else 'dynamic'}
+    write(name + '/config.json', jdump(c))
+
+
 def gen_models():
     write('mini-data.tsv', 'sentence\tlabel\n' +
           ''.join('%s\t%d\n' % (t, y) for t, y in MINI_ROWS))
@@ -360,6 +435,13 @@ def gen_models():
     save_model('model/mini-all-heads-pruned', mini_model(pruned={0: [0, 1]}))
     save_model('model/mini-i64-embeddings', mini_model(), reference=False,
                write_st=write_i64_embeddings)
+    save_int8('model/mini-int8-scale-zero', ('scale-zero', '1.attention.self.key.weight'))
+    save_int8('model/mini-int8-input-scale-nan', ('input-nan', '0.intermediate.dense.weight'),
+              static=True)
+    save_int8('model/mini-int8-missing-scale', ('drop-scale', '1.output.dense.weight'))
+    save_int8('model/mini-int8-scale-shape', ('scale-shape', '0.attention.self.value.weight'))
+    save_int8('model/mini-int8-code-range', ('code', '1.intermediate.dense.weight'))
+    save_int8('model/mini-int8-f32-weight', ('f32', '0.attention.output.dense.weight'))
 
 
 # ---------------------------------------------------------------- adapters

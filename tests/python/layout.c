@@ -182,6 +182,16 @@ int main(void) {
   FIELD(tpa_train_result, tokens);
 
   /* Enums the binding passes as c_int. */
+  STRUCT(tpa_quantize_params);
+  FIELD(tpa_quantize_params, size);
+  FIELD(tpa_quantize_params, mode);
+  FIELD(tpa_quantize_params, calibration);
+  FIELD(tpa_quantize_params, max_examples);
+  FIELD(tpa_quantize_params, max_seq_length);
+  FIELD(tpa_quantize_params, log);
+  FIELD(tpa_quantize_params, user);
+
+  printf("enum.tpa_quant_mode %zu\n", sizeof(tpa_quant_mode));
   printf("enum.tpa_table_format %zu\n", sizeof(tpa_table_format));
   printf("enum.tpa_dataset_role %zu\n", sizeof(tpa_dataset_role));
   printf("enum.tpa_task %zu\n", sizeof(tpa_task));

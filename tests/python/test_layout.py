@@ -31,6 +31,7 @@ STRUCTS = {
     "tpa_step_report": _capi.StepReport,
     "tpa_train_params": _capi.TrainParams,
     "tpa_train_result": _capi.TrainResult,
+    "tpa_quantize_params": _capi.QuantizeParams,
 }
 
 

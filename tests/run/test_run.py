@@ -212,6 +212,55 @@ def ffn_keep_prunes_neurons_by_their_scores():
     expect('keeps 100 of its 200 feed-forward neurons' in report, 'report.md names the neurons')
 
 
+def predicted_classes(model_dir):
+    out, _ = expect_ok(['predict', '--model', model_dir, '--task', 'sst2', '--data', DEV, '-q'])
+    rows = [[float(x) for x in ln.split('\t')[1:]] for ln in out.splitlines() if ln.strip()]
+    return [max(range(len(r)), key=r.__getitem__) for r in rows]
+
+
+@case
+def int8_export_agrees_with_f32():
+    """--ffn-keep 0.5 --int8 on the default job: OUT/model-int8 is an int8
+    checkpoint (I8 block weights, a quantization_config) about a third of
+    the f32 export's size; tpa predict on both, compared here, gives the
+    same class for at least 99% of dev and accuracies within 0.5 points,
+    and metrics.json reports what tpa predict shows."""
+    out, err = pipeline('tpa', '--ffn-keep', '0.5', '--int8')
+    m = load_json(os.path.join(out, 'metrics.json'))
+    q = m.get('inference_int8') or {}
+    cfg = load_json(os.path.join(out, 'model-int8', 'config.json'))
+    expect(cfg.get('quantization_config', {}).get('quant_method') == 'libtpa_int8',
+           'model-int8/config.json has a quantization_config')
+    path = os.path.join(out, 'model-int8', 'model.safetensors')
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+    w = header['bert.encoder.layer.2.output.dense.weight']
+    expect(w['dtype'] == 'I8' and w['shape'] == [96, 100], 'output.dense is I8 [96, 100]: %s' % w)
+    expect(header['bert.encoder.layer.2.output.dense.weight_scale']['shape'] == [96],
+           'one scale per output row')
+    f32_bytes = os.path.getsize(os.path.join(out, 'model', 'model.safetensors'))
+    expect(os.path.getsize(path) < 0.4 * f32_bytes, 'int8 file %d bytes, f32 %d' %
+           (os.path.getsize(path), f32_bytes))
+    a, b = predicted_classes(os.path.join(out, 'model')), predicted_classes(
+        os.path.join(out, 'model-int8'))
+    labels = dev_labels()
+    same = sum(x == y for x, y in zip(a, b)) / len(a)
+    acc_f = sum(x == y for x, y in zip(a, labels)) / len(labels)
+    acc_q = sum(x == y for x, y in zip(b, labels)) / len(labels)
+    expect(same >= 0.99, 'int8 and f32 agree on %.4f of dev' % same)
+    expect(abs(acc_f - acc_q) <= 0.005, 'dev accuracy f32 %.4f, int8 %.4f' % (acc_f, acc_q))
+    expect(abs(q.get('dev_metric', -1) - acc_q) < 1e-12 and
+           abs(q.get('dev_metric_f32', -1) - acc_f) < 1e-12 and
+           abs(q.get('same_class_share', -1) - same) < 1e-12,
+           'metrics.json inference_int8 %s; here: int8 %.4f, f32 %.4f, same %.4f' %
+           (q, acc_q, acc_f, same))
+    expect(q.get('max_logit_difference', 0) > 0, 'int8 logits differ from f32 (quantized)')
+    expect('[10/12] quantize' in err, 'the quantize stage is announced')
+    report = open(os.path.join(out, 'report.md'), encoding='utf-8').read()
+    expect('## int8 export' in report, 'report.md has the int8 table')
+
+
 @case
 def ffn_global_leaves_layers_of_their_own_widths():
     """--ffn-global 0.5: the neurons of all layers ranked together; the

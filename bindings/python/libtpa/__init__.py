@@ -379,6 +379,23 @@ class Model(_Handle):
         arr, n = _str_array(names)
         _check(_lib.tpa_model_set_label_names(self.ptr, arr, n))
 
+    def quantize(self, calibration=None, max_examples=0, max_seq_length=None):
+        """Quantize in place to int8 (docs/quantization.md): activation
+        scales per token, or with ``calibration`` (a Dataset) one static
+        scale per layer measured on its first ``max_examples`` (0: all)."""
+        p = _params(_capi.QuantizeParams, _lib.tpa_quantize_params_init,
+                    {"max_examples": max_examples, "max_seq_length": max_seq_length})
+        if calibration is not None:
+            p.mode = _capi.QUANT_STATIC
+            p.calibration = calibration.ptr
+        _check(_lib.tpa_model_quantize(self.ptr, ctypes.byref(p)))
+
+    @property
+    def quant_mode(self):
+        """"f32", "int8-dynamic" or "int8-static"."""
+        return {_capi.QUANT_DYNAMIC: "int8-dynamic",
+                _capi.QUANT_STATIC: "int8-static"}.get(_lib.tpa_model_quant_mode(self.ptr), "f32")
+
     def save(self, path):
         _check(_lib.tpa_model_save(self.ptr, _path(path)))
 

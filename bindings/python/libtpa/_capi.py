@@ -112,6 +112,15 @@ class PruneParams(ctypes.Structure):
                 ("ffn_keep", c_double), ("ffn_global", c_double)]  # since 0.6.0
 
 
+class QuantizeParams(ctypes.Structure):  # since 0.7.0
+    _fields_ = [("size", c_size_t), ("mode", ctypes.c_int), ("calibration", c_void_p),
+                ("max_examples", c_size_t), ("max_seq_length", c_int32), ("log", LOG_FN),
+                ("user", c_void_p)]
+
+
+QUANT_NONE, QUANT_DYNAMIC, QUANT_STATIC = 0, 1, 2
+
+
 class RankScheduleParams(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("top_k", c_int32), ("r_high", c_int32),
                 ("r_low", c_int32)]
@@ -263,6 +272,10 @@ _SIGNATURES = {
     "tpa_prune_plan_save": (S, [VP, c_char_p]),
     "tpa_prune_plan_load": (S, [POINTER(VP), c_char_p]),
     "tpa_model_prune": (S, [VP, VP]),
+    # quantize.h (0.7.0)
+    "tpa_quantize_params_init": (None, [POINTER(QuantizeParams), c_size_t]),
+    "tpa_model_quantize": (S, [VP, POINTER(QuantizeParams)]),
+    "tpa_model_quant_mode": (ctypes.c_int, [VP]),
     "tpa_rank_schedule_params_init": (None, [POINTER(RankScheduleParams), c_size_t]),
     "tpa_rank_schedule": (S, [VP, POINTER(RankScheduleParams), POINTER(c_int32), c_size_t]),
     # lora.h

@@ -70,9 +70,14 @@ static float *alloc_floats(size_t n, size_t m, tpa_status *s, const char *what) 
   return p;
 }
 
+/* Tokens of one pass through @p m. */
+static size_t pass_tokens(const tpa_model *m) {
+  return m->w.quant ? TPA__PASS_TOKENS_INT8 : TPA__PASS_TOKENS;
+}
+
 /* Rows of a batch that one pass through the model handles. */
-static int32_t pass_rows(int32_t seq, int32_t batch) {
-  int32_t rows = (int32_t)(TPA__PASS_TOKENS / (size_t)seq);
+static int32_t pass_rows(size_t pass, int32_t seq, int32_t batch) {
+  int32_t rows = (int32_t)(pass / (size_t)seq);
   if (rows < 1)
     rows = 1;
   return rows < batch ? rows : batch;
@@ -88,11 +93,12 @@ tpa_status tpa__infer_work_init(tpa__infer_work *w, const tpa_model *m, size_t m
                       max_seq);
   w->max_batch = max_batch;
   w->max_seq = max_seq;
-  /* Passes of at most TPA__PASS_TOKENS tokens (or one row, if longer):
-   * a shorter sequence gets more rows per pass but never more tokens. */
-  size_t tokens = (size_t)pass_rows(max_seq, (int32_t)max_batch) * (size_t)max_seq;
-  if (tokens < TPA__PASS_TOKENS && max_batch * (size_t)max_seq > tokens)
-    tokens = TPA__PASS_TOKENS;
+  /* Passes of at most pass_tokens() tokens (or one row, if longer): a
+   * shorter sequence gets more rows per pass but never more tokens. */
+  const size_t pass = pass_tokens(m);
+  size_t tokens = (size_t)pass_rows(pass, max_seq, (int32_t)max_batch) * (size_t)max_seq;
+  if (tokens < pass && max_batch * (size_t)max_seq > tokens)
+    tokens = pass;
   w->max_tokens = tokens;
   size_t r_width = 3 * (size_t)st->max_hq;
   if ((size_t)c->inter > r_width)

@@ -113,7 +113,8 @@ tpa_status tpa__nn_pack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *src_view
  * each row gets its own scale, max|x| / TPA__NN_QMAX (1 for a row of
  * zeros), written to @p scale[row]; otherwise every row uses
  * @p static_scale (values beyond its range clamp) and @p scale is filled
- * with it. NaN codes as -127. */
+ * with it. A value beyond the range takes the end of its sign (NaN by
+ * its sign bit; a row holding NaN or infinity gets scale infinity). */
 void tpa__nn_quantize_rows(const float *x, int64_t rows, int64_t cols, float static_scale,
                            uint8_t *q, float *scale);
 

@@ -2,25 +2,54 @@
 /* int8 linear layers: per-row activation quantization (plain C) and the
  * int8 matmul followed by the row-scale pass (oneDNN, through nn_pd.h).
  * The scheme is described in nn.h and docs/quantization.md. */
-#include <math.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "nn/nn_internal.h"
 
-/* Round to nearest, ties to even, for |v| < 2^22 (rint in the default
- * rounding mode), written so the compiler can vectorize it. */
-static inline float round_even(float v) {
-  return (v + 0x1.8p23f) - 0x1.8p23f;
+/* The loops below run on every Linear input of every pass, so they are
+ * written for the auto-vectorizer (measured: the first, plainly written
+ * version took 11% of an int8 BERT-base forward, scalar): float compares
+ * with NaN in play keep GCC from vectorizing, so magnitudes are compared
+ * as the integers of their bit patterns (for non-negative floats the
+ * order is the same) and rounding is the add-and-subtract of 1.5 * 2^23,
+ * which rounds to nearest, ties to even, as rint does. */
+static inline int32_t float_bits(float f) {
+  int32_t b;
+  memcpy(&b, &f, sizeof b);
+  return b;
 }
 
-static void quantize_row(const float *x, int64_t cols, float inv, uint8_t *q) {
-  const float lim = (float)TPA__NN_QMAX;
+static inline float bits_float(int32_t b) {
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+#define ROUND_MAGIC 0x1.8p23f
+#define ROUND_MAGIC_BITS 0x4B400000 /* float_bits(ROUND_MAGIC) */
+#define ABS_MASK 0x7fffffff
+#define INF_BITS 0x7f800000
+
+/* max |x| over a row; NaN counts as infinity. */
+static float row_amax(const float *x, int64_t cols) {
+  int32_t m = 0;
   for (int64_t k = 0; k < cols; k++) {
-    float v = x[k] * inv;
-    v = v >= -lim ? v : -lim; /* also NaN */
-    v = v <= lim ? v : lim;
-    q[k] = (uint8_t)(int32_t)(round_even(v) + (float)TPA__NN_QZERO);
+    const int32_t a = float_bits(x[k]) & ABS_MASK;
+    m = a > m ? a : m;
+  }
+  return bits_float(m > INF_BITS ? INF_BITS : m);
+}
+
+/* code = clamp(rint(x * inv), -QMAX, QMAX) + QZERO; a value beyond the
+ * range (NaN included) takes the end of its sign. */
+static void quantize_row(const float *x, int64_t cols, float inv, uint8_t *q) {
+  const int32_t lim = float_bits((float)TPA__NN_QMAX);
+  for (int64_t k = 0; k < cols; k++) {
+    int32_t b = float_bits(x[k] * inv);
+    b = (b & ABS_MASK) > lim ? (b & (int32_t)0x80000000) | lim : b;
+    const int32_t r = float_bits(bits_float(b) + ROUND_MAGIC) - ROUND_MAGIC_BITS;
+    q[k] = (uint8_t)(r + TPA__NN_QZERO);
   }
 }
 
@@ -31,11 +60,7 @@ void tpa__nn_quantize_rows(const float *x, int64_t rows, int64_t cols, float sta
     const float *xr = x + r * cols;
     float s = static_scale;
     if (s == 0.0f) {
-      float amax = 0.0f;
-      for (int64_t k = 0; k < cols; k++) {
-        float a = fabsf(xr[k]);
-        amax = a > amax ? a : amax;
-      }
+      const float amax = row_amax(xr, cols);
       s = amax > 0.0f ? amax / (float)TPA__NN_QMAX : 1.0f;
     }
     scale[r] = s;

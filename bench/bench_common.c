@@ -106,8 +106,8 @@ static void fill_const(float *p, size_t n, float v) {
     p[i] = v;
 }
 
-static int write_text(const char *dir, const char *name, const char *text) {
-  char path[4096];
+int bench_write_text(const char *dir, const char *name, const char *text) {
+  char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
   if (!f)
@@ -144,7 +144,7 @@ static int write_config(const char *dir, tpa__config *c) {
              "  \"model_type\": \"distilbert\",\n  \"n_heads\": %d,\n  \"n_layers\": %d,\n"
              "  \"pad_token_id\": 0,\n  \"seq_classif_dropout\": 0.2,\n  \"vocab_size\": %d\n}\n",
              H, INTER, c->max_pos, HEADS, c->layers, c->vocab);
-    return write_text(dir, "config.json", cfg);
+    return bench_write_text(dir, "config.json", cfg);
   }
   int pad = 0;
   if (c->family == TPA__FAM_ROBERTA || c->family == TPA__FAM_XLMR) {
@@ -167,7 +167,7 @@ static int write_config(const char *dir, tpa__config *c) {
            "  \"type_vocab_size\": %d,\n  \"vocab_size\": %d\n}\n",
            tpa__family_get(c->family)->architecture, extra, H, INTER, c->max_pos, type, HEADS, L,
            pad, c->type_vocab, c->vocab);
-  return write_text(dir, "config.json", cfg);
+  return bench_write_text(dir, "config.json", cfg);
 }
 
 /* The tokenizer files: vocab.txt of the specials and placeholder tokens,
@@ -188,10 +188,10 @@ static int write_vocab(const char *dir, const tpa__config *c) {
     for (int i = 5; i < c->vocab; i++)
       len += (size_t)snprintf(voc + len, cap - len, "t%d\n", i);
   }
-  int rc = write_text(dir, bpe ? "vocab.json" : "vocab.txt", voc);
+  int rc = bench_write_text(dir, bpe ? "vocab.json" : "vocab.txt", voc);
   free(voc);
   if (rc == 0 && bpe)
-    rc = write_text(dir, "merges.txt", "#version: 0.2\n");
+    rc = bench_write_text(dir, "merges.txt", "#version: 0.2\n");
   return rc;
 }
 
@@ -354,3 +354,20 @@ void bench_mm_free(bench_mm *x) {
   free(x->c);
   free(x->bias);
 }
+
+/* 1,1,2,2,3,3,4,4,5,6,6,7 = 44 of 144, more in the upper layers, as TPA
+ * plans are; layer l loses heads (3l + 5j) mod 12. */
+const int8_t bench_plan_heads[BENCH_LAYERS][8] = {
+    {0, -1},
+    {3, -1},
+    {6, 11, -1},
+    {2, 9, -1},
+    {0, 5, 10, -1},
+    {1, 3, 8, -1},
+    {4, 6, 9, 11, -1},
+    {0, 2, 7, 9, -1},
+    {0, 3, 5, 8, 10, -1},
+    {1, 3, 4, 6, 8, 11, -1},
+    {2, 4, 6, 7, 9, 11, -1},
+    {0, 2, 3, 5, 7, 9, 10, -1},
+};

@@ -64,6 +64,13 @@ void bench_model_dir_family(const char *keep, tpa__family family, char *dir, siz
 /* Remove what bench_model_dir wrote, and the directory. */
 void bench_rm_dir(const char *dir);
 
+/* Write @p text to DIR/NAME; 0 on success, -1 on failure. */
+int bench_write_text(const char *dir, const char *name, const char *text);
+
+/* The heads bench_prune and bench_int8 remove from BERT-base: 44 of 144,
+ * per layer ORIGINAL indices ascending, -1 ends a row. */
+extern const int8_t bench_plan_heads[BENCH_LAYERS][8];
+
 /* One f32 matmul M x K x N through lib/nn with its weights packed in the
  * layout oneDNN runs fastest (the one the model uses), bias included: the
  * machine's ceiling for the model's largest shapes. */

@@ -83,28 +83,12 @@ typedef struct shape {
   int32_t plan_pruned;
 } shape;
 
-/* bench_prune's table: 1,1,2,2,3,3,4,4,5,6,6,7 = 44 of 144, more in the
- * upper layers, layer l losing heads (3l + 5j) mod 12. */
-static const int8_t plan_base[BENCH_LAYERS][8] = {
-    {0, -1},
-    {3, -1},
-    {6, 11, -1},
-    {2, 9, -1},
-    {0, 5, 10, -1},
-    {1, 3, 8, -1},
-    {4, 6, 9, 11, -1},
-    {0, 2, 7, 9, -1},
-    {0, 3, 5, 8, 10, -1},
-    {1, 3, 4, 6, 8, 11, -1},
-    {2, 4, 6, 7, 9, 11, -1},
-    {0, 2, 3, 5, 7, 9, 10, -1},
-};
 /* The tiny model: 2 of 8 heads, about the same share as 44 of 144 (and
  * what bert_ref.py --quick --pruned removes). */
 static const int8_t plan_tiny[2][8] = {{1, -1}, {2, -1}};
 
-static const shape shape_base = {"BERT-base", BENCH_LAYERS, BENCH_HIDDEN, BENCH_HEADS,
-                                 BENCH_INTER, BENCH_VOCAB,  plan_base,    44};
+static const shape shape_base = {"BERT-base", BENCH_LAYERS, BENCH_HIDDEN,     BENCH_HEADS,
+                                 BENCH_INTER, BENCH_VOCAB,  bench_plan_heads, 44};
 static const shape shape_tiny = {"tiny BERT", 2, 256, 4, 1024, 1000, plan_tiny, 2};
 
 static int32_t plan_count(const shape *s, int32_t layer) {
@@ -176,16 +160,6 @@ static bool ends_with(const char *name, const char *suffix) {
   return n >= k && strcmp(name + n - k, suffix) == 0;
 }
 
-static int write_text(const char *dir, const char *name, const char *text) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return -1;
-  int ok = fputs(text, f) >= 0;
-  return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static int write_tiny(const char *dir, const shape *s) {
   char cfg[1024];
   snprintf(cfg, sizeof cfg,
@@ -198,14 +172,14 @@ static int write_tiny(const char *dir, const shape *s) {
            "  \"num_hidden_layers\": %d,\n  \"pad_token_id\": 0,\n"
            "  \"type_vocab_size\": %d,\n  \"vocab_size\": %d\n}\n",
            s->hidden, s->inter, BENCH_MAXPOS, s->heads, s->layers, BENCH_TYPES, s->vocab);
-  if (write_text(dir, "config.json", cfg) != 0)
+  if (bench_write_text(dir, "config.json", cfg) != 0)
     return -1;
   size_t cap = (size_t)s->vocab * 16 + 64, len = 0;
   char *voc = bench_xcalloc(cap, 1);
   len += (size_t)snprintf(voc, cap, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
   for (int32_t i = 5; i < s->vocab; i++)
     len += (size_t)snprintf(voc + len, cap - len, "t%d\n", i);
-  int rc = write_text(dir, "vocab.txt", voc);
+  int rc = bench_write_text(dir, "vocab.txt", voc);
   free(voc);
   if (rc != 0)
     return -1;

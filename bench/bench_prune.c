@@ -72,24 +72,10 @@ enum {
 /* The fixed plan                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Heads removed per layer: 1,1,2,2,3,3,4,4,5,6,6,7 = 44 of 144, more in
- * the upper layers. Layer l loses heads (3l + 5j) mod 12 for j < count,
- * which scatters them over the head indices (5 is prime to 12, so they
- * are distinct). ORIGINAL indices, ascending, -1 ends a row. */
-static const int8_t plan_heads[L][8] = {
-    {0, -1},
-    {3, -1},
-    {6, 11, -1},
-    {2, 9, -1},
-    {0, 5, 10, -1},
-    {1, 3, 8, -1},
-    {4, 6, 9, 11, -1},
-    {0, 2, 7, 9, -1},
-    {0, 3, 5, 8, 10, -1},
-    {1, 3, 4, 6, 8, 11, -1},
-    {2, 4, 6, 7, 9, 11, -1},
-    {0, 2, 3, 5, 7, 9, 10, -1},
-};
+/* Heads removed per layer: bench_plan_heads (bench_common.c), 1,1,2,2,3,
+ * 3,4,4,5,6,6,7 = 44 of 144, more in the upper layers. Layer l loses
+ * heads (3l + 5j) mod 12 for j < count, which scatters them over the head
+ * indices (5 is prime to 12, so they are distinct). */
 enum { PLAN_PRUNED = 44 };
 
 /* LoRA ranks by block: r_high 8 on the top_k = 4 blocks that keep the
@@ -101,7 +87,7 @@ static int32_t block_rank(int32_t layer) {
 
 static int32_t plan_count(int32_t layer) {
   int32_t n = 0;
-  while (n < 8 && plan_heads[layer][n] >= 0)
+  while (n < 8 && bench_plan_heads[layer][n] >= 0)
     n++;
   return n;
 }
@@ -123,7 +109,7 @@ static void write_plan(const char *path, double keep) {
   for (int32_t l = 0; l < L; l++) {
     fprintf(f, "%s\n  \"%d\": [", l ? "," : "", l);
     for (int32_t j = 0; j < plan_count(l); j++)
-      fprintf(f, "%s%d", j ? ", " : "", plan_heads[l][j]);
+      fprintf(f, "%s%d", j ? ", " : "", bench_plan_heads[l][j]);
     fprintf(f, "]");
   }
   fprintf(f, "\n}");
@@ -230,7 +216,7 @@ static tpa_model *build_pruned(const char *dir, const char *plan_path, build_tim
       bench_die("tpa_model_layer_heads");
     size_t j = 0;
     for (int32_t h = 0, p = 0; h < HEADS; h++) {
-      if (p < plan_count(l) && plan_heads[l][p] == h) {
+      if (p < plan_count(l) && bench_plan_heads[l][p] == h) {
         p++;
         continue;
       }

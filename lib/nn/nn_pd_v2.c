@@ -43,6 +43,17 @@ static dnnl_status_t backward_pd(dnnl_engine_t engine, const_dnnl_op_desc_t fwd,
   return st;
 }
 
+/* The activation @p act (a tpa__nn_act) as an eltwise post-op, if any. */
+static dnnl_status_t append_act(dnnl_post_ops_t po, int32_t act) {
+  if (act == TPA__NN_ACT_GELU_ERF)
+    return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f);
+  if (act == TPA__NN_ACT_TANH)
+    return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f);
+  if (act == TPA__NN_ACT_RELU)
+    return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+  return dnnl_success;
+}
+
 /* ----------------------------------------------------------------- matmul */
 
 dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
@@ -116,12 +127,7 @@ dnnl_status_t tpa__pd_matmul(dnnl_engine_t engine, const tpa__nn_matmul_desc *d,
     TPA__PD_TRY(md_of(&add, &d->add));
     TPA__PD_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &add));
   }
-  if (d->act == TPA__NN_ACT_GELU_ERF)
-    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
-  else if (d->act == TPA__NN_ACT_TANH)
-    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
-  else if (d->act == TPA__NN_ACT_RELU)
-    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+  TPA__PD_TRY(append_act(po, d->act));
   TPA__PD_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
   TPA__PD_TRY(dnnl_primitive_desc_create(pd, &md, attr, engine, NULL));
 out:
@@ -184,12 +190,7 @@ dnnl_status_t tpa__pd_row_scale(dnnl_engine_t engine, int64_t m, int64_t n, bool
     TPA__PD_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &b));
   if (add)
     TPA__PD_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, &x));
-  if (act == TPA__NN_ACT_GELU_ERF)
-    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f));
-  else if (act == TPA__NN_ACT_TANH)
-    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f));
-  else if (act == TPA__NN_ACT_RELU)
-    TPA__PD_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+  TPA__PD_TRY(append_act(po, act));
   TPA__PD_TRY(dnnl_primitive_attr_set_post_ops(attr, po));
   TPA__PD_TRY(dnnl_primitive_desc_create(pd, &bd, attr, engine, NULL));
 out:

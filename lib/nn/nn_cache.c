@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include <dnnl_debug.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -132,10 +135,23 @@ static uint64_t hash_bytes(const void *p, size_t n) {
   return h;
 }
 
-static tpa__nn_entry *lookup(tpa__nn_cache *c, uint64_t h, const void *key, size_t len) {
+/* The OpenMP threads a primitive made now would use: oneDNN fixes the
+ * thread count of a primitive (and sizes its scratchpad by it) when it is
+ * created, so a thread that runs with another OMP_NUM_THREADS (or
+ * omp_set_num_threads) needs primitives of its own. */
+static int32_t current_threads(void) {
+#ifdef _OPENMP
+  return (int32_t)omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+static tpa__nn_entry *lookup(tpa__nn_cache *c, uint64_t h, int32_t threads, const void *key,
+                             size_t len) {
   for (size_t i = 0; i < c->n; i++) {
     tpa__nn_entry *e = c->entries[i];
-    if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)
+    if (e->hash == h && e->threads == threads && e->key_len == len && memcmp(e->key, key, len) == 0)
       return e;
   }
   return NULL;
@@ -167,7 +183,8 @@ tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key,
     return tpa__error(TPA_ERR_INTERNAL, "oneDNN %s (%s): cache key too long", prim_name, what);
   uint64_t h = hash_bytes(key, key_len);
   pthread_mutex_lock(&c->lock);
-  tpa__nn_entry *e = lookup(c, h, key, key_len);
+  const int32_t threads = current_threads();
+  tpa__nn_entry *e = lookup(c, h, threads, key, key_len);
   pthread_mutex_unlock(&c->lock);
   if (e) {
     *out = e;
@@ -179,6 +196,7 @@ tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key,
   if (!e)
     return TPA__NO_MEMORY("primitive cache entry");
   e->hash = h;
+  e->threads = threads;
   e->key_len = key_len;
   memcpy(e->key, key, key_len);
   tpa_status s = build_entry(c, prim_name, build, desc, e, what);
@@ -187,7 +205,7 @@ tpa_status tpa__nn_get(tpa__nn_ctx *ctx, const char *prim_name, const void *key,
     return s;
   }
   pthread_mutex_lock(&c->lock);
-  tpa__nn_entry *raced = lookup(c, h, key, key_len);
+  tpa__nn_entry *raced = lookup(c, h, threads, key, key_len);
   if (raced) {
     pthread_mutex_unlock(&c->lock);
     entry_free(e);

@@ -12,6 +12,7 @@
 
 typedef struct tpa__nn_entry {
   uint64_t hash;
+  int32_t threads; /* OpenMP threads of the creating thread (part of the key) */
   size_t key_len;
   unsigned char key[TPA__NN_KEY_MAX];
   dnnl_primitive_desc_t pd;

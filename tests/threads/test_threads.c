@@ -19,6 +19,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -447,6 +448,50 @@ START_TEST(shared_model_many_threads) {
 }
 END_TEST
 
+/* Two threads with different OpenMP thread counts share one model: each
+ * gets primitives built for its own count (the cache keys on it), and both
+ * reproduce the single-threaded logits. */
+typedef struct omp_worker {
+  const tpa_model *m;
+  int threads;
+  const int32_t *ids;
+  float logits[8];
+  tpa_status st;
+} omp_worker;
+
+static void *run_omp_worker(void *arg) {
+  omp_worker *w = arg;
+  omp_set_num_threads(w->threads);
+  w->st = tpa_model_forward(w->m, w->ids, NULL, NULL, 2, 8, w->logits);
+  return NULL;
+}
+
+START_TEST(threads_with_different_omp_counts) {
+  tpa_model *m = load_fixture("tiny");
+  static const int32_t ids[16] = {2, 40, 41, 42, 43, 44, 45, 3, 2, 50, 51, 52, 53, 54, 55, 3};
+  omp_worker one = {.m = m, .threads = 1, .ids = ids};
+  ck_assert_ptr_eq(run_omp_worker(&one), NULL); /* on this thread first */
+  ck_assert_int_eq(one.st, TPA_OK);
+  const size_t per_count = tpa__nn_cache_size(m->infer->cache);
+  omp_worker w[2] = {{.m = m, .threads = 1, .ids = ids}, {.m = m, .threads = 2, .ids = ids}};
+  pthread_t th[2];
+  for (int t = 0; t < 2; t++)
+    ck_assert_int_eq(pthread_create(&th[t], NULL, run_omp_worker, &w[t]), 0);
+  for (int t = 0; t < 2; t++)
+    ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+  for (int t = 0; t < 2; t++) {
+    ck_assert_int_eq(w[t].st, TPA_OK);
+    for (int k = 0; k < 4; k++)
+      ck_assert_msg(fabsf(w[t].logits[k] - one.logits[k]) <= 1e-5f,
+                    "%d threads: logit %d is %g, single thread %g", w[t].threads, k, w[t].logits[k],
+                    one.logits[k]);
+  }
+  /* The 2-thread worker built its own set; the 1-thread one reused. */
+  ck_assert_uint_eq(tpa__nn_cache_size(m->infer->cache), 2 * per_count);
+  tpa_model_free(m);
+}
+END_TEST
+
 /* Control: a failure on the main thread is invisible to a new thread,
  * and the new thread's failure leaves the main thread's message alone. */
 typedef struct peek {
@@ -493,6 +538,7 @@ static Suite *threads_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("per-thread error");
   tcase_add_test(tc, error_is_per_thread);
+  tcase_add_test(tc, threads_with_different_omp_counts);
   suite_add_tcase(s, tc);
   return s;
 }

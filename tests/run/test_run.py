@@ -334,26 +334,6 @@ def resume_reuses_importance_and_plan():
 
 
 @case
-def killed_run_resumes_to_the_same_result():
-    out = os.path.join(TMP, 'killed')
-    p = subprocess.Popen([TPA, 'run', '--out', out, '--save-every', '10', '-q'],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = os.path.join(out, 'checkpoint', 'state.safetensors')
-    deadline = time.time() + 120
-    while not os.path.exists(state) and p.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    p.kill()
-    p.wait()
-    expect(not os.path.exists(os.path.join(out, 'metrics.json')), 'killed too late to test resume')
-    _, err = expect_ok(['run', '--out', out, '--save-every', '10', '--resume'])
-    expect('resuming from' in err, 'training did not resume: %s' % err[-1500:])
-    m = load_json(os.path.join(out, 'metrics.json'))
-    first = load_json(os.path.join(pipeline('tpa')[0], 'metrics.json'))
-    expect(m['dev_metric'] == first['dev_metric'] and m['ranks'] == first['ranks'],
-           'resumed run ends at %s, uninterrupted %s' % (m['dev_metric'], first['dev_metric']))
-
-
-@case
 def lora_mode_prunes_nothing():
     out, _ = pipeline('lora')
     m = load_json(os.path.join(out, 'metrics.json'))

@@ -42,6 +42,13 @@
  *
  *   bench_int8 [--reps N] [--warmup N] [--batch B] [--seq S] [--keep DIR]
  *              [--quick]
+ *   bench_int8 --matmul [--reps N]
+ *
+ * --matmul: only the kernels, f32 (packed weights, 1024 rows, as the f32
+ * model runs) against int8 (row quantizer, int8 matmul and row-scale
+ * pass, 512 rows, as an int8 model runs) on the three Linear shapes,
+ * alternating, 20 reps: GFLOP/s, GOP/s, their ratio and the quantizer's
+ * share.
  *
  * --quick: a tiny model (2 layers, hidden 256, 4 heads, FFN 1024, vocab
  * 1000; 2 of the 8 heads pruned), batch 4 x 32, 2 reps: a smoke run of a
@@ -62,7 +69,9 @@
 
 #include "bench_common.h"
 #include "io/safetensors.h"
+#include "model/forward.h"
 #include "model/tensors.h"
+#include "nn/nn.h"
 #include "tpa/tpa.h"
 
 enum { LABELS = BENCH_LABELS, MAX_LAYERS = BENCH_LAYERS };
@@ -535,6 +544,97 @@ static void print_agreement(const char *name, const float *a, const float *b, in
 }
 
 /* ------------------------------------------------------------------ */
+/* --matmul: the kernels alone                                         */
+/* ------------------------------------------------------------------ */
+
+/* One int8 Linear as an int8 model runs it: quantize the f32 input per
+ * row, int8 matmul, the row-scale pass with bias. */
+typedef struct qmm {
+  int64_t m, k, n;
+  float *x, *xs, *ws, *bias, *y;
+  uint8_t *xq;
+  int8_t *w;
+  double total; /* seconds: matmul and row pass */
+  double quant; /* seconds: the row quantizer */
+} qmm;
+
+static void qmm_setup(qmm *q) {
+  q->x = bench_xcalloc((size_t)(q->m * q->k), sizeof *q->x);
+  q->xs = bench_xcalloc((size_t)q->m, sizeof *q->xs);
+  q->ws = bench_xcalloc((size_t)q->n, sizeof *q->ws);
+  q->bias = bench_xcalloc((size_t)q->n, sizeof *q->bias);
+  q->y = bench_xcalloc((size_t)(q->m * q->n), sizeof *q->y);
+  q->xq = bench_xcalloc((size_t)(q->m * q->k), 1);
+  q->w = bench_xcalloc((size_t)(q->n * q->k), 1);
+  bench_fill_normal(q->x, (size_t)(q->m * q->k), 1.0f);
+  for (int64_t i = 0; i < q->n * q->k; i++)
+    q->w[i] = (int8_t)((i * 37) % 127 - 63);
+  for (int64_t i = 0; i < q->n; i++)
+    q->ws[i] = 0.001f;
+}
+
+static void qmm_run(tpa__nn_ctx *ctx, qmm *q, bool count) {
+  double t0 = bench_now();
+  tpa__nn_quantize_rows(q->x, q->m, q->k, 0.0f, q->xq, q->xs);
+  double t1 = bench_now();
+  tpa__nn_qmatmul_desc d = {.m = q->m, .k = q->k, .n = q->n, .bias = 1};
+  if (tpa__nn_qmatmul(ctx, &d, q->xq, q->xs, q->w, q->ws, q->bias, NULL, q->y, "bench") != TPA_OK) {
+    fprintf(stderr, "%s: int8 matmul: %s\n", bench_prog, tpa_last_error());
+    exit(1);
+  }
+  double t2 = bench_now();
+  if (count) {
+    q->quant += t1 - t0;
+    q->total += t2 - t1;
+  }
+}
+
+static void qmm_free(qmm *q) {
+  free(q->x), free(q->xs), free(q->ws), free(q->bias), free(q->y), free(q->xq), free(q->w);
+}
+
+/* f32 (packed weights, as the f32 model) against int8 (as an int8 model)
+ * on BERT-base's three Linear shapes, at the rows per pass each model
+ * uses, alternating: the machine's kernel ratio, before the rest of a
+ * forward. */
+static int matmul_main(int reps) {
+  static const int64_t shapes[3][2] = {{768, 768}, {768, 3072}, {3072, 768}};
+  tpa__nn_cache *cache = NULL;
+  tpa__nn_ctx *ctx = NULL;
+  if (tpa__nn_cache_create(&cache) != TPA_OK || tpa__nn_ctx_create(&ctx, cache) != TPA_OK) {
+    fprintf(stderr, "%s: %s\n", bench_prog, tpa_last_error());
+    return 1;
+  }
+  print_load("start");
+  printf("# libtpa %s, %s, %d threads, %d reps after 2 warm-up runs\n", tpa_version(),
+         tpa_backend_version(), omp_get_max_threads(), reps);
+  for (int i = 0; i < 3; i++) {
+    bench_mm f = {
+        .m = (int64_t)TPA__PASS_TOKENS, .k = shapes[i][0], .n = shapes[i][1], .best = 1e30};
+    qmm q = {.m = (int64_t)TPA__PASS_TOKENS_INT8, .k = shapes[i][0], .n = shapes[i][1]};
+    bench_mm_setup(ctx, &f);
+    qmm_setup(&q);
+    for (int r = 0; r < reps + 2; r++) {
+      bench_mm_run(ctx, &f, r >= 2);
+      qmm_run(ctx, &q, r >= 2);
+    }
+    const double gf = bench_mm_gflops(&f, f.total / reps);
+    const double ops = 2.0 * (double)(q.m * q.k * q.n);
+    const double gq = ops / (q.total / reps) * 1e-9;
+    printf("matmul %lldx%lld f32 rows=%lld gflops=%.1f int8 rows=%lld gops=%.1f (matmul and "
+           "row pass) ratio=%.2f quantize_share=%.1f%%\n",
+           (long long)q.k, (long long)q.n, (long long)f.m, gf, (long long)q.m, gq, gq / gf,
+           100.0 * q.quant / (q.quant + q.total));
+    bench_mm_free(&f);
+    qmm_free(&q);
+  }
+  print_load("end");
+  tpa__nn_ctx_free(ctx);
+  tpa__nn_cache_free(cache);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Main                                                                */
 /* ------------------------------------------------------------------ */
 
@@ -550,7 +650,7 @@ static int parse_count(const char *s, int lo, int hi, int *out) {
 
 int main(int argc, char **argv) {
   int reps = 5, warmup = 1, batch = 32, seq = 128;
-  bool quick = false, reps_set = false, batch_set = false, seq_set = false;
+  bool quick = false, matmul = false, reps_set = false, batch_set = false, seq_set = false;
   const char *keep = NULL;
   bench_prog = "bench_int8";
   for (int i = 1; i < argc; i++) {
@@ -570,13 +670,15 @@ int main(int argc, char **argv) {
       keep = argv[++i];
     } else if (!strcmp(argv[i], "--quick")) {
       quick = true;
+    } else if (!strcmp(argv[i], "--matmul")) {
+      matmul = true;
     } else {
       bad = -1;
     }
     if (bad) {
       fprintf(stderr,
               "usage: %s [--reps N] [--warmup N] [--batch B] [--seq S (<= %d)] [--keep DIR] "
-              "[--quick]\n",
+              "[--quick] | --matmul [--reps N]\n",
               argv[0], BENCH_MAXPOS);
       return 2;
     }
@@ -594,6 +696,8 @@ int main(int argc, char **argv) {
     omp_set_num_threads(2);
   }
 
+  if (matmul)
+    return matmul_main(reps_set ? reps : 20);
   print_load("start");
   printf("# libtpa %s, %s, %d threads\n", tpa_version(), tpa_backend_version(),
          omp_get_max_threads());

@@ -19,14 +19,16 @@ extern "C" {
  * Logits of one padded batch. @p ids, @p type_ids and @p attention_mask
  * are [batch, seq] row-major (mask 1 = token, 0 = padding, as in HF);
  * @p type_ids may be NULL (all 0) and @p attention_mask may be NULL (all
- * 1). @p logits receives [batch, num_labels]. Ids out of the vocabulary or
- * seq > max_position_embeddings give TPA_ERR_INVALID_ARGUMENT.
+ * 1). @p logits receives [batch, num_labels]. Ids out of the vocabulary,
+ * seq > max_position_embeddings, a mask value other than 0 and 1 and a
+ * mask row without a 1 (since 0.7.0) give TPA_ERR_INVALID_ARGUMENT.
  * @param model the model (borrowed, only read); not NULL.
  * @param ids token ids, @p batch * @p seq values (borrowed for the call);
  *        not NULL.
  * @param type_ids token types, @p batch * @p seq values in
  *        0..type_vocab_size-1, or NULL for all 0.
- * @param attention_mask @p batch * @p seq values, or NULL for all 1.
+ * @param attention_mask @p batch * @p seq values, each 0 or 1 with at
+ *        least one 1 per row, or NULL for all 1.
  * @param batch number of rows; must be > 0.
  * @param seq tokens per row; must be > 0 and at most
  *        max_position_embeddings.

@@ -503,6 +503,22 @@ tpa_status tpa_model_forward(const tpa_model *model, const int32_t *ids, const i
                         "tpa_model_forward: type_ids[%zu] = %d is outside 0..%d", t, type_ids[t],
                         c->type_vocab - 1);
   }
+  /* The mask is 0 or 1, with at least one 1 per row: anything else has no
+   * meaning in HF's (1 - mask) * min additive form, and a row of zeros
+   * would attend only to padding. */
+  for (size_t t = 0; attention_mask && t < tokens; t++)
+    if (attention_mask[t] != 0 && attention_mask[t] != 1)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_model_forward: attention_mask[%zu] = %d is not 0 or 1", t,
+                        attention_mask[t]);
+  for (int32_t b = 0; attention_mask && b < batch; b++) {
+    int32_t any = 0;
+    for (int32_t j = 0; j < seq && !any; j++)
+      any = attention_mask[(size_t)b * (size_t)seq + (size_t)j];
+    if (!any)
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT,
+                        "tpa_model_forward: attention_mask row %d has no token (all 0)", b);
+  }
   /* Missing type ids are all 0 and a missing mask is all 1, as in HF. */
   int32_t *types = NULL, *mask = NULL;
   if (!type_ids || !attention_mask) {

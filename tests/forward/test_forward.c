@@ -230,6 +230,17 @@ START_TEST(invalid_inputs_rejected) {
   ck_assert_int_eq(tpa_model_forward(m, NULL, types, NULL, 1, 4, out), TPA_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(tpa_model_forward(m, ids, types, NULL, 1, 4, NULL), TPA_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(tpa_model_forward(NULL, ids, types, NULL, 1, 4, out), TPA_ERR_INVALID_ARGUMENT);
+  /* The mask: 0 or 1, and every row has a token. */
+  int32_t mask[8] = {1, 1, 1, 0, 1, 1, 0, 0}, ids2[8] = {2, 7, 9, 3, 2, 7, 3, 0};
+  ck_assert_int_eq(tpa_model_forward(m, ids2, NULL, mask, 2, 4, out), TPA_OK);
+  mask[5] = 2;
+  ck_assert_int_eq(tpa_model_forward(m, ids2, NULL, mask, 2, 4, out), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "attention_mask[5] = 2 is not 0 or 1"));
+  mask[5] = -1;
+  ck_assert_int_eq(tpa_model_forward(m, ids2, NULL, mask, 2, 4, out), TPA_ERR_INVALID_ARGUMENT);
+  mask[4] = mask[5] = 0;
+  ck_assert_int_eq(tpa_model_forward(m, ids2, NULL, mask, 2, 4, out), TPA_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "row 1 has no token"));
   /* seq past max_position_embeddings */
   const int32_t long_seq = cfg.max_position_embeddings + 1;
   int32_t *lids = calloc((size_t)long_seq, sizeof(int32_t));

@@ -221,8 +221,9 @@ TPA_API TPA_NODISCARD tpa_status tpa_importance_save(const tpa_importance *imp, 
  *        NULL.
  * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL argument;
  *         TPA_ERR_NOT_FOUND if the file does not exist; TPA_ERR_IO if it
- *         cannot be read; TPA_ERR_JSON if it is not valid JSON or not a
- *         valid table; TPA_ERR_NO_MEMORY.
+ *         cannot be read; TPA_ERR_JSON if it is not valid JSON or not an
+ *         object; TPA_ERR_CONFIG if it is JSON but not a valid table (since
+ *         0.7.0; TPA_ERR_JSON before); TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_load(tpa_importance **out, const char *path);

@@ -100,18 +100,24 @@ tpa_status tpa_importance_save(const tpa_importance *imp, const char *path) {
 
 /* ----------------------------------------------------------------- load */
 
+/* Valid JSON that is not a valid table is TPA_ERR_CONFIG, as for every
+ * other JSON file libtpa reads (config.json, adapter_config.json,
+ * plan.json); TPA_ERR_JSON is for text that is not JSON (or not an
+ * object), which tpa__json_load_file reports. */
+
 /* A required integer key in [lo, hi]. */
 static tpa_status get_count(const json_t *root, const char *key, const char *path, int64_t lo,
                             int64_t hi, int64_t *out) {
   bool found = false;
-  tpa_status s = tpa__json_get_int(root, key, path, TPA_ERR_JSON, out, &found);
+  tpa_status s = tpa__json_get_int(root, key, path, TPA_ERR_CONFIG, out, &found);
   if (s != TPA_OK)
     return s;
   if (!found)
-    return tpa__error(TPA_ERR_JSON, "file %s: importance table: missing \"%s\"", path, key);
+    return tpa__error(TPA_ERR_CONFIG, "file %s: importance table: missing \"%s\"", path, key);
   if (*out < lo || *out > hi)
-    return tpa__error(TPA_ERR_JSON, "file %s: importance table: \"%s\" is %lld, not in %lld..%lld",
-                      path, key, (long long)*out, (long long)lo, (long long)hi);
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: importance table: \"%s\" is %lld, not in %lld..%lld", path, key,
+                      (long long)*out, (long long)lo, (long long)hi);
   return TPA_OK;
 }
 
@@ -124,10 +130,10 @@ static tpa_status get_score(const json_t *v, const char *path, const char *key, 
   }
   const double x = json_is_number(v) ? json_number_value(v) : NAN;
   if (!json_is_number(v) || !isfinite(x) || x < 0)
-    return h < 0 ? tpa__error(TPA_ERR_JSON,
+    return h < 0 ? tpa__error(TPA_ERR_CONFIG,
                               "file %s: importance table: \"%s\"[%d] must be a number >= 0", path,
                               key, l)
-                 : tpa__error(TPA_ERR_JSON,
+                 : tpa__error(TPA_ERR_CONFIG,
                               "file %s: importance table: \"%s\"[%d][%d] must be a number >= 0%s",
                               path, key, l, h, allow_null ? " or null" : "");
   *out = x;
@@ -139,12 +145,13 @@ static tpa_status get_matrix(const json_t *root, const char *key, const char *pa
                              tpa_importance *imp, double *dst) {
   const json_t *rows = json_object_get(root, key);
   if (!json_is_array(rows) || json_array_size(rows) != (size_t)imp->layers)
-    return tpa__error(TPA_ERR_JSON, "file %s: importance table: \"%s\" must be an array of %d rows",
-                      path, key, imp->layers);
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: importance table: \"%s\" must be an array of %d rows", path, key,
+                      imp->layers);
   for (int32_t l = 0; l < imp->layers; l++) {
     const json_t *row = json_array_get(rows, (size_t)l);
     if (!json_is_array(row) || json_array_size(row) != (size_t)imp->heads)
-      return tpa__error(TPA_ERR_JSON,
+      return tpa__error(TPA_ERR_CONFIG,
                         "file %s: importance table: \"%s\"[%d] must be an array of %d scores", path,
                         key, l, imp->heads);
     for (int32_t h = 0; h < imp->heads; h++) {
@@ -165,12 +172,13 @@ static tpa_status check_shape(const json_t *root, const char *key, const char *p
                               int64_t heads) {
   const json_t *rows = json_object_get(root, key);
   if (!json_is_array(rows) || json_array_size(rows) != (size_t)layers)
-    return tpa__error(TPA_ERR_JSON, "file %s: importance table: \"%s\" must be an array of %d rows",
-                      path, key, (int)layers);
+    return tpa__error(TPA_ERR_CONFIG,
+                      "file %s: importance table: \"%s\" must be an array of %d rows", path, key,
+                      (int)layers);
   for (int64_t l = 0; l < layers; l++) {
     const json_t *row = json_array_get(rows, (size_t)l);
     if (!json_is_array(row) || json_array_size(row) != (size_t)heads)
-      return tpa__error(TPA_ERR_JSON,
+      return tpa__error(TPA_ERR_CONFIG,
                         "file %s: importance table: \"%s\"[%d] must be an array of %d scores", path,
                         key, (int)l, (int)heads);
   }
@@ -186,7 +194,7 @@ static tpa_status parse_ffn(const json_t *root, const char *path, tpa_importance
   if (!raw && !norm)
     return TPA_OK;
   if (!raw || !norm)
-    return tpa__error(TPA_ERR_JSON,
+    return tpa__error(TPA_ERR_CONFIG,
                       "file %s: importance table: \"%s\" without \"%s\" (neuron scores come "
                       "in pairs)",
                       path, raw ? "ffn_raw" : "ffn_normalized", raw ? "ffn_normalized" : "ffn_raw");
@@ -194,7 +202,7 @@ static tpa_status parse_ffn(const json_t *root, const char *path, tpa_importance
   const json_t *arrs[2] = {raw, norm};
   for (int k = 0; k < 2; k++)
     if (!json_is_array(arrs[k]) || json_array_size(arrs[k]) != (size_t)imp->layers)
-      return tpa__error(TPA_ERR_JSON,
+      return tpa__error(TPA_ERR_CONFIG,
                         "file %s: importance table: \"%s\" must be an array of %d rows", path,
                         keys[k], imp->layers);
   int32_t *widths = calloc((size_t)imp->layers, sizeof *widths);
@@ -205,12 +213,12 @@ static tpa_status parse_ffn(const json_t *root, const char *path, tpa_importance
     const json_t *r = json_array_get(raw, (size_t)l), *n = json_array_get(norm, (size_t)l);
     const size_t w = json_is_array(r) ? json_array_size(r) : 0;
     if (w == 0 || w > TPA__IMPORTANCE_MAX_NEURONS)
-      s = tpa__error(TPA_ERR_JSON,
+      s = tpa__error(TPA_ERR_CONFIG,
                      "file %s: importance table: \"ffn_raw\"[%d] must be an array of 1..%d "
                      "scores",
                      path, l, TPA__IMPORTANCE_MAX_NEURONS);
     else if (!json_is_array(n) || json_array_size(n) != w)
-      s = tpa__error(TPA_ERR_JSON,
+      s = tpa__error(TPA_ERR_CONFIG,
                      "file %s: importance table: \"ffn_normalized\"[%d] must be an array of %zu "
                      "scores, as \"ffn_raw\"[%d]",
                      path, l, w, l);
@@ -256,13 +264,13 @@ static tpa_status parse(const json_t *root, const char *path, tpa_importance **o
   const size_t cells = (size_t)layers * (size_t)heads;
   for (size_t i = 0; s == TPA_OK && i < cells; i++)
     if (isnan(imp->raw[i]) != isnan(imp->norm[i]))
-      s = tpa__error(TPA_ERR_JSON,
+      s = tpa__error(TPA_ERR_CONFIG,
                      "file %s: importance table: layer %zu head %zu is null in only one of "
                      "\"raw\" and \"normalized\"",
                      path, i / (size_t)heads, i % (size_t)heads);
   const json_t *blocks = json_object_get(root, "blocks");
   if (s == TPA_OK && (!json_is_array(blocks) || json_array_size(blocks) != (size_t)layers))
-    s = tpa__error(TPA_ERR_JSON, "file %s: importance table: \"blocks\" must be an array of %d",
+    s = tpa__error(TPA_ERR_CONFIG, "file %s: importance table: \"blocks\" must be an array of %d",
                    path, (int)layers);
   for (int32_t l = 0; s == TPA_OK && l < (int32_t)layers; l++)
     s = get_score(json_array_get(blocks, (size_t)l), path, "blocks", l, -1, false, &imp->block[l]);

@@ -101,16 +101,20 @@ TPA_API const char *tpa_tokenizer_token(const tpa_tokenizer *tok, int32_t id);
 /**
  * WordPiece ids of one UTF-8 text, without special tokens or truncation.
  * Writes min(count, cap) ids and the full count to *n; returns
- * TPA_ERR_BUFFER_TOO_SMALL if count > cap. Invalid UTF-8 gives
+ * TPA_ERR_BUFFER_TOO_SMALL if count > cap for a buffer (not for the size
+ * query NULL, 0). Invalid UTF-8 gives
  * TPA_ERR_INVALID_ARGUMENT.
  * @param tok the tokenizer (borrowed); not NULL.
  * @param text UTF-8 text, NUL-terminated (borrowed for the call); not NULL.
- * @param ids buffer of @p cap ids, or NULL when @p cap is 0 (a size query,
- *        which returns TPA_ERR_BUFFER_TOO_SMALL if there is any token).
+ * @param ids buffer of @p cap ids, or NULL when @p cap is 0 (a size query:
+ *        TPA_OK with the count in *n, as every size query of the API;
+ *        before 0.7.0 it returned TPA_ERR_BUFFER_TOO_SMALL when there was
+ *        any token).
  * @param cap length of @p ids, in values.
  * @param n receives the full count; set to 0 on any failure other than
  *        TPA_ERR_BUFFER_TOO_SMALL; not NULL.
- * @return TPA_OK; TPA_ERR_BUFFER_TOO_SMALL if count > cap;
+ * @return TPA_OK; TPA_ERR_BUFFER_TOO_SMALL if @p ids is not NULL and
+ *         count > cap;
  *         TPA_ERR_INVALID_ARGUMENT for invalid UTF-8, a NULL @p tok,
  *         @p text or @p n, or a NULL @p ids with @p cap > 0.
  * @since 0.1.0

@@ -153,7 +153,7 @@ TPA_API tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *
       const size_t k = v.n < cap ? v.n : cap;
       if (k)
         memcpy(ids, v.v, k * sizeof *ids);
-      if (v.n > cap)
+      if (v.n > cap && ids) /* a size query (NULL, 0) is TPA_OK */
         st = tpa__error(TPA_ERR_BUFFER_TOO_SMALL,
                         "tpa_tokenizer_tokenize: %zu ids do not fit a buffer of %zu", v.n, cap);
     }
@@ -165,7 +165,7 @@ TPA_API tpa_status tpa_tokenizer_tokenize(const tpa_tokenizer *tok, const char *
   if (st != TPA_OK)
     return st;
   *n = out.n;
-  if (out.n > cap)
+  if (out.n > cap && ids) /* a size query (NULL, 0) is TPA_OK */
     return tpa__error(TPA_ERR_BUFFER_TOO_SMALL,
                       "tpa_tokenizer_tokenize: %zu ids do not fit a buffer of %zu", out.n, cap);
   return TPA_OK;

@@ -969,6 +969,68 @@ static Suite *bad_input_suite(void) {
   return s;
 }
 
+/* ---- one convention across the public API (docs/design.md) ---- */
+
+/* A size query (NULL buffer, capacity 0) is TPA_OK with the count,
+ * wherever the API has one. */
+START_TEST(size_queries_agree) {
+  tpa_model *m = load_fixture("tiny");
+  size_t n = 99;
+  ck_assert_int_eq(tpa_model_layer_heads(m, 0, NULL, 0, &n), TPA_OK);
+  ck_assert_uint_eq(n, 6);
+  n = 99;
+  ck_assert_int_eq(tpa_tokenizer_tokenize(tpa_model_tokenizer(m), "the film", NULL, 0, &n), TPA_OK);
+  ck_assert_uint_eq(n, 2);
+  /* A buffer that is too short is TPA_ERR_BUFFER_TOO_SMALL in both. */
+  int32_t one[1];
+  ck_assert_int_eq(tpa_model_layer_heads(m, 0, one, 1, &n), TPA_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(tpa_tokenizer_tokenize(tpa_model_tokenizer(m), "the film", one, 1, &n),
+                   TPA_ERR_BUFFER_TOO_SMALL);
+  tpa_model_free(m);
+}
+END_TEST
+
+/* Valid JSON of the wrong shape is TPA_ERR_CONFIG from every JSON
+ * loader; text that is not JSON is TPA_ERR_JSON. */
+START_TEST(json_loaders_agree) {
+  char *dir = ckpt_tmpdir("json");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/t.json", dir);
+  static const struct {
+    const char *text;
+    tpa_status want;
+  } cases[] = {{"{\"layers\": \"three\"}", TPA_ERR_CONFIG},
+               {"{\"layers\": 3}", TPA_ERR_CONFIG},
+               {"{\"layers\": 3,", TPA_ERR_JSON},
+               {"[1, 2]", TPA_ERR_JSON}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(cases[i].text, f);
+    ck_assert_int_eq(fclose(f), 0);
+    tpa_importance *imp = NULL;
+    tpa_prune_plan *plan = NULL;
+    const tpa_status a = tpa_importance_load(&imp, path), b = tpa_prune_plan_load(&plan, path);
+    ck_assert_msg(a == cases[i].want && b == cases[i].want, "%s: importance %s, plan %s, want %s",
+                  cases[i].text, tpa_status_str(a), tpa_status_str(b),
+                  tpa_status_str(cases[i].want));
+    ck_assert_ptr_null(imp);
+    ck_assert_ptr_null(plan);
+  }
+  ckpt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+static Suite *conventions_suite(void) {
+  Suite *s = suite_create("conventions");
+  TCase *tc = tcase_create("api");
+  tcase_add_test(tc, size_queries_agree);
+  tcase_add_test(tc, json_loaders_agree);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
 static Suite *counts_suite(void) {
   Suite *s = suite_create("param_counts");
   TCase *tc = tcase_create("bert_base");
@@ -982,6 +1044,7 @@ int main(void) {
   srunner_add_suite(sr, bad_input_suite());
   srunner_add_suite(sr, counts_suite());
   srunner_add_suite(sr, fixtures_suite());
+  srunner_add_suite(sr, conventions_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

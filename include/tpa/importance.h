@@ -204,11 +204,12 @@ TPA_API double tpa_importance_ffn_normalized(const tpa_importance *imp, int32_t 
  * list per layer of one number per neuron. Atomic.
  * @param imp the table (borrowed, only read); not NULL.
  * @param path output file, NUL-terminated (borrowed for the call); not
- *        NULL or empty. Its directory must exist; on failure an existing
- *        file is left as it was.
+ *        NULL or empty. Missing parent directories are created (since
+ *        0.7.0, as tpa_model_save does); on failure an existing file is
+ *        left as it was.
  * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p imp or a NULL or
- *         empty @p path; TPA_ERR_NOT_FOUND if the directory of @p path
- *         does not exist; TPA_ERR_IO if writing fails; TPA_ERR_NO_MEMORY.
+ *         empty @p path; TPA_ERR_IO if a parent cannot be created
+ *         (or is not a directory) or writing fails; TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_save(const tpa_importance *imp, const char *path);
@@ -234,11 +235,12 @@ TPA_API TPA_NODISCARD tpa_status tpa_importance_load(tpa_importance **out, const
  * heads marked. Atomic.
  * @param imp the table (borrowed, only read); not NULL.
  * @param png_path output file, NUL-terminated (borrowed for the call); not
- *        NULL or empty. Its directory must exist; on failure an existing
- *        file is left as it was.
+ *        NULL or empty. Missing parent directories are created (since
+ *        0.7.0, as tpa_model_save does); on failure an existing file is
+ *        left as it was.
  * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p imp or a NULL or
- *         empty @p png_path; TPA_ERR_NOT_FOUND if the directory of
- *         @p png_path does not exist; TPA_ERR_IO if writing fails;
+ *         empty @p png_path; TPA_ERR_IO if a parent cannot be created
+ *         (or is not a directory) or writing fails;
  *         TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */

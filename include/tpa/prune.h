@@ -158,11 +158,12 @@ TPA_API bool tpa_prune_plan_removes_neuron(const tpa_prune_plan *plan, int32_t l
  * and "pruned_neurons":{"0":[5,17]} (layers that lose neurons). Atomic.
  * @param plan the plan (borrowed, only read); not NULL.
  * @param path output file, NUL-terminated (borrowed for the call); not
- *        NULL or empty. Its directory must exist; on failure an existing
- *        file is left as it was.
+ *        NULL or empty. Missing parent directories are created (since
+ *        0.7.0, as tpa_model_save does); on failure an existing file is
+ *        left as it was.
  * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p plan or a NULL or
- *         empty @p path; TPA_ERR_NOT_FOUND if the directory of @p path
- *         does not exist; TPA_ERR_IO if writing fails; TPA_ERR_NO_MEMORY.
+ *         empty @p path; TPA_ERR_IO if a parent cannot be created
+ *         (or is not a directory) or writing fails; TPA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 TPA_API TPA_NODISCARD tpa_status tpa_prune_plan_save(const tpa_prune_plan *plan, const char *path);

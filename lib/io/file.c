@@ -360,6 +360,15 @@ tpa_status tpa__make_dirs(const char *dir) {
   return st;
 }
 
+tpa_status tpa__make_parent_dirs(const char *path) {
+  char *dir = dir_of(path);
+  if (!dir)
+    return TPA__NO_MEMORY("path");
+  tpa_status st = strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0 ? TPA_OK : tpa__make_dirs(dir);
+  free(dir);
+  return st;
+}
+
 /* ---- directory writer ---- */
 
 /* fsync directory @p dir; file systems that cannot (EINVAL, EROFS) are

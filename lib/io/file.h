@@ -68,6 +68,10 @@ tpa_status tpa__atomic_write_file(const char *dir, const char *name, const void 
  * existing non-directory component is an error naming it. */
 tpa_status tpa__make_dirs(const char *dir);
 
+/* mkdir -p of the directory that holds the file @p path: the library's
+ * file savers create missing parents as its directory savers do. */
+tpa_status tpa__make_parent_dirs(const char *path);
+
 /* A directory writer: the files of a directory output (a model, an
  * adapter) go into a staging directory "<dir>.tmp.XXXXXX" next to @p dir;
  * commit() then swaps it for @p dir in one rename (renameat2 with

@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "io/file.h"
 #include "io/png.h"
 #include "stages/importance.h"
 
@@ -86,7 +87,9 @@ tpa_status tpa_importance_write_heatmap(const tpa_importance *imp, const char *p
           put(img, width, x0 + dx, y0 + dy, c);
         }
     }
-  tpa_status s = tpa__png_write_rgb(png_path, width, height, img);
+  tpa_status s = tpa__make_parent_dirs(png_path);
+  if (s == TPA_OK)
+    s = tpa__png_write_rgb(png_path, width, height, img);
   free(img);
   return s;
 }

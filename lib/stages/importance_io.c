@@ -85,8 +85,10 @@ tpa_status tpa_importance_save(const tpa_importance *imp, const char *path) {
   json_decref(root);
   if (!text)
     return tpa__error(TPA_ERR_NO_MEMORY, "out of memory (importance JSON for %s)", path);
-  tpa__atomic_file af;
-  tpa_status s = tpa__atomic_open(&af, path);
+  tpa__atomic_file af = {.fd = -1}; /* abort() is a no-op until opened */
+  tpa_status s = tpa__make_parent_dirs(path);
+  if (s == TPA_OK)
+    s = tpa__atomic_open(&af, path);
   if (s == TPA_OK)
     s = tpa__atomic_write(&af, text, strlen(text));
   if (s == TPA_OK)

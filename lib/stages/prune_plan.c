@@ -424,10 +424,12 @@ TPA_API tpa_status tpa_prune_plan_save(const tpa_prune_plan *plan, const char *p
   json_decref(root);
   if (!text)
     return tpa__error(TPA_ERR_NO_MEMORY, "out of memory (file %s)", path);
-  tpa__atomic_file af;
+  tpa__atomic_file af = {.fd = -1}; /* abort() is a no-op until opened */
   size_t len = strlen(text);
   text[len] = '\n'; /* a final newline; json_dumps' NUL is not written */
-  tpa_status st = tpa__atomic_open(&af, path);
+  tpa_status st = tpa__make_parent_dirs(path);
+  if (st == TPA_OK)
+    st = tpa__atomic_open(&af, path);
   if (st == TPA_OK)
     st = tpa__atomic_write(&af, text, len + 1);
   if (st == TPA_OK)

@@ -132,8 +132,12 @@ def main():
         with open(out2) as f:
             check(f.read() == stdout_text, "--out and stdout differ")
 
-        # Exit codes.
+        # Exit codes. Missing parents of --out are created (as every saver
+        # does); a parent that is a file cannot be.
         base = ["--model", os.path.join(FIX, "tiny"), "--task", "sst2", "--data", SST2]
+        a_file = os.path.join(tmp, "a-file")
+        with open(a_file, "w") as f:
+            f.write("x\n")
         for args, rc, what in [
             (["--help"], 0, "help"),
             (base[:4], 2, "missing --data"),
@@ -147,7 +151,7 @@ def main():
             (base[:2] + ["--task", "stsb", "--data", os.path.join(DATA, "glue/STS-B/dev.tsv")], 1,
              "task with another label count"),
             (base + ["--max-seq-length", "65"], 1, "length past the position table"),
-            (base + ["--out", os.path.join(tmp, "no", "such", "dir.json")], 1, "unwritable --out"),
+            (base + ["--out", os.path.join(a_file, "dir.json")], 1, "unwritable --out"),
         ]:
             r = tpa(*args) if rc == 0 else tpa(*args, "-q")
             check(r.returncode == rc, f"{what}: rc {r.returncode}, want {rc} ({r.stderr.strip()})")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ckpt.h"
 #include "io/half.h"
@@ -1022,11 +1023,46 @@ START_TEST(json_loaders_agree) {
 }
 END_TEST
 
+/* File savers create missing parent directories, as directory savers
+ * (tpa_model_save) do. */
+START_TEST(file_savers_make_parents) {
+  const char *root = getenv("TPA_FIXTURES");
+  ck_assert_ptr_nonnull(root);
+  char path[4200], src[4200];
+  snprintf(src, sizeof src, "%s/importance/tiny_sst2_40.json", root);
+  tpa_importance *imp = NULL;
+  ck_assert_msg(tpa_importance_load(&imp, src) == TPA_OK, "%s", tpa_last_error());
+  tpa_prune_plan *plan = NULL;
+  ck_assert_int_eq(tpa_prune_plan_create(&plan, imp, NULL), TPA_OK);
+  char *dir = ckpt_tmpdir("parents");
+  static const char *const names[] = {"a/b/imp.json", "c/d/plan.json", "e/f/heat.png"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    const tpa_status s = i == 0   ? tpa_importance_save(imp, path)
+                         : i == 1 ? tpa_prune_plan_save(plan, path)
+                                  : tpa_importance_write_heatmap(imp, path);
+    ck_assert_msg(s == TPA_OK || (i == 2 && s == TPA_ERR_UNSUPPORTED), "%s: %s", names[i],
+                  tpa_last_error());
+    struct stat sb;
+    ck_assert_msg(s != TPA_OK || stat(path, &sb) == 0, "%s was not written", names[i]);
+  }
+  /* A parent that is a file is an error naming it, and nothing is written. */
+  snprintf(path, sizeof path, "%s/a/b/imp.json/x.json", dir);
+  ck_assert_int_eq(tpa_importance_save(imp, path), TPA_ERR_IO);
+  ck_assert_ptr_nonnull(strstr(tpa_last_error(), "imp.json"));
+  tpa_prune_plan_free(plan);
+  tpa_importance_free(imp);
+  ckpt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *conventions_suite(void) {
   Suite *s = suite_create("conventions");
   TCase *tc = tcase_create("api");
   tcase_add_test(tc, size_queries_agree);
   tcase_add_test(tc, json_loaders_agree);
+  tcase_add_test(tc, file_savers_make_parents);
   suite_add_tcase(s, tc);
   return s;
 }

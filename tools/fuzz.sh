@@ -28,9 +28,9 @@ mkdir -p "$out"
 declare -A max_len=(
   [safetensors]=4096 [weights]=8192 [config]=4096 [tokenizer_config]=1024 [vocab]=8192
   [adapter]=4096 [importance]=4096 [plan]=2048 [tsv]=4096 [csv]=4096 [jsonl]=4096
-  [tokenizer_json]=8192
+  [tokenizer_json]=8192 [int8]=8192
 )
-kinds=(${FUZZ_ONLY:-safetensors weights config tokenizer_config vocab adapter importance plan tsv csv jsonl tokenizer_json})
+kinds=(${FUZZ_ONLY:-safetensors weights config tokenizer_config vocab adapter importance plan tsv csv jsonl tokenizer_json int8})
 
 if [ ! -f "$build/build.ninja" ]; then
   echo "== configuring $build (clang, -Dfuzz=true, ASan+UBSan)"

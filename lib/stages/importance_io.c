@@ -85,7 +85,7 @@ tpa_status tpa_importance_save(const tpa_importance *imp, const char *path) {
   json_decref(root);
   if (!text)
     return tpa__error(TPA_ERR_NO_MEMORY, "out of memory (importance JSON for %s)", path);
-  tpa__atomic_file af = {.fd = -1}; /* abort() is a no-op until opened */
+  tpa__atomic_file af = {.fd = -1}; /* nothing to drop until opened */
   tpa_status s = tpa__make_parent_dirs(path);
   if (s == TPA_OK)
     s = tpa__atomic_open(&af, path);

@@ -424,7 +424,7 @@ TPA_API tpa_status tpa_prune_plan_save(const tpa_prune_plan *plan, const char *p
   json_decref(root);
   if (!text)
     return tpa__error(TPA_ERR_NO_MEMORY, "out of memory (file %s)", path);
-  tpa__atomic_file af = {.fd = -1}; /* abort() is a no-op until opened */
+  tpa__atomic_file af = {.fd = -1}; /* nothing to drop until opened */
   size_t len = strlen(text);
   text[len] = '\n'; /* a final newline; json_dumps' NUL is not written */
   tpa_status st = tpa__make_parent_dirs(path);

@@ -104,6 +104,7 @@ static void make_input(fwd_input *in, int t, int k, int32_t vocab) {
   uint64_t s = 0x9E3779B97F4A7C15ull * (uint64_t)(1 + t * SETS + k);
   for (int32_t b = 0; b < in->batch; b++) {
     int32_t len = in->seq - 3 * b;
+    len = len < 1 ? 1 : len; /* every row keeps a token (the mask is validated) */
     for (int32_t j = 0; j < in->seq; j++) {
       size_t i = (size_t)b * (size_t)in->seq + (size_t)j;
       if (j < len) {

@@ -195,6 +195,8 @@ static int write_vocab(const char *dir, const tpa__config *c) {
   return rc;
 }
 
+int bench_weights_dtype = TPA__DT_F32;
+
 /* True when @p name ends with @p suffix. */
 static bool ends_with(const char *name, const char *suffix) {
   size_t n = strlen(name), k = strlen(suffix);
@@ -230,7 +232,8 @@ static int write_model_dir(const char *dir, tpa__family family) {
       fill_const(data, t[i].count, 1.0f);
     else
       bench_fill_normal(data, t[i].count, 0.02f);
-    out[i] = (tpa__st_out){t[i].name, TPA__DT_F32, t[i].ndims, t[i].dims, data, NULL};
+    out[i] = (tpa__st_out){t[i].name, (tpa__dtype)bench_weights_dtype, t[i].ndims, t[i].dims, data,
+                           NULL};
   }
   char path[4096];
   snprintf(path, sizeof path, "%s/model.safetensors", dir);

@@ -61,6 +61,10 @@ void bench_model_dir(const char *keep, char *dir, size_t cap, double *weights_mi
 void bench_model_dir_family(const char *keep, tpa__family family, char *dir, size_t cap,
                             double *weights_mib);
 
+/* The dtype bench_model_dir writes the weights in (io/safetensors.h's
+ * TPA__DT_F32, the default, TPA__DT_F16 or TPA__DT_BF16). */
+extern int bench_weights_dtype;
+
 /* Remove what bench_model_dir wrote, and the directory. */
 void bench_rm_dir(const char *dir);
 

@@ -11,6 +11,12 @@
  * resident memory against the weights' size.
  *
  *   bench_infer [--reps N] [--batch B] [--seq S] [--keep DIR] [--family NAME]
+ *               [--dtype f32|f16|bf16|all]
+ *
+ * --dtype writes the checkpoint in that dtype (F16 and BF16 are widened to
+ * f32 at load); --dtype all measures memory only: for each of F32, F16 and
+ * BF16, a fresh process loads the checkpoint and runs one forward, and the
+ * peak RSS of each is printed beside F32's.
  *
  * The weights are written by a child process, so its memory does not
  * count in this process's peak RSS. OMP_NUM_THREADS (default 2 here)
@@ -21,6 +27,7 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "io/safetensors.h"
 #include "model/forward.h"
 #include "nn/nn.h"
 #include "tpa/tpa.h"
@@ -34,9 +41,73 @@ enum {
   LABELS = BENCH_LABELS
 };
 
+/* --dtype all: one checkpoint per dtype, each loaded in a fresh process. */
+typedef struct rss_job {
+  const char *dir;
+  int batch, seq;
+} rss_job;
+
+typedef struct rss_out {
+  double after_load, after_forward, load_s;
+} rss_out;
+
+static void rss_child(const void *ctx, void *out) {
+  const rss_job *j = ctx;
+  rss_out *o = out;
+  double t0 = bench_now();
+  tpa_model *m = NULL;
+  if (tpa_model_load(&m, j->dir, NULL) != TPA_OK)
+    bench_die("loading");
+  o->load_s = bench_now() - t0;
+  o->after_load = bench_peak_rss_mib();
+  const size_t tokens = (size_t)j->batch * (size_t)j->seq;
+  int32_t *ids = bench_xcalloc(tokens, sizeof *ids), *types = bench_xcalloc(tokens, sizeof *types);
+  float *logits = bench_xcalloc((size_t)j->batch * LABELS, sizeof *logits);
+  for (size_t i = 0; i < tokens; i++)
+    ids[i] = (i % (size_t)j->seq) == 0 ? 2 : 5 + (int32_t)(bench_uniform() * (VOCAB - 5));
+  if (tpa_model_forward(m, ids, types, NULL, j->batch, j->seq, logits) != TPA_OK)
+    bench_die("forward");
+  o->after_forward = bench_peak_rss_mib();
+  free(ids);
+  free(types);
+  free(logits);
+  tpa_model_free(m);
+}
+
+static int memory_by_dtype(tpa__family family, int batch, int seq) {
+  static const struct {
+    const char *name;
+    int dtype;
+  } dt[] = {{"F32", TPA__DT_F32}, {"F16", TPA__DT_F16}, {"BF16", TPA__DT_BF16}};
+  rss_out r[3];
+  double weights[3];
+  for (int i = 0; i < 3; i++) {
+    char dir[4096];
+    bench_weights_dtype = dt[i].dtype;
+    bench_model_dir_family(NULL, family, dir, sizeof dir, &weights[i]);
+    const rss_job j = {dir, batch, seq};
+    bool ok = bench_in_child(rss_child, &j, &r[i], sizeof r[i]);
+    bench_rm_dir(dir);
+    if (!ok) {
+      fprintf(stderr, "bench_infer: the %s run failed\n", dt[i].name);
+      return 1;
+    }
+  }
+  printf("\nlibtpa %s peak memory by checkpoint dtype: %s-base, one forward of batch %d, seq %d, "
+         "%d threads, each in a fresh process\n",
+         tpa_version(), tpa__family_get(family)->model_type, batch, seq, omp_get_max_threads());
+  printf("  %-6s %14s %16s %18s %12s %10s\n", "dtype", "file, MiB", "RSS after load",
+         "RSS after forward", "vs F32", "load, s");
+  for (int i = 0; i < 3; i++)
+    printf("  %-6s %14.1f %16.1f %18.1f %11.2fx %10.2f\n", dt[i].name, weights[i], r[i].after_load,
+           r[i].after_forward, r[i].after_forward / r[0].after_forward, r[i].load_s);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int reps = 5, batch = 32, seq = 128;
   const char *keep = NULL;
+  bool all_dtypes = false;
   tpa__family family = TPA__FAM_BERT;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -49,8 +120,21 @@ int main(int argc, char **argv) {
       keep = argv[++i];
     else if (!strcmp(argv[i], "--family") && i + 1 < argc && tpa__family_find(argv[i + 1], &family))
       i++;
-    else {
-      fprintf(stderr, "usage: %s [--reps N] [--batch B] [--seq S] [--keep DIR] [--family %s]\n",
+    else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
+      const char *d = argv[++i];
+      all_dtypes = !strcmp(d, "all");
+      if (!strcmp(d, "f16"))
+        bench_weights_dtype = TPA__DT_F16;
+      else if (!strcmp(d, "bf16"))
+        bench_weights_dtype = TPA__DT_BF16;
+      else if (strcmp(d, "f32") && !all_dtypes) {
+        fprintf(stderr, "bench_infer: --dtype %s: f32, f16, bf16 or all\n", d);
+        return 2;
+      }
+    } else {
+      fprintf(stderr,
+              "usage: %s [--reps N] [--batch B] [--seq S] [--keep DIR] [--family %s] "
+              "[--dtype f32|f16|bf16|all]\n",
               argv[0], tpa__family_list());
       return 2;
     }
@@ -63,6 +147,8 @@ int main(int argc, char **argv) {
   /* libgomp reads OMP_NUM_THREADS before main: default to 2 here. */
   if (!getenv("OMP_NUM_THREADS"))
     omp_set_num_threads(2);
+  if (all_dtypes)
+    return memory_by_dtype(family, batch, seq);
 
   char dir[4096];
   double weights_mib = 0;

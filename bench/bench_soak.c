@@ -14,13 +14,17 @@
  *   --train: one iteration is a LoRA training step as the training loop
  *     does it (tpa__loss_and_grads with dropout, gradient clipping, AdamW),
  *     as in bench_train.
+ *   --prune-merge: one iteration prunes one more feed-forward neuron of
+ *     every layer (tpa_model_prune), merges a fresh rank-8 LoRA set with
+ *     random B (tpa_lora_set_merge) and runs tpa_model_forward: each
+ *     replaces tensors, which the model must free rather than keep.
  *
  * Prints the samples and a verdict line (RSS after warm-up, max, final,
  * growth in MiB and per iteration) and exits 1 if the final RSS exceeds
  * the one after warm-up by more than --tolerance MiB (default 2). Built
  * with ASan or TSan, whose own memory grows, it prints but never fails.
  *
- *   bench_soak [--tiny | --model DIR] [--train] [--iters N] [--warmup W]
+ *   bench_soak [--tiny | --model DIR] [--train | --prune-merge] [--iters N] [--warmup W]
  *              [--every K] [--batch B] [--seq S] [--tolerance MIB] [--keep DIR]
  *
  * OMP_NUM_THREADS (default 2 here) sets the threads. */
@@ -34,6 +38,7 @@
 #include "bench_common.h"
 #include "model/grad.h"
 #include "model/model.h"
+#include "model/prune.h"
 #include "stages/lora.h"
 #include "stages/optim.h"
 #include "stages/train_internal.h"
@@ -62,7 +67,7 @@ enum { PREDICT_ROWS = 16 };
 typedef struct opts {
   const char *model; /* NULL: random BERT-base */
   const char *keep;
-  bool train;
+  bool train, prune_merge;
   int iters, warmup, every, batch, seq;
   double tolerance;
 } opts;
@@ -143,6 +148,9 @@ typedef struct soak {
   tpa__grad_opts go;
   int64_t step;
   double loss;
+  /* --prune-merge */
+  bool prune_merge;
+  int32_t pruned; /* neurons removed from each layer so far */
 } soak;
 
 static void setup_inputs(soak *s) {
@@ -202,7 +210,46 @@ static void setup_train(soak *s) {
                            (float)s->m->cfg.cls_dropout, 42, NULL};
 }
 
+/* A plan removing neuron @p id (its index as loaded) of every layer. */
+static tpa_prune_plan *neuron_plan(const tpa_model *m, int32_t id) {
+  tpa_prune_plan *p = bench_xcalloc(1, sizeof *p);
+  p->layers = m->cfg.layers;
+  p->heads = m->cfg.heads;
+  p->removes = bench_xcalloc((size_t)p->layers * (size_t)p->heads, sizeof *p->removes);
+  int32_t *widths = bench_xcalloc((size_t)p->layers, sizeof *widths);
+  for (int32_t l = 0; l < p->layers; l++)
+    widths[l] = m->w.layer[l].inter_loaded;
+  if (tpa__prune_plan_alloc_neurons(p, widths) != TPA_OK)
+    bench_die("neuron plan");
+  for (int32_t l = 0; l < p->layers; l++)
+    p->removes_neuron[p->ffn_off[l] + (size_t)id] = true;
+  p->n_pruned_neurons = p->layers;
+  free(widths);
+  return p;
+}
+
+static void prune_and_merge(soak *s) {
+  tpa_prune_plan *plan = neuron_plan(s->m, s->pruned++);
+  if (tpa_model_prune(s->m, plan) != TPA_OK)
+    bench_die("tpa_model_prune");
+  tpa_prune_plan_free(plan);
+  tpa_lora_params lp;
+  tpa_lora_params_init(&lp, sizeof lp);
+  lp.rank = 8;
+  tpa_lora_set *set = NULL;
+  if (tpa_lora_set_create(&set, s->m, &lp) != TPA_OK)
+    bench_die("LoRA set");
+  for (size_t i = 0; i < (size_t)set->layers * TPA__LORA_ALL; i++)
+    if (set->mod[i].rank > 0)
+      bench_fill_normal(set->mod[i].b, (size_t)set->mod[i].out * (size_t)set->mod[i].rank, 0.01f);
+  if (tpa_lora_set_merge(set, s->m) != TPA_OK)
+    bench_die("tpa_lora_set_merge");
+  tpa_lora_set_free(set);
+}
+
 static void iteration(soak *s, bool train) {
+  if (s->prune_merge)
+    prune_and_merge(s);
   if (train) {
     const tpa__batch b = {s->batch, s->seq, s->ids, s->types, s->mask, s->labels_f};
     s->step++;
@@ -221,7 +268,8 @@ static void iteration(soak *s, bool train) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: bench_soak [--tiny | --model DIR] [--train] [--iters N] [--warmup W] "
+  fprintf(stderr, "usage: bench_soak [--tiny | --model DIR] [--train | --prune-merge] [--iters N] "
+                  "[--warmup W] "
                   "[--every K] [--batch B] [--seq S] [--tolerance MIB] [--keep DIR]\n");
   exit(2);
 }
@@ -235,6 +283,8 @@ int main(int argc, char **argv) {
       o.model = TPA_TINY_MODEL;
     else if (!strcmp(a, "--train"))
       o.train = true;
+    else if (!strcmp(a, "--prune-merge"))
+      o.prune_merge = true;
     else if (!strcmp(a, "--model") && more)
       o.model = argv[++i];
     else if (!strcmp(a, "--keep") && more)
@@ -254,7 +304,8 @@ int main(int argc, char **argv) {
     else
       usage();
   }
-  if (o.iters < 1 || o.warmup < 1 || o.every < 1 || o.batch < 1 || o.seq < 3 || !(o.tolerance >= 0))
+  if (o.iters < 1 || o.warmup < 1 || o.every < 1 || o.batch < 1 || o.seq < 3 ||
+      !(o.tolerance >= 0) || (o.train && o.prune_merge))
     usage();
   if (o.warmup >= o.iters)
     o.warmup = o.iters > 1 ? o.iters / 4 + 1 : 1;
@@ -281,6 +332,9 @@ int main(int argc, char **argv) {
     o.seq = cfg.max_position_embeddings;
   s.batch = o.batch;
   s.seq = o.seq;
+  s.prune_merge = o.prune_merge;
+  if (o.prune_merge && o.iters >= s.m->cfg.inter)
+    bench_die("--prune-merge: more iterations than feed-forward neurons");
   s.labels = cfg.num_labels;
   setup_inputs(&s);
   char tmpdir[] = "/tmp/tpa-soak-XXXXXX";
@@ -298,9 +352,10 @@ int main(int argc, char **argv) {
   printf("\nlibtpa %s soak benchmark: %s, %s, batch %d x seq %d, %d threads, %d iterations "
          "(warm-up %d, sample every %d)\n",
          tpa_version(), o.model ? dir : "random BERT-base",
-         o.train ? "LoRA training step (rank 8, dropout, clip, AdamW)"
-         : s.ds  ? "tpa_model_forward + tpa_model_predict (16 rows)"
-                 : "tpa_model_forward",
+         o.train         ? "LoRA training step (rank 8, dropout, clip, AdamW)"
+         : o.prune_merge ? "prune a neuron per layer + merge a LoRA set + tpa_model_forward"
+         : s.ds          ? "tpa_model_forward + tpa_model_predict (16 rows)"
+                         : "tpa_model_forward",
          o.batch, o.seq, omp_get_max_threads(), o.iters, o.warmup, o.every);
   printf("  RSS after load: %.1f MiB\n", rss_load);
   printf("  %10s %12s %14s %10s\n", "iteration", "VmRSS MiB", "vs warm-up MiB", "s/iter");

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,17 @@ void tpa__file_map_close(tpa__file_map *m) {
     munmap(m->data, m->len);
   m->data = NULL;
   m->len = 0;
+}
+
+void tpa__file_map_release(const tpa__file_map *m, const void *p, size_t bytes) {
+  const uintptr_t map = (uintptr_t)m->data;
+  const uintptr_t b = (uintptr_t)p, e = b + bytes;
+  if (!m->data || b < map || e > map + m->len)
+    return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
+  if (hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
 }
 
 bool tpa__file_exists(const char *path) {

@@ -29,6 +29,11 @@ tpa_status tpa__file_map_open(tpa__file_map *out, const char *path);
 /* Unmap and zero @p m; a zeroed map is allowed. */
 void tpa__file_map_close(tpa__file_map *m);
 
+/* Give back to the kernel the whole pages of [p, p + bytes) that lie in
+ * @p m (clean pages of a read-only file mapping: a later read faults them
+ * in again from the file); anything outside it is left alone. */
+void tpa__file_map_release(const tpa__file_map *m, const void *p, size_t bytes);
+
 /* True if @p path exists (any type). */
 bool tpa__file_exists(const char *path);
 

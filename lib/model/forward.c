@@ -17,7 +17,7 @@
 #include "model/forward.h"
 #include "tpa/infer.h"
 
-tpa_status tpa__infer_state_create(tpa_model *m) {
+tpa_status tpa__infer_state_create(tpa_model *m, const struct tpa__infer_state *prev) {
   m->infer = NULL;
   struct tpa__infer_state *st = calloc(1, sizeof *st);
   if (!st)
@@ -29,7 +29,7 @@ tpa_status tpa__infer_state_create(tpa_model *m) {
   }
   tpa_status s = tpa__nn_cache_create(&st->cache);
   if (s == TPA_OK)
-    s = tpa__infer_pack(m, st);
+    s = tpa__infer_pack(m, prev, st);
   if (s != TPA_OK) {
     tpa__infer_state_free(st);
     return s;

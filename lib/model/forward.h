@@ -24,6 +24,7 @@ typedef struct tpa__infer_layer {
   const float *o_w; /* packed [hq, hidden] */
   const float *i_w; /* packed [hidden, inter] */
   const float *f_w; /* packed [inter, hidden] */
+  int32_t inter;    /* the feed-forward width these were packed at */
 } tpa__infer_layer;
 
 struct tpa__infer_state {
@@ -96,13 +97,20 @@ tpa_status tpa__forward_batch(const tpa_model *m, tpa__infer_work *w, const int3
                               int32_t seq, float *logits);
 
 /* Repack the block weights of @p m into @p st (model/forward_pack.c) and
- * release the mapped pages of the originals that were copied. */
-tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st);
+ * release the mapped pages of the originals that were copied. A block
+ * matrix whose plain pointer is NULL lives only packed: its packed copy is
+ * taken from @p prev, the state the model had (NULL at load). */
+tpa_status tpa__infer_pack(tpa_model *m, const struct tpa__infer_state *prev,
+                           struct tpa__infer_state *st);
+
+/* The packed matrix @p which (0..5: Q, K, V, attention output,
+ * intermediate, output dense) of layer @p l, or NULL for an empty one. */
+const float *tpa__infer_packed(const struct tpa__infer_state *st, int32_t l, int which);
 
 /* Prepare / release the inference state (forward.c): m->infer is cleared,
  * then set to the new state once its weights are packed. Only the loader
  * and tpa__model_replace_weights create one. */
-tpa_status tpa__infer_state_create(tpa_model *m);
+tpa_status tpa__infer_state_create(tpa_model *m, const struct tpa__infer_state *prev);
 void tpa__infer_state_free(struct tpa__infer_state *st);
 
 #endif

@@ -7,8 +7,12 @@
  * memory-mapped file that were copied are handed back to the kernel
  * (MADV_DONTNEED on a read-only file mapping only drops clean pages, which
  * a later reader would fault in again from the file), so resident memory
- * holds one copy of the weights, not two. Embeddings, biases and the small
- * head matrices are used where the loader put them. */
+ * holds one copy of the weights, not two. Copies in owned memory
+ * (converted F16/BF16 tensors, pruned, merged or trained ones) are
+ * dropped after packing instead (tpa__model_drop_packed_plain); such a
+ * matrix keeps its packed copy from the previous state when the weights
+ * are replaced. Embeddings, biases and the small head matrices are used
+ * where the loader put them. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,27 +24,53 @@
 /* One Linear layer: HF weight [out, in] -> packed [in, out]. */
 typedef struct pack_job {
   const float *src;
+  const float **slot; /* where the model keeps src */
   int64_t in, out;
   const float **dst;
   size_t offset, bytes;
 } pack_job;
 
-static void jobs_of_layer(const tpa_model *m, int32_t l, tpa__infer_layer *L, pack_job *j) {
-  const tpa__layer *w = &m->w.layer[l];
+static void jobs_of_layer(tpa_model *m, int32_t l, tpa__infer_layer *L, pack_job *j) {
+  tpa__layer *w = &m->w.layer[l];
   const int64_t h = m->cfg.hidden, inter = w->inter;
   const int64_t hq = (int64_t)w->n_heads * m->cfg.head_dim;
   L->hq = (int32_t)hq;
-  j[0] = (pack_job){w->q_w, h, hq, &L->q_w, 0, 0};
-  j[1] = (pack_job){w->k_w, h, hq, &L->k_w, 0, 0};
-  j[2] = (pack_job){w->v_w, h, hq, &L->v_w, 0, 0};
-  j[3] = (pack_job){w->o_w, hq, h, &L->o_w, 0, 0};
-  j[4] = (pack_job){w->i_w, h, inter, &L->i_w, 0, 0};
-  j[5] = (pack_job){w->f_w, inter, h, &L->f_w, 0, 0};
+  L->inter = w->inter;
+  j[0] = (pack_job){w->q_w, &w->q_w, h, hq, &L->q_w, 0, 0};
+  j[1] = (pack_job){w->k_w, &w->k_w, h, hq, &L->k_w, 0, 0};
+  j[2] = (pack_job){w->v_w, &w->v_w, h, hq, &L->v_w, 0, 0};
+  j[3] = (pack_job){w->o_w, &w->o_w, hq, h, &L->o_w, 0, 0};
+  j[4] = (pack_job){w->i_w, &w->i_w, h, inter, &L->i_w, 0, 0};
+  j[5] = (pack_job){w->f_w, &w->f_w, inter, h, &L->f_w, 0, 0};
 }
 
 enum { JOBS_PER_LAYER = 6 };
 
-tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st) {
+const float *tpa__infer_packed(const struct tpa__infer_state *st, int32_t l, int which) {
+  const tpa__infer_layer *L = &st->layer[l];
+  const float *const p[JOBS_PER_LAYER] = {L->q_w, L->k_w, L->v_w, L->o_w, L->i_w, L->f_w};
+  return which >= 0 && which < JOBS_PER_LAYER ? p[which] : NULL;
+}
+
+/* The packed copy of a matrix that lives only packed, from @p prev: the
+ * same matrix, so the same shape (checked: a caller's table must not
+ * drop a matrix it changed). */
+static tpa_status take_previous(const tpa_model *m, const struct tpa__infer_state *prev,
+                                const tpa__infer_layer *now, int32_t l, int which, float *dst,
+                                size_t bytes) {
+  const float *src = prev ? tpa__infer_packed(prev, l, which) : NULL;
+  const bool same = which < 4 ? prev && prev->layer[l].hq == now->hq /* Q, K, V, O */
+                              : prev && prev->layer[l].inter == now->inter;
+  if (!src || !same)
+    return tpa__error(TPA_ERR_INTERNAL,
+                      "%s: layer %d matrix %d has neither weights nor a packed copy",
+                      m->dir ? m->dir : "model", l, which);
+  memcpy(dst, src, bytes);
+  return TPA_OK;
+}
+
+tpa_status tpa__infer_pack(tpa_model *m, const struct tpa__infer_state *prev,
+                           struct tpa__infer_state *st) {
   const int32_t layers = m->cfg.layers;
   pack_job *jobs = tpa__calloc((size_t)layers * JOBS_PER_LAYER, sizeof *jobs);
   tpa__nn_ctx *ctx = NULL;
@@ -82,6 +112,13 @@ tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st) {
     if (!j->bytes)
       continue;
     float *dst = (float *)((char *)st->packed + j->offset);
+    if (!j->src) {
+      s = take_previous(m, prev, &st->layer[i / JOBS_PER_LAYER], (int32_t)(i / JOBS_PER_LAYER),
+                        (int)(i % JOBS_PER_LAYER), dst, j->bytes);
+      if (s == TPA_OK)
+        *j->dst = dst;
+      continue;
+    }
     /* HF's [out, in] row-major is the [in, out] view with strides {1, in}. */
     const tpa__nn_tensor view = tpa__nn_strided2(j->in, j->out, 1, j->in);
     char what[64];
@@ -90,6 +127,14 @@ tpa_status tpa__infer_pack(const tpa_model *m, struct tpa__infer_state *st) {
     if (s == TPA_OK) {
       *j->dst = dst;
       tpa__model_release_mapped(m, j->src, (size_t)j->in * (size_t)j->out * sizeof(float));
+      if (!prev && !tpa__model_is_mapped(m, j->src)) {
+        /* At load, a converted (F16/BF16) copy goes as soon as it is
+         * packed, so the peak holds one copy of the weights plus one
+         * matrix (tpa__model_drop_packed_plain would free them all only
+         * at the end). A failed load frees the whole model anyway. */
+        *j->slot = NULL;
+        tpa__model_collect_at(m, j->src);
+      }
     }
   }
   tpa__nn_ctx_free(ctx);

@@ -54,6 +54,7 @@ void tpa__grad_work_free(tpa__grad_work *wk) {
   free(wk->block);
   free(wk->bwd_block);
   free(wk->bwd);
+  free(wk->bwd_fwd);
   free(wk->f_copy);
   free(wk->acts);
   free(wk->masked);

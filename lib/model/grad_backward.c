@@ -244,8 +244,9 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
     if (s != TPA_OK)
       return s;
   }
-  s = tpa__g_linear_dx(wk->nn, tokens, inter, h, wk->b2, W->f_w,
-                       tpa__g_packed_bwd(wk, r->m, r->w, l, 5), wk->big, false, what);
+  bool fwd;
+  const float *packed = tpa__g_packed_bwd(wk, r->m, r->w, l, 5, &fwd);
+  s = tpa__g_linear_dx(wk->nn, tokens, inter, h, wk->b2, W->f_w, packed, fwd, wk->big, false, what);
   if (s == TPA_OK)
     s = tpa__g_lora_dx(wk->nn, lf, tokens, wk->ldt, wk->big, what);
   if (s == TPA_OK)
@@ -262,8 +263,8 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
       return s;
   }
   memcpy(wk->bx, wk->b1, nth * sizeof *wk->bx);
-  s = tpa__g_linear_dx(wk->nn, tokens, h, inter, wk->big, W->i_w,
-                       tpa__g_packed_bwd(wk, r->m, r->w, l, 4), wk->bx, true, what);
+  packed = tpa__g_packed_bwd(wk, r->m, r->w, l, 4, &fwd);
+  s = tpa__g_linear_dx(wk->nn, tokens, h, inter, wk->big, W->i_w, packed, fwd, wk->bx, true, what);
   if (s == TPA_OK)
     s = tpa__g_lora_bwd(wk->nn, lora_mod(r, l, TPA_LORA_INTERMEDIATE),
                         lora_gmod(r, l, TPA_LORA_INTERMEDIATE), tokens, A->a, wk->big, wk->bx,
@@ -294,8 +295,8 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
     if (s != TPA_OK)
       return s;
   }
-  s = tpa__g_linear_dx(wk->nn, tokens, hq, h, wk->b2, W->o_w,
-                       tpa__g_packed_bwd(wk, r->m, r->w, l, 3), wk->dcm, false, what);
+  packed = tpa__g_packed_bwd(wk, r->m, r->w, l, 3, &fwd);
+  s = tpa__g_linear_dx(wk->nn, tokens, hq, h, wk->b2, W->o_w, packed, fwd, wk->dcm, false, what);
   if (s == TPA_OK)
     s = tpa__g_lora_bwd(wk->nn, lora_mod(r, l, TPA_LORA_OUTPUT), lora_gmod(r, l, TPA_LORA_OUTPUT),
                         tokens, cm, wk->b2, wk->dcm, tpa__g_lora_x(wk, l, TPA_LORA_OUTPUT), wk->ldt,
@@ -317,8 +318,9 @@ static tpa_status block_backward(tpa__grad_run *r, int32_t l) {
       if (s != TPA_OK)
         return s;
     }
-    s = tpa__g_linear_dx(wk->nn, tokens, h, hq, dy[part], wt[part],
-                         tpa__g_packed_bwd(wk, r->m, r->w, l, part), wk->bx, true, what);
+    packed = tpa__g_packed_bwd(wk, r->m, r->w, l, part, &fwd);
+    s = tpa__g_linear_dx(wk->nn, tokens, h, hq, dy[part], wt[part], packed, fwd, wk->bx, true,
+                         what);
     if (s == TPA_OK)
       s = tpa__g_lora_bwd(wk->nn, lora_mod(r, l, part), lora_gmod(r, l, part), tokens, A->xin,
                           dy[part], wk->bx, tpa__g_lora_x(wk, l, part), wk->ldt, what);
@@ -367,7 +369,7 @@ static tpa_status head_backward(tpa__grad_run *r) {
     if (s != TPA_OK)
       return s;
   }
-  s = tpa__g_linear_dx(wk->nn, rows, h, nl, wk->dlogits, w->cls_w, NULL, wk->dpool, false,
+  s = tpa__g_linear_dx(wk->nn, rows, h, nl, wk->dlogits, w->cls_w, NULL, false, wk->dpool, false,
                        "classifier backward");
   if (s != TPA_OK)
     return s;
@@ -386,7 +388,7 @@ static tpa_status head_backward(tpa__grad_run *r) {
       return s;
   }
   /* d(token 0) = dpre Wp, through the head's input dropout. */
-  s = tpa__g_linear_dx(wk->nn, rows, h, h, wk->dpool, w->pool_w, NULL, wk->b1, false,
+  s = tpa__g_linear_dx(wk->nn, rows, h, h, wk->dpool, w->pool_w, NULL, false, wk->b1, false,
                        "pooler backward");
   if (s != TPA_OK)
     return s;
@@ -421,8 +423,8 @@ static tpa_status embed_backward(tpa__grad_run *r) {
       if (s != TPA_OK)
         return s;
     }
-    s = tpa__g_linear_dx(wk->nn, tokens, e, wk->hidden, wk->bx, w->proj_w, NULL, wk->b1, false,
-                         "embeddings_project backward");
+    s = tpa__g_linear_dx(wk->nn, tokens, e, wk->hidden, wk->bx, w->proj_w, NULL, false, wk->b1,
+                         false, "embeddings_project backward");
     if (s != TPA_OK)
       return s;
     dx = wk->b1;

@@ -87,8 +87,12 @@ struct tpa__grad_work {
   void *block;      /* the allocation behind the stored activations */
   /* The model's block matrices packed for dX = dY W ([out, in] as [k, n]),
    * [layers * 6] in tpa__g_packed's order; NULL entries (or no model
-   * inference state) mean "read HF's layout in place". */
+   * inference state) mean "read HF's layout in place". Where bwd_fwd[i]
+   * is set, the inference state's own packed copy serves instead: its
+   * layout is plain [in, out], which is [out, in] read with strides
+   * {1, out} (model/grad_pack.c). */
   const float **bwd;
+  bool *bwd_fwd;
   void *bwd_block;
   /* Full fine-tuning: output.dense ([hidden, inter]) of the CALLER's
    * weights repacked per call for dX ([layers] slices, see grad_pack.c). */
@@ -141,9 +145,10 @@ tpa_status tpa__g_linear(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, co
                          float *y, const char *what);
 
 /* dX[T, in] = dY W (+ dX when @p acc), W HF [out, in], or its packed
- * copy @p packed (tpa__g_packed_bwd) when not NULL. */
+ * copy @p packed (tpa__g_packed_bwd) when not NULL: packed for the
+ * backward, or with @p fwd the forward's plain [in, out] copy. */
 tpa_status tpa__g_linear_dx(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, const float *dy,
-                            const float *w, const float *packed, float *dx, bool acc,
+                            const float *w, const float *packed, bool fwd, float *dx, bool acc,
                             const char *what);
 
 /* dW[out, in] += dY^T X and db[out] += column sums of dY (either NULL). */
@@ -190,9 +195,10 @@ const float *tpa__g_masked_ctx(tpa__grad_run *r, int32_t l);
  * weights (so the inference state's packing applies), else NULL. */
 const float *tpa__g_packed(const tpa_model *m, const tpa__weights *w, int32_t layer, int which);
 
-/* The same for the backward's packed copy held by the work. */
+/* The same for the backward's copy: packed for the backward and held
+ * by the work, or (*fwd set) the forward's own plain copy. */
 const float *tpa__g_packed_bwd(const tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w,
-                               int32_t layer, int which);
+                               int32_t layer, int which, bool *fwd);
 
 /* Pack the model's block matrices for the backward (model/grad_pack.c). */
 tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m);

@@ -48,13 +48,17 @@ tpa_status tpa__g_linear(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, co
 }
 
 tpa_status tpa__g_linear_dx(tpa__nn_ctx *nn, int64_t t, int64_t in, int64_t out, const float *dy,
-                            const float *w, const float *packed, float *dx, bool acc,
+                            const float *w, const float *packed, bool fwd, float *dx, bool acc,
                             const char *what) {
   tpa__nn_matmul_desc d;
   memset(&d, 0, sizeof d);
   d.src = tpa__nn_dense2(t, out);
-  d.wei = tpa__nn_dense2(out, in); /* HF's layout is already [out, in] */
-  d.wei_packed = packed != NULL;
+  if (packed && fwd) {
+    d.wei = tpa__nn_strided2(out, in, 1, out); /* the forward's [in, out] */
+  } else {
+    d.wei = tpa__nn_dense2(out, in); /* HF's layout is already [out, in] */
+    d.wei_packed = packed != NULL;
+  }
   d.dst = tpa__nn_dense2(t, in);
   d.accumulate = acc;
   return tpa__nn_matmul(nn, &d, dy, packed ? packed : w, NULL, NULL, dx, what);
@@ -184,9 +188,14 @@ const float *tpa__g_packed(const tpa_model *m, const tpa__weights *w, int32_t la
 }
 
 const float *tpa__g_packed_bwd(const tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w,
-                               int32_t layer, int which) {
-  if (wk->bwd && tpa__g_packed(m, w, layer, which))
-    return wk->bwd[(size_t)layer * 6 + (size_t)which];
+                               int32_t layer, int which, bool *fwd) {
+  const float *mine = tpa__g_packed(m, w, layer, which);
+  const size_t i = (size_t)layer * 6 + (size_t)which;
+  *fwd = mine && wk->bwd_fwd && wk->bwd_fwd[i];
+  if (*fwd)
+    return mine;
+  if (wk->bwd && mine)
+    return wk->bwd[i];
   /* Not the model's own matrix (full fine-tuning trains copies). */
   if (which == 5 && wk->f_copy_valid)
     return (const float *)((const char *)wk->f_copy + (size_t)layer * wk->f_copy_bytes);

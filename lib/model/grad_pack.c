@@ -26,9 +26,11 @@
 
 enum { MATS = 6 };
 
-/* Matrix @p which of block @p l: HF pointer and [out, in]. */
-static const float *matrix(const tpa_model *m, int32_t l, int which, int64_t *out, int64_t *in) {
-  const tpa__layer *L = &m->w.layer[l];
+/* Matrix @p which of block @p l of the table @p w: HF pointer and
+ * [out, in]. */
+static const float *matrix_of(const tpa_model *m, const tpa__weights *w, int32_t l, int which,
+                              int64_t *out, int64_t *in) {
+  const tpa__layer *L = &w->layer[l];
   const int64_t h = m->cfg.hidden, hq = (int64_t)L->n_heads * m->cfg.head_dim, inter = L->inter;
   switch (which) {
   case 0: *out = hq, *in = h; return L->q_w;
@@ -40,39 +42,64 @@ static const float *matrix(const tpa_model *m, int32_t l, int which, int64_t *ou
   }
 }
 
+static const float *matrix(const tpa_model *m, int32_t l, int which, int64_t *out, int64_t *in) {
+  return matrix_of(m, &m->w, l, which, out, in);
+}
+
 tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
   if (!m->infer)
     return TPA_OK; /* no packed forward either: everything in place */
   const size_t n = (size_t)m->cfg.layers * MATS;
   size_t *offset = tpa__calloc(n, sizeof *offset);
   wk->bwd = tpa__calloc(n, sizeof *wk->bwd);
-  if (!offset || !wk->bwd) {
+  wk->bwd_fwd = tpa__calloc(n, sizeof *wk->bwd_fwd);
+  if (!offset || !wk->bwd || !wk->bwd_fwd) {
     free(offset);
     return TPA__NO_MEMORY("backward weights");
   }
   tpa_status s = TPA_OK;
   size_t total = 0;
-  /* On failure the work stays usable: bwd is reset to NULL (in place). */
+  bool unpack = false;
+  bool *want = tpa__calloc(n, sizeof *want); /* matrices that live only packed */
+  if (!want)
+    s = TPA__NO_MEMORY("backward weights");
   for (size_t i = 0; s == TPA_OK && i < n; i++) {
     int64_t out, in;
-    matrix(m, (int32_t)(i / MATS), (int)(i % MATS), &out, &in);
+    const float *src = matrix(m, (int32_t)(i / MATS), (int)(i % MATS), &out, &in);
     size_t bytes = 0;
-    if (out == 0 || in == 0) {
-      offset[i] = SIZE_MAX; /* every head pruned */
+    offset[i] = SIZE_MAX;
+    if (out == 0 || in == 0)
+      continue; /* every head pruned */
+    /* Where the forward's packing is plain [in, out] (AVX2 machines), it
+     * is also the [out, in] the backward reads: no second copy. */
+    bool plain = false;
+    s = tpa__nn_packed_is_plain(wk->nn, in, out, &plain);
+    if (s != TPA_OK || plain) {
+      wk->bwd_fwd[i] = plain;
       continue;
     }
     s = tpa__nn_packed_size(wk->nn, out, in, &bytes);
     offset[i] = total;
+    want[i] = !src;
+    unpack = unpack || !src;
     if (s == TPA_OK && !tpa__add_size(total, (bytes + 63) & ~(size_t)63, &total))
       s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "backward weights: model too large");
   }
-  if (s == TPA_OK && !(wk->bwd_block = tpa__aligned_alloc(total ? total : 64)))
+  if (s == TPA_OK && total && !(wk->bwd_block = tpa__aligned_alloc(total)))
     s = TPA__NO_MEMORY("backward weights");
+  /* Matrices that live only packed are unpacked for the call. */
+  tpa__plain plain = {0};
+  if (s == TPA_OK && unpack)
+    s = tpa__model_plain_some(m, &plain, want);
+  free(want);
   for (size_t i = 0; s == TPA_OK && i < n; i++) {
     if (offset[i] == SIZE_MAX)
       continue;
     int64_t out, in;
     const float *src = matrix(m, (int32_t)(i / MATS), (int)(i % MATS), &out, &in);
+    const bool mine = src != NULL;
+    if (!src)
+      src = matrix_of(m, &plain.w, (int32_t)(i / MATS), (int)(i % MATS), &out, &in);
     float *dst = (float *)((char *)wk->bwd_block + offset[i]);
     const tpa__nn_tensor view = tpa__nn_dense2(out, in);
     char what[64];
@@ -80,15 +107,19 @@ tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
     s = tpa__nn_pack_weights(wk->nn, &view, src, dst, what);
     if (s == TPA_OK) {
       wk->bwd[i] = dst;
-      tpa__model_release_mapped(m, src, (size_t)out * (size_t)in * sizeof(float));
+      if (mine)
+        tpa__model_release_mapped(m, src, (size_t)out * (size_t)in * sizeof(float));
     }
   }
+  tpa__plain_free(&plain);
   free(offset);
   if (s != TPA_OK) {
     free(wk->bwd_block);
     free(wk->bwd);
+    free(wk->bwd_fwd);
     wk->bwd_block = NULL;
     wk->bwd = NULL;
+    wk->bwd_fwd = NULL;
   }
   return s;
 }

@@ -94,10 +94,15 @@ static tpa_status take_tensor(loader *L, const tpa__st_tensor *t, int32_t ndim,
   tpa_status st = tpa__st_as_f32(&L->st, t, out, &owned);
   if (st != TPA_OK)
     return st;
-  if (owned && !tpa__model_own(L->m, owned)) {
+  size_t count = 1;
+  for (int32_t i = 0; i < ndim; i++)
+    count *= (size_t)dims[i]; /* the file's size bounds it */
+  if (owned && !tpa__model_own(L->m, owned, count * sizeof(float))) {
     free(owned);
     return TPA__NO_MEMORY(t->name);
   }
+  if (owned) /* the F16/BF16 bytes are read once: their pages can go */
+    tpa__file_map_release(&L->st.map, t->data, (size_t)(t->end - t->begin));
   if (!owned)
     L->in_place = true;
   L->used++;
@@ -175,14 +180,14 @@ static tpa_status check_scales(const loader *L, const tpa__named_tensor *t, size
 static tpa_status build_layers(tpa_model *m, const bool *pruned) {
   const tpa__config *c = &m->cfg;
   tpa__layer *layers = tpa__calloc((size_t)c->layers, sizeof *layers);
-  if (!layers || !tpa__model_own(m, layers)) {
+  if (!layers || !tpa__model_own(m, layers, (size_t)c->layers * sizeof *layers)) {
     free(layers);
     return TPA__NO_MEMORY("layers");
   }
   m->w.layer = layers;
   for (int32_t l = 0; l < c->layers; l++) {
     int32_t *ids = tpa__calloc((size_t)c->heads, sizeof *ids);
-    if (!ids || !tpa__model_own(m, ids)) {
+    if (!ids || !tpa__model_own(m, ids, (size_t)c->heads * sizeof *ids)) {
       free(ids);
       return TPA__NO_MEMORY("head layout");
     }
@@ -199,12 +204,12 @@ static tpa_status build_layers(tpa_model *m, const bool *pruned) {
   /* A quantized model: the tensor list points the int8 entries here. */
   tpa__quant *q = tpa__calloc(1, sizeof *q);
   tpa__qlayer *ql = tpa__calloc((size_t)c->layers, sizeof *ql);
-  if (!q || !ql || !tpa__model_own(m, q)) {
+  if (!q || !ql || !tpa__model_own(m, q, sizeof *q)) {
     free(q);
     free(ql);
     return TPA__NO_MEMORY("int8 tables");
   }
-  if (!tpa__model_own(m, ql)) {
+  if (!tpa__model_own(m, ql, (size_t)c->layers * sizeof *ql)) {
     free(ql);
     return TPA__NO_MEMORY("int8 tables");
   }
@@ -224,12 +229,12 @@ static tpa_status fresh_linear(tpa_model *m, size_t rows, size_t cols, uint64_t 
   size_t n = rows * cols;
   float *w = tpa__malloc_array(n, sizeof *w);
   float *b = tpa__calloc(rows, sizeof *b);
-  if (!w || !b || !tpa__model_own(m, w)) {
+  if (!w || !b || !tpa__model_own(m, w, n * sizeof *w)) {
     free(w);
     free(b);
     return TPA__NO_MEMORY("classifier");
   }
-  if (!tpa__model_own(m, b)) {
+  if (!tpa__model_own(m, b, rows * sizeof *b)) {
     free(b);
     return TPA__NO_MEMORY("classifier");
   }
@@ -399,7 +404,10 @@ static tpa_status load(tpa_model *m, const char *dir, const tpa_model_load_param
     return st;
   if ((st = load_vocab(m, dir)))
     return st;
-  return tpa__infer_state_create(m);
+  st = tpa__infer_state_create(m, NULL);
+  if (st == TPA_OK)
+    tpa__model_drop_packed_plain(m);
+  return st;
 }
 
 TPA_API tpa_status tpa_model_load(tpa_model **out, const char *dir,

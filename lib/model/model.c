@@ -4,33 +4,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/params.h"
+#include "io/file.h"
 #include "model/config.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/tensors.h"
 #include "tpa/tokenizer.h"
 
+bool tpa__model_is_mapped(const tpa_model *m, const void *p) {
+  const uintptr_t map = (uintptr_t)m->mem.map, b = (uintptr_t)p;
+  return m->mem.map && b >= map && b < map + m->mem.map_len;
+}
+
 void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes) {
-  const uintptr_t map = (uintptr_t)m->mem.map;
-  const uintptr_t b = (uintptr_t)p, e = b + bytes;
-  if (!m->mem.map || b < map || e > map + m->mem.map_len)
-    return;
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (b + page - 1) & ~(page - 1), hi = e & ~(page - 1);
-  if (hi > lo)
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure is harmless */
+  const tpa__file_map map = {m->mem.map, m->mem.map_len};
+  tpa__file_map_release(&map, p, bytes);
 }
 
 /* On failure the caller still owns @p block (and should free it). */
-bool tpa__model_own(tpa_model *m, void *block) {
+bool tpa__model_own(tpa_model *m, void *block, size_t bytes) {
   tpa__model_mem *mem = &m->mem;
   if (mem->n_blocks == mem->cap_blocks) {
     size_t cap = mem->cap_blocks ? 2 * mem->cap_blocks : 32;
-    void **grown = tpa__malloc_array(cap, sizeof *grown);
+    tpa__owned *grown = tpa__malloc_array(cap, sizeof *grown);
     if (!grown)
       return false;
     if (mem->n_blocks)
@@ -39,8 +39,75 @@ bool tpa__model_own(tpa_model *m, void *block) {
     mem->blocks = grown;
     mem->cap_blocks = cap;
   }
-  mem->blocks[mem->n_blocks++] = block;
+  mem->blocks[mem->n_blocks++] = (tpa__owned){block, bytes ? bytes : 1};
   return true;
+}
+
+/* Every pointer of the model's weight table that may lie in an owned
+ * block: each tensor's data (tensors.h lists them all, int8 ones too) and
+ * the arrays the table itself is made of. Returns the count written
+ * (at most @p cap) or the count needed. */
+static size_t live_pointers(tpa_model *m, const void **out, size_t cap, const tpa__named_tensor *t,
+                            size_t n_t) {
+  size_t n = 0;
+#define LIVE(p)                                                                                    \
+  do {                                                                                             \
+    if (n < cap)                                                                                   \
+      out[n] = (p);                                                                                \
+    n++;                                                                                           \
+  } while (0)
+  for (size_t i = 0; i < n_t; i++)
+    LIVE(t[i].i8 ? (const void *)*t[i].i8 : (const void *)*t[i].ptr);
+  LIVE(m->w.layer);
+  for (int32_t l = 0; l < m->cfg.layers; l++) {
+    LIVE(m->w.layer[l].head_ids);
+    LIVE(m->w.layer[l].neuron_ids);
+  }
+  if (m->w.quant) {
+    LIVE(m->w.quant);
+    LIVE(m->w.quant->layer);
+  }
+#undef LIVE
+  return n;
+}
+
+/* Free the owned blocks no live pointer points into; with @p only, just
+ * the block that holds it. */
+static void collect(tpa_model *m, const void *only) {
+  tpa__model_mem *mem = &m->mem;
+  const size_t n_t = tpa__model_tensors(&m->cfg, &m->w, NULL, 0);
+  tpa__named_tensor *t = tpa__malloc_array(n_t, sizeof *t);
+  const size_t n_p = t ? live_pointers(m, NULL, 0, NULL, n_t) : 0;
+  const void **live = t ? tpa__malloc_array(n_p, sizeof *live) : NULL;
+  if (!t || !live) { /* nothing is freed early; all of it goes with the model */
+    free(t);
+    free(live);
+    return;
+  }
+  tpa__model_tensors(&m->cfg, &m->w, t, n_t);
+  live_pointers(m, live, n_p, t, n_t);
+  size_t kept = 0;
+  for (size_t b = 0; b < mem->n_blocks; b++) {
+    const uintptr_t lo = (uintptr_t)mem->blocks[b].p, hi = lo + mem->blocks[b].bytes;
+    bool used = only && ((uintptr_t)only < lo || (uintptr_t)only >= hi); /* not the one asked */
+    for (size_t i = 0; !used && i < n_p; i++)
+      used = (uintptr_t)live[i] >= lo && (uintptr_t)live[i] < hi;
+    if (used)
+      mem->blocks[kept++] = mem->blocks[b];
+    else
+      free(mem->blocks[b].p);
+  }
+  mem->n_blocks = kept;
+  free(live);
+  free(t);
+}
+
+void tpa__model_collect(tpa_model *m) {
+  collect(m, NULL);
+}
+
+void tpa__model_collect_at(tpa_model *m, const void *p) {
+  collect(m, p);
 }
 
 tpa_status tpa__model_weights_copy(const tpa_model *m, tpa__weights *dst, tpa__layer **layers) {
@@ -66,7 +133,7 @@ tpa_status tpa__model_replace_weights(tpa_model *m, const tpa__weights *w) {
   m->w = *w;
   m->w.layer = table;
   struct tpa__infer_state *old_infer = m->infer;
-  tpa_status s = tpa__infer_state_create(m);
+  tpa_status s = tpa__infer_state_create(m, old_infer);
   if (s != TPA_OK) {
     /* Back to the weights the old inference state was built for. */
     m->w = old_w;
@@ -74,6 +141,7 @@ tpa_status tpa__model_replace_weights(tpa_model *m, const tpa__weights *w) {
     m->infer = old_infer;
   } else {
     tpa__infer_state_free(old_infer);
+    tpa__model_drop_packed_plain(m); /* and frees what the old table alone used */
   }
   free(old_layers);
   return s;
@@ -86,7 +154,7 @@ TPA_API void tpa_model_free(tpa_model *m) {
   tpa__infer_state_free(m->infer);
   tpa_tokenizer_free(m->tok);
   for (size_t i = 0; i < m->mem.n_blocks; i++)
-    free(m->mem.blocks[i]);
+    free(m->mem.blocks[i].p);
   free(m->mem.blocks);
   if (m->mem.map)
     munmap(m->mem.map, m->mem.map_len);

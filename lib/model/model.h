@@ -109,13 +109,20 @@ typedef struct tpa__weights {
   tpa__quant *quant; /* int8 tables, or NULL (an f32 model) */
 } tpa__weights;
 
+/* An allocation the model owns, and its size in bytes. */
+typedef struct tpa__owned {
+  void *p;
+  size_t bytes;
+} tpa__owned;
+
 /* Memory a model owns: F32 tensors point into the mapping of
  * model.safetensors; converted (F16/BF16) or created tensors live in
- * owned blocks freed with the model. */
+ * owned blocks, freed as soon as no tensor points into them any more
+ * (tpa__model_collect) or with the model. */
 typedef struct tpa__model_mem {
   void *map; /* mmap of model.safetensors, or NULL */
   size_t map_len;
-  void **blocks; /* owned allocations */
+  tpa__owned *blocks; /* owned allocations */
   size_t n_blocks, cap_blocks;
 } tpa__model_mem;
 
@@ -134,8 +141,19 @@ struct tpa_model {
  * saying that @p what (a public call's name) needs the f32 weights. */
 tpa_status tpa__model_require_f32(const tpa_model *m, const char *what);
 
-/* Take ownership of an allocation so it is freed with the model. */
-bool tpa__model_own(tpa_model *m, void *block);
+/* Take ownership of an allocation of @p bytes so it is freed with the
+ * model, or earlier once nothing points into it. */
+bool tpa__model_own(tpa_model *m, void *block, size_t bytes);
+
+/* Free every owned block that no pointer of the model's weight table
+ * (tensors, layer array, head and neuron ids, int8 tables) points into:
+ * what pruning, merging or training replaced. */
+void tpa__model_collect(tpa_model *m);
+/* The same for the one block that holds @p p. */
+void tpa__model_collect_at(tpa_model *m, const void *p);
+
+/* Whether @p p lies in the read-only mapping of model.safetensors. */
+bool tpa__model_is_mapped(const tpa_model *m, const void *p);
 
 /* Give back to the kernel the whole pages of [p, p + bytes) that lie in
  * the read-only mapping of model.safetensors (after packing or pruning has
@@ -153,8 +171,38 @@ tpa_status tpa__model_weights_copy(const tpa_model *m, tpa__weights *dst, tpa__l
  * (pruning, merging, full fine-tuning). @p w->layer may be the caller's
  * temporary table: it is copied into the model's own layer array. The
  * blocks that hold the new tensors must already be owned by the model
- * (tpa__model_own). On failure the model keeps its old weights with the
- * inference state built for them; on success that state is freed. */
+ * (tpa__model_own). A block matrix may be NULL where the old table's
+ * was (it lives only packed: see tpa__model_plain); it keeps its packed
+ * copy. On failure the model keeps its old weights with the inference
+ * state built for them; on success that state is freed, and so are the
+ * owned blocks nothing points into any more (tpa__model_collect). */
 tpa_status tpa__model_replace_weights(tpa_model *m, const tpa__weights *w);
+
+/* Once the inference state has packed the block matrices, their plain
+ * copies in owned memory (converted F16/BF16 tensors, pruned, merged or
+ * trained ones) are not read by inference: their pointers become NULL and
+ * the blocks that held only them are freed, so resident memory holds one
+ * copy of the weights. Matrices in the file mapping stay (their pages went
+ * back to the kernel when packed). Called by the loader and
+ * tpa__model_replace_weights. */
+void tpa__model_drop_packed_plain(tpa_model *m);
+
+/* A weight table with every block matrix in HF's plain [out, in] layout,
+ * for the stages that read them (saving, pruning, merging, quantizing,
+ * training): the model's own pointers where it has them, the others
+ * unpacked from the inference state into @p p's scratch. Read only;
+ * release with tpa__plain_free. */
+typedef struct tpa__plain {
+  tpa__weights w;
+  tpa__layer *layers; /* w.layer: this table's own array */
+  float *scratch;     /* unpacked matrices, or NULL */
+} tpa__plain;
+
+tpa_status tpa__model_plain(const tpa_model *m, tpa__plain *p);
+/* The same for the matrices @p want names ([layers * 6]: Q, K, V,
+ * attention output, intermediate, output dense of each layer; NULL = all);
+ * the others may stay NULL. */
+tpa_status tpa__model_plain_some(const tpa_model *m, tpa__plain *p, const bool *want);
+void tpa__plain_free(tpa__plain *p);
 
 #endif

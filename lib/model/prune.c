@@ -8,11 +8,10 @@
  * and the columns of the output dense of the neurons kept; intermediate_size
  * becomes the widest layer's (layers of equal widths make an ordinary HF
  * model; others are saved with libtpa's "intermediate_sizes"). Everything new is built first
- * in one block, then swapped in together with a freshly packed inference
+ * in blocks of its own, then swapped in together with a freshly packed inference
  * state, so a failure at any point leaves the model exactly as it was.
- * The replaced tensors are not freed (they live in the file mapping or in
- * blocks shared with other tensors): they stay owned by the model until
- * tpa_model_free, and their mapped pages go back to the kernel. */
+ * The replaced tensors' mapped pages go back to the kernel, and blocks
+ * that only they used are freed (tpa__model_replace_weights). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,18 +147,18 @@ static tpa_status measure(const tpa_model *m, const tpa_prune_plan *plan, layer_
   return TPA_OK;
 }
 
-/* Copy the kept heads of layer @p l into @p dst (Q, K, V weights, their
- * biases, then O's weight) and their ids into @p ids; point @p out at
+/* Copy the kept heads of layer @p l into @p mats (Q, K, V and O weights)
+ * and @p vecs (Q, K, V biases) and their ids into @p ids; point @p out at
  * them. @p out starts as a copy of the old layer. */
-static void compact_layer(const tpa_model *m, const tpa_prune_plan *plan, int32_t l, int32_t kept,
-                          float *dst, int32_t *ids, tpa__layer *out) {
+static void compact_layer(const tpa_model *m, const tpa_prune_plan *plan, int32_t l,
+                          const tpa__layer *old, int32_t kept, float *mats, float *vecs,
+                          int32_t *ids, tpa__layer *out) {
   const tpa__config *c = &m->cfg;
-  const tpa__layer *old = &m->w.layer[l];
   const bool *rm = plan->removes + (size_t)l * (size_t)plan->heads;
   const size_t H = (size_t)c->hidden, d = (size_t)c->head_dim;
   const size_t a_old = (size_t)old->n_heads * d, a_new = (size_t)kept * d;
-  float *qw = dst, *kw = qw + a_new * H, *vw = kw + a_new * H;
-  float *qb = vw + a_new * H, *kb = qb + a_new, *vb = kb + a_new, *ow = vb + a_new;
+  float *qw = mats, *kw = qw + a_new * H, *vw = kw + a_new * H, *ow = vw + a_new * H;
+  float *qb = vecs, *kb = qb + a_new, *vb = kb + a_new;
   int32_t n = 0;
   for (int32_t k = 0; k < old->n_heads; k++) {
     if (rm[old->head_ids[k]])
@@ -188,16 +187,17 @@ static void compact_layer(const tpa_model *m, const tpa_prune_plan *plan, int32_
   out->o_w = ow;
 }
 
-/* Copy the kept neurons of layer @p l into @p dst (the intermediate
- * dense's weight rows and bias, then the output dense's weight columns)
- * and their ids into @p ids; point @p out at them. */
-static void compact_neurons(const tpa_model *m, const tpa_prune_plan *plan, int32_t l, int32_t kept,
-                            float *dst, int32_t *ids, tpa__layer *out) {
+/* Copy the kept neurons of layer @p l into @p mats (the intermediate
+ * dense's weight rows, then the output dense's weight columns) and @p
+ * vecs (the intermediate bias) and their ids into @p ids; point @p out at
+ * them. */
+static void compact_neurons(const tpa_model *m, const tpa_prune_plan *plan, int32_t l,
+                            const tpa__layer *old, int32_t kept, float *mats, float *vecs,
+                            int32_t *ids, tpa__layer *out) {
   const tpa__config *c = &m->cfg;
-  const tpa__layer *old = &m->w.layer[l];
   const bool *rm = plan->removes_neuron + plan->ffn_off[l];
   const size_t H = (size_t)c->hidden, I = (size_t)old->inter, K = (size_t)kept;
-  float *iw = dst, *ib = iw + K * H, *fw = ib + K;
+  float *iw = mats, *fw = iw + K * H, *ib = vecs;
   size_t n = 0;
   for (size_t k = 0; k < I; k++) {
     const int32_t id = old->neuron_ids ? old->neuron_ids[k] : (int32_t)k;
@@ -235,11 +235,22 @@ static void release_old(const tpa_model *m, const tpa__layer *old, const layer_p
   }
 }
 
-/* Give up the block the model was made to own last (on a failed swap). */
-static void disown_last(tpa_model *m, void *block) {
-  if (m->mem.n_blocks && m->mem.blocks[m->mem.n_blocks - 1] == block)
-    m->mem.n_blocks--;
-  free(block);
+/* A pruned part's two blocks, owned by the model: @p mat floats, and
+ * @p vec floats followed by @p ids int32 ids. */
+static tpa_status new_blocks(tpa_model *m, size_t mat, size_t vec, size_t ids, float **mats,
+                             float **vecs) {
+  const size_t vec_bytes = vec * sizeof(float) + ids * sizeof(int32_t);
+  *mats = tpa__malloc_array(mat ? mat : 1, sizeof(float));
+  if (!*mats || !tpa__model_own(m, *mats, mat * sizeof(float))) {
+    free(*mats);
+    return TPA__NO_MEMORY("pruned weights");
+  }
+  *vecs = tpa__malloc_array(vec_bytes ? vec_bytes : 1, 1);
+  if (!*vecs || !tpa__model_own(m, *vecs, vec_bytes)) {
+    free(*vecs);
+    return TPA__NO_MEMORY("pruned weights");
+  }
+  return TPA_OK;
 }
 
 TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
@@ -260,7 +271,7 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
   const size_t L = (size_t)c->layers;
   layer_plan *lp = tpa__calloc(L, sizeof *lp);
   tpa__layer *next = tpa__malloc_array(L, sizeof *next), *prev = tpa__malloc_array(L, sizeof *prev);
-  size_t n_floats = 0, n_ids = 0, bytes = 0;
+  size_t n_floats = 0, n_ids = 0;
   int32_t width = c->inter;
   tpa_status st = lp && next && prev ? measure(m, plan, lp, &n_floats, &n_ids, &width)
                                      : TPA__NO_MEMORY("pruning");
@@ -273,46 +284,58 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
     free(prev);
     return TPA_OK;
   }
-  size_t total;
-  if (st == TPA_OK &&
-      (!tpa__add_size(n_floats, n_ids, &total) || !tpa__mul_size(total, sizeof(float), &bytes)))
-    st = tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned weights too large");
-  float *block = st == TPA_OK ? tpa__malloc_array(bytes ? bytes : 1, 1) : NULL;
-  if (st == TPA_OK && !block)
-    st = TPA__NO_MEMORY("pruned weights");
-  if (st == TPA_OK && !tpa__model_own(m, block)) {
-    free(block);
-    block = NULL;
-    st = TPA__NO_MEMORY("pruned weights");
+  (void)n_floats, (void)n_ids; /* the sizes were checked; each part gets blocks of its own */
+  /* Build the new layer table beside the old one, reading the old
+   * matrices in HF's layout (unpacked where they live only packed). Each
+   * changed part of a layer gets two model-owned blocks: its matrices,
+   * which the model drops once they are packed (model/plain.c), and its
+   * biases and ids, which stay. */
+  tpa__plain old = {0};
+  bool *want = st == TPA_OK ? tpa__calloc(L * 6, sizeof *want) : NULL;
+  if (st == TPA_OK && !want)
+    st = TPA__NO_MEMORY("pruning");
+  for (size_t l = 0; st == TPA_OK && l < L; l++)
+    for (int k = 0; k < 6; k++)
+      want[l * 6 + (size_t)k] = k < 4 ? lp[l].kept >= 0 : lp[l].kept_n >= 0;
+  if (st == TPA_OK)
+    st = tpa__model_plain_some(m, &old, want);
+  free(want);
+  if (st == TPA_OK) {
+    memcpy(prev, m->w.layer, L * sizeof *prev);
+    memcpy(next, m->w.layer, L * sizeof *next);
   }
-  if (st != TPA_OK) {
-    free(lp);
-    free(next);
-    free(prev);
-    return st;
+  const size_t H = (size_t)c->hidden, d = (size_t)c->head_dim;
+  for (size_t l = 0; st == TPA_OK && l < L; l++) {
+    float *mats, *vecs;
+    if (lp[l].kept >= 0) {
+      const size_t a = (size_t)lp[l].kept * d; /* within layer_floats' checked total */
+      st = new_blocks(m, 4 * a * H, 3 * a, (size_t)lp[l].kept, &mats, &vecs);
+      if (st == TPA_OK)
+        compact_layer(m, plan, (int32_t)l, &old.layers[l], lp[l].kept, mats, vecs,
+                      (int32_t *)(vecs + 3 * a), &next[l]);
+    }
+    if (st == TPA_OK && lp[l].kept_n >= 0) {
+      const size_t k = (size_t)lp[l].kept_n; /* within neuron_floats' checked total */
+      st = new_blocks(m, 2 * k * H, k, k, &mats, &vecs);
+      if (st == TPA_OK)
+        compact_neurons(m, plan, (int32_t)l, &old.layers[l], lp[l].kept_n, mats, vecs,
+                        (int32_t *)(vecs + k), &next[l]);
+    }
   }
-  /* Build the new layer table beside the old one. */
-  int32_t *id_area = (int32_t *)(block + n_floats);
-  memcpy(prev, m->w.layer, L * sizeof *prev);
-  memcpy(next, m->w.layer, L * sizeof *next);
-  for (size_t l = 0; l < L; l++) {
-    if (lp[l].kept >= 0)
-      compact_layer(m, plan, (int32_t)l, lp[l].kept, block + lp[l].floats, id_area + lp[l].id_index,
-                    &next[l]);
-    if (lp[l].kept_n >= 0)
-      compact_neurons(m, plan, (int32_t)l, lp[l].kept_n, block + lp[l].n_floats,
-                      id_area + lp[l].n_index, &next[l]);
-  }
+  tpa__plain_free(&old);
   /* Swap and pack the new weights (at the new width); on failure the
-   * model keeps the old ones, and the unused block is given back. */
-  tpa__weights w = m->w;
-  w.layer = next;
+   * model keeps the old ones, and the new blocks, which nothing points
+   * into, are freed. */
   const int32_t old_inter = m->cfg.inter;
-  m->cfg.inter = width;
-  st = tpa__model_replace_weights(m, &w);
+  if (st == TPA_OK) {
+    tpa__weights w = m->w;
+    w.layer = next;
+    m->cfg.inter = width;
+    st = tpa__model_replace_weights(m, &w);
+  }
   if (st != TPA_OK) {
     m->cfg.inter = old_inter;
-    disown_last(m, block);
+    tpa__model_collect(m);
   } else {
     for (size_t l = 0; l < L; l++)
       release_old(m, &prev[l], &lp[l]);

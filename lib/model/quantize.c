@@ -138,10 +138,15 @@ TPA_API tpa_status tpa_model_quantize(tpa_model *m, const tpa_quantize_params *p
   tpa__qlayer *ql = tpa__calloc(L, sizeof *ql);
   tpa__layer *layers = NULL;
   tpa__weights w;
-  if (!jobs || !q || !ql || (s = tpa__model_weights_copy(m, &w, &layers)) != TPA_OK) {
+  /* The f32 matrices in HF's layout (unpacked where they live only packed). */
+  tpa__plain plain = {0};
+  if (!jobs || !q || !ql || (s = tpa__model_plain(m, &plain)) != TPA_OK) {
     s = s != TPA_OK ? s : TPA__NO_MEMORY("int8 tables");
     goto fail;
   }
+  w = plain.w;
+  layers = plain.layers;
+  plain.layers = NULL; /* the new table's array now */
   const int64_t H = c->hidden;
   size_t codes = (size_t)c->vocab * (size_t)c->emb, scales = (size_t)c->vocab + 6 * L;
   for (size_t l = 0; l < L; l++) {
@@ -161,13 +166,13 @@ TPA_API tpa_status tpa_model_quantize(tpa_model *m, const tpa_quantize_params *p
   }
   int8_t *cb = tpa__aligned_alloc(codes ? codes : 1);
   float *sb = tpa__malloc_array(scales, sizeof *sb);
-  if (!cb || !sb || !tpa__model_own(m, cb)) {
+  if (!cb || !sb || !tpa__model_own(m, cb, codes)) {
     free(cb);
     free(sb);
     s = TPA__NO_MEMORY("int8 weights");
     goto fail;
   }
-  if (!tpa__model_own(m, sb)) {
+  if (!tpa__model_own(m, sb, scales * sizeof *sb)) {
     free(sb);
     s = TPA__NO_MEMORY("int8 weights");
     goto fail;
@@ -204,12 +209,12 @@ TPA_API tpa_status tpa_model_quantize(tpa_model *m, const tpa_quantize_params *p
   q->layer = ql;
   w.layer = layers;
   w.quant = q;
-  if (!tpa__model_own(m, q)) {
+  if (!tpa__model_own(m, q, sizeof *q)) {
     s = TPA__NO_MEMORY("int8 tables");
     goto fail;
   }
   q = NULL;
-  if (!tpa__model_own(m, ql)) {
+  if (!tpa__model_own(m, ql, L * sizeof *ql)) {
     s = TPA__NO_MEMORY("int8 tables");
     goto fail;
   }
@@ -222,6 +227,7 @@ TPA_API tpa_status tpa_model_quantize(tpa_model *m, const tpa_quantize_params *p
              n_jobs, p.mode == TPA_QUANT_STATIC ? "static" : "dynamic");
   }
 fail:
+  tpa__plain_free(&plain);
   free(layers);
   free(ql);
   free(q);

@@ -280,14 +280,14 @@ static tpa_status write_weights(const tpa__config *c, const tpa__weights *weight
  * output dense's zero columns for it add 0 (the output bias is the
  * layer's, unchanged). So the dense model's logits equal the compact
  * model's up to summation order. */
-static tpa_status dense_weights(const tpa_model *m, tpa__weights *w, tpa__layer *layers,
-                                float **blocks) {
+static tpa_status dense_weights(const tpa_model *m, const tpa__weights *base, tpa__weights *w,
+                                tpa__layer *layers, float **blocks) {
   const tpa__config *c = &m->cfg;
   size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, A = (size_t)c->heads * d;
-  *w = m->w;
+  *w = *base;
   w->layer = layers;
   for (int32_t l = 0; l < c->layers; l++) {
-    const tpa__layer *src = &m->w.layer[l];
+    const tpa__layer *src = &base->layer[l];
     layers[l] = *src;
     blocks[l] = blocks[c->layers + l] = NULL;
     if (src->inter != c->inter) {
@@ -364,7 +364,14 @@ TPA_API tpa_status tpa_model_save(const tpa_model *model, const char *dir) {
   tpa__error_clear();
   if (!model || !dir || !*dir)
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_save: NULL model or empty dir");
-  return save_dir(model, &model->w, dir, false);
+  tpa__plain p; /* block matrices that live only packed, unpacked for the call */
+  tpa_status st = tpa__model_plain(model, &p);
+  if (st == TPA_OK)
+    st = save_dir(model, &p.w, dir, false);
+  else
+    st = tpa__error_prefix(st, "saving the model to %s", dir);
+  tpa__plain_free(&p);
+  return st;
 }
 
 TPA_API tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir) {
@@ -378,12 +385,15 @@ TPA_API tpa_status tpa_model_save_dense(const tpa_model *model, const char *dir)
   tpa__layer *layers = tpa__calloc(L, sizeof *layers);
   float **blocks = tpa__calloc(2 * L, sizeof *blocks); /* heads, then FFN */
   tpa__weights w;
-  tpa_status st =
-      layers && blocks ? dense_weights(model, &w, layers, blocks) : TPA__NO_MEMORY("dense weights");
+  tpa__plain p = {0};
+  tpa_status st = layers && blocks ? tpa__model_plain(model, &p) : TPA__NO_MEMORY("dense weights");
+  if (st == TPA_OK)
+    st = dense_weights(model, &p.w, &w, layers, blocks);
   if (st == TPA_OK)
     st = save_dir(model, &w, dir, true);
   else
     st = tpa__error_prefix(st, "saving the model to %s", dir);
+  tpa__plain_free(&p);
   for (size_t l = 0; blocks && l < 2 * L; l++)
     free(blocks[l]);
   free(blocks);

@@ -95,6 +95,16 @@ tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *b
 tpa_status tpa__nn_pack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *src_view, const float *src,
                                 float *dst, const char *what);
 
+/* The inverse: the packed [k, n] matrix at @p packed back into the view
+ * @p dst_view of @p dst (exact: a reorder copies the values). */
+tpa_status tpa__nn_unpack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *dst_view,
+                                  const float *packed, float *dst, const char *what);
+
+/* Whether the packed layout of [k, n] weights is plain row-major (as
+ * oneDNN picks on AVX2 machines; AVX-512 ones block it): then a packed
+ * [in, out] matrix is also HF's [out, in] one read with strides {1, out}. */
+tpa_status tpa__nn_packed_is_plain(tpa__nn_ctx *ctx, int64_t k, int64_t n, bool *plain);
+
 /* int8 linear layers (docs/quantization.md). Activations become u8
  * codes around the zero point TPA__NN_QZERO: code = clamp(rint(x /
  * scale), -127, 127) + 128, so every code is in 1..255. Weights are s8

@@ -84,6 +84,11 @@ dnnl_status_t tpa__pd_packed_matmul(dnnl_engine_t engine, int64_t k, int64_t n,
 /* A reorder from the view @p from to the layout @p to. */
 dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, tpa__nn_mdref to,
                               dnnl_primitive_desc_t *pd);
+/* The other way: from the layout @p from to the view @p to. */
+dnnl_status_t tpa__pd_reorder_from(dnnl_engine_t engine, tpa__nn_mdref from,
+                                   const tpa__nn_tensor *to, dnnl_primitive_desc_t *pd);
+/* Whether @p md is the plain row-major layout of a [k, n] f32 matrix. */
+bool tpa__pd_md_is_row_major(tpa__nn_mdref md, int64_t k, int64_t n);
 
 /* The int8 matmul of tpa__nn_qmatmul: u8 [m, k] codes with the zero
  * point TPA__NN_QZERO, s8 weights [k, n] viewed from HF's [n, k] rows,

@@ -220,6 +220,21 @@ dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, 
   return st;
 }
 
+dnnl_status_t tpa__pd_reorder_from(dnnl_engine_t engine, tpa__nn_mdref from,
+                                   const tpa__nn_tensor *to, dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t dst;
+  dnnl_status_t st = md_of(&dst, to);
+  if (st == dnnl_success)
+    st = dnnl_reorder_primitive_desc_create(pd, from, engine, &dst, engine, NULL);
+  return st;
+}
+
+bool tpa__pd_md_is_row_major(tpa__nn_mdref md, int64_t k, int64_t n) {
+  dnnl_memory_desc_t plain;
+  const tpa__nn_tensor t = tpa__nn_dense2(k, n);
+  return md_of(&plain, &t) == dnnl_success && dnnl_memory_desc_equal(md, &plain);
+}
+
 /* ---------------------------------------------------------------- softmax */
 
 dnnl_status_t tpa__pd_softmax(dnnl_engine_t engine, const tpa__nn_tensor *t, int axis,

@@ -211,6 +211,24 @@ dnnl_status_t tpa__pd_reorder(dnnl_engine_t engine, const tpa__nn_tensor *from, 
   return st;
 }
 
+dnnl_status_t tpa__pd_reorder_from(dnnl_engine_t engine, tpa__nn_mdref from,
+                                   const tpa__nn_tensor *to, dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t dst = NULL;
+  dnnl_status_t st = md_of(&dst, to);
+  if (st == dnnl_success)
+    st = dnnl_reorder_primitive_desc_create(pd, from, engine, dst, engine, NULL);
+  md_free(dst);
+  return st;
+}
+
+bool tpa__pd_md_is_row_major(tpa__nn_mdref md, int64_t k, int64_t n) {
+  dnnl_memory_desc_t plain = NULL;
+  const tpa__nn_tensor t = tpa__nn_dense2(k, n);
+  bool same = md_of(&plain, &t) == dnnl_success && dnnl_memory_desc_equal(md, plain);
+  md_free(plain);
+  return same;
+}
+
 /* What every builder below holds while it works: the one memory
  * descriptor (source, destination and gradients share the dense view),
  * the attributes, and a backward's forward hint. */

@@ -14,9 +14,11 @@
 #include "model/model.h"
 #include "stages/lora.h"
 
-/* Floats the merged copies need: each adapted module's weight, then the
- * LayerNorms ([hidden] embeddings + 4 per block) and the classifier. */
-static bool merged_size(const tpa_lora_set *s, size_t *total) {
+/* Floats the merged copies need: each adapted module's weight (@p mats),
+ * then the LayerNorms ([hidden] embeddings + 4 per block) and the
+ * classifier (@p vecs). Two blocks: once packed, the model drops its
+ * plain matrices, and the first block is freed with them. */
+static bool merged_size(const tpa_lora_set *s, size_t *mats, size_t *vecs) {
   size_t H = (size_t)s->hidden, n = 0, k;
   for (size_t i = 0; i < (size_t)s->layers * TPA__LORA_ALL; i++) {
     const tpa__lora_mod *m = &s->mod[i];
@@ -24,9 +26,10 @@ static bool merged_size(const tpa_lora_set *s, size_t *total) {
         (!tpa__mul_size((size_t)m->out, (size_t)m->in, &k) || !tpa__add_size(n, k, &n)))
       return false;
   }
+  *mats = n;
   size_t vec = 4 * (size_t)s->layers + (size_t)s->num_labels + (s->pool_w ? H + 1 : 0);
-  return tpa__mul_size(vec, H, &k) && tpa__add_size(n, k, &n) &&
-         tpa__add_size(n, 2 * (size_t)s->emb + (size_t)s->num_labels, total);
+  return tpa__mul_size(vec, H, &k) &&
+         tpa__add_size(k, 2 * (size_t)s->emb + (size_t)s->num_labels, vecs);
 }
 
 /* Columns per step of merge_module: its double accumulator lives on the
@@ -82,21 +85,24 @@ static void place(const float **slot, const float *src, size_t n, float **at) {
   *at += n;
 }
 
-/* Fill @p block with the merged tensors and point @p w (a copy of the
- * model's table with its own layer array) at them. */
-static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, float *block) {
+/* Fill @p mats and @p vecs with the merged tensors and point @p w (a copy
+ * of the model's table with its own layer array) at them; the old weights
+ * are read from @p base (HF's layout). */
+static void build(const tpa_lora_set *s, tpa__weights *base, tpa__weights *w, float *mats,
+                  float *vecs) {
   size_t H = (size_t)s->hidden;
-  float *at = block;
+  float *at = mats;
   for (int32_t l = 0; l < s->layers; l++)
     for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
       const tpa__lora_mod *mod = tpa__lora_at(s, l, k);
       if (mod->rank <= 0)
         continue;
       const float **slot = module_weight(&w->layer[l], k);
-      merge_module(mod, *module_weight(&m->w.layer[l], k), at);
+      merge_module(mod, *module_weight(&base->layer[l], k), at);
       *slot = at;
       at += (size_t)mod->out * (size_t)mod->in;
     }
+  at = vecs;
   place(&w->emb_ln_g, s->emb_ln_g, (size_t)s->emb, &at);
   place(&w->emb_ln_b, s->emb_ln_b, (size_t)s->emb, &at);
   for (int32_t l = 0; l < s->layers; l++) {
@@ -115,6 +121,27 @@ static void build(const tpa_lora_set *s, const tpa_model *m, tpa__weights *w, fl
   }
 }
 
+/* The model's weights with the adapted modules' matrices in HF's layout. */
+static tpa_status plain_of_adapted(const tpa_lora_set *s, const tpa_model *m, tpa__plain *p) {
+  bool *want = tpa__calloc((size_t)s->layers * 6, sizeof *want);
+  if (!want)
+    return TPA__NO_MEMORY("merged weights");
+  for (int32_t l = 0; l < s->layers; l++)
+    for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
+      tpa__layer probe = {0};
+      const float **slot = module_weight(&probe, k);
+      /* the slot's index in tpa__model_plain_some's order */
+      const float **order[6] = {&probe.q_w, &probe.k_w, &probe.v_w,
+                                &probe.o_w, &probe.i_w, &probe.f_w};
+      for (int j = 0; j < 6; j++)
+        if (order[j] == slot && tpa__lora_at(s, l, k)->rank > 0)
+          want[(size_t)l * 6 + (size_t)j] = true;
+    }
+  tpa_status st = tpa__model_plain_some(m, p, want);
+  free(want);
+  return st;
+}
+
 TPA_API tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model) {
   tpa__error_clear();
   {
@@ -127,27 +154,40 @@ TPA_API tpa_status tpa_lora_set_merge(const tpa_lora_set *set, tpa_model *model)
   tpa_status st = tpa__lora_set_check(set, model);
   if (st != TPA_OK)
     return tpa__error_prefix(st, "tpa_lora_set_merge");
-  size_t n = 0, bytes = 0;
-  if (!merged_size(set, &n) || !tpa__mul_size(n, sizeof(float), &bytes))
+  size_t n_mats = 0, n_vecs = 0, mat_bytes = 0, vec_bytes = 0;
+  if (!merged_size(set, &n_mats, &n_vecs) || !tpa__mul_size(n_mats, sizeof(float), &mat_bytes) ||
+      !tpa__mul_size(n_vecs, sizeof(float), &vec_bytes))
     return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_lora_set_merge: size overflow");
-  float *block = tpa__aligned_alloc(bytes ? bytes : 64);
-  if (!block)
-    return TPA__NO_MEMORY("merged weights");
-  /* The new table: the model's, with the merged tensors swapped in. */
+  float *mats = tpa__aligned_alloc(mat_bytes ? mat_bytes : 64);
+  float *vecs = tpa__aligned_alloc(vec_bytes ? vec_bytes : 64);
+  /* The old weights in HF's layout (unpacked where they live only packed),
+   * and the new table: the model's, with the merged tensors swapped in. */
+  tpa__plain base = {0};
   tpa__weights w;
-  tpa__layer *layers;
-  st = tpa__model_weights_copy(model, &w, &layers);
+  tpa__layer *layers = NULL;
+  st = mats && vecs ? plain_of_adapted(set, model, &base) : TPA__NO_MEMORY("merged weights");
+  if (st == TPA_OK)
+    st = tpa__model_weights_copy(model, &w, &layers);
   if (st != TPA_OK) {
-    free(block);
+    tpa__plain_free(&base);
+    free(mats);
+    free(vecs);
     return st;
   }
-  build(set, model, &w, block);
+  build(set, &base.w, &w, mats, vecs);
+  tpa__plain_free(&base);
 
-  /* Own the block first so nothing can fail after the swap but the
+  /* Own the blocks first so nothing can fail after the swap but the
    * inference state, which tpa__model_replace_weights then undoes (the
-   * unused block stays owned and goes with the model). */
-  if (!tpa__model_own(model, block)) {
-    free(block);
+   * unused blocks stay owned and go with the model). */
+  if (!tpa__model_own(model, mats, mat_bytes ? mat_bytes : 64)) {
+    free(mats);
+    free(vecs);
+    free(layers);
+    return TPA__NO_MEMORY("merged weights");
+  }
+  if (!tpa__model_own(model, vecs, vec_bytes ? vec_bytes : 64)) {
+    free(vecs);
     free(layers);
     return TPA__NO_MEMORY("merged weights");
   }

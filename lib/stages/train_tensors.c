@@ -78,7 +78,13 @@ tpa_status tpa__trainable_full(tpa__trainable *t, const tpa_model *m, bool keep_
   tpa__weights gw;
   tpa__named_tensor *pn = NULL, *gn = NULL;
   size_t n = 0, gcount = 0;
-  tpa_status s = tpa__model_weights_copy(m, &t->w, &t->w_layers);
+  /* The model's values in HF's layout (unpacked where they live only
+   * packed); every tensor is copied into the trainable block below. */
+  tpa__plain plain;
+  tpa_status s = tpa__model_plain(m, &plain);
+  t->w = plain.w;
+  t->w_layers = plain.layers;
+  plain.layers = NULL; /* the trainable's table now */
   if (s == TPA_OK)
     s = tpa__model_weights_copy(m, &gw, &t->g_layers);
   if (s == TPA_OK)
@@ -149,6 +155,7 @@ tpa_status tpa__trainable_full(tpa__trainable *t, const tpa_model *m, bool keep_
     t->gout.w = &t->wg;
     s = alloc_moments(t, keep_best);
   }
+  tpa__plain_free(&plain);
   free(pn);
   free(gn);
   return s;
@@ -200,7 +207,10 @@ tpa_status tpa__trainable_commit_full(tpa__trainable *t, tpa_model *m) {
   s = list_tensors(m, &w, &mn, &n);
   if (s == TPA_OK && n != t->n)
     s = tpa__error(TPA_ERR_INTERNAL, "full fine-tuning: %zu tensors, the model has %zu", t->n, n);
-  if (s == TPA_OK && !tpa__model_own(m, t->param_block))
+  size_t floats = 0;
+  for (size_t i = 0; i < t->n; i++)
+    floats += t->refs[i].count; /* summed without overflow when the block was made */
+  if (s == TPA_OK && !tpa__model_own(m, t->param_block, floats * sizeof(float)))
     s = TPA__NO_MEMORY("trained weights");
   if (s == TPA_OK) {
     t->param_block = NULL; /* the model frees it now */

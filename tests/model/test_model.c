@@ -17,6 +17,15 @@
 #include "model/model.h"
 #include "tpa/tpa.h"
 
+/* The model's weights with every block matrix in HF's layout: the loader
+ * drops copies it converted once they are packed, and tpa__model_plain
+ * unpacks them (exactly, which the tests below also check). */
+static tpa__plain plain_of(const tpa_model *m) {
+  tpa__plain p;
+  ck_assert_int_eq(tpa__model_plain(m, &p), TPA_OK);
+  return p;
+}
+
 static tpa_model *load_ok(const char *dir, const tpa_model_load_params *p) {
   tpa_model *m = NULL;
   tpa_status st = tpa_model_load(&m, dir, p);
@@ -62,7 +71,8 @@ static void check_full_model(const char *dir, const char *p, tpa__dtype dtype) {
   s.dtype = dtype;
   uint64_t written = ckpt_write(dir, &s);
   tpa_model *m = load_ok(dir, NULL);
-  const tpa__weights *w = &m->w;
+  tpa__plain pw = plain_of(m);
+  const tpa__weights *w = &pw.w;
   char name[128];
   snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight", p);
   expect_tensor(w->word_emb, name, 16 * 8);
@@ -105,6 +115,7 @@ static void check_full_model(const char *dir, const char *p, tpa__dtype dtype) {
   ck_assert_ptr_nonnull(tok);
   ck_assert_uint_eq(tpa_tokenizer_vocab_size(tok), 11);
   ck_assert_int_eq(tpa_tokenizer_token_id(tok, "cat"), 6);
+  tpa__plain_free(&pw);
   tpa_model_free(m);
 }
 
@@ -270,8 +281,10 @@ START_TEST(pruned_heads_honoured) {
   ck_assert_int_eq(ids[1], 1);
   ck_assert_int_eq(tpa_model_layer_heads(m, 3, ids, 4, &n), TPA_ERR_INVALID_ARGUMENT);
   /* compact tensors were read with their pruned shapes */
-  expect_tensor(m->w.layer[0].q_w, "bert.encoder.layer.0.attention.self.query.weight", 6 * 8);
-  expect_tensor(m->w.layer[2].o_w, "bert.encoder.layer.2.attention.output.dense.weight", 8 * 4);
+  tpa__plain pw = plain_of(m);
+  expect_tensor(pw.w.layer[0].q_w, "bert.encoder.layer.0.attention.self.query.weight", 6 * 8);
+  expect_tensor(pw.w.layer[2].o_w, "bert.encoder.layer.2.attention.output.dense.weight", 8 * 4);
+  tpa__plain_free(&pw);
   /* counts: what the test wrote, and 3 heads fewer than unpruned by
    * 3 (d H + d) + H d = 3 (2*8 + 2) + 8*2 = 70 each */
   ck_assert_uint_eq(total_params(m), written);
@@ -692,16 +705,19 @@ typedef struct view {
   size_t n;
 } view;
 
-static size_t model_views(const tpa_model *m, view *v, bool with_classifier) {
+/* Views of @p m's tensors through @p p (plain_of, freed by the caller). */
+static size_t model_views(const tpa_model *m, tpa__plain *p, view *v, bool with_classifier) {
   const tpa__config *c = &m->cfg;
   size_t H = (size_t)c->hidden, I = (size_t)c->inter, k = 0;
-  v[k++] = (view){m->w.word_emb, (size_t)c->vocab * H};
-  v[k++] = (view){m->w.pos_emb, (size_t)c->max_pos * H};
-  v[k++] = (view){m->w.type_emb, (size_t)c->type_vocab * H};
-  v[k++] = (view){m->w.emb_ln_g, H};
-  v[k++] = (view){m->w.emb_ln_b, H};
+  *p = plain_of(m);
+  const tpa__weights *w = &p->w;
+  v[k++] = (view){w->word_emb, (size_t)c->vocab * H};
+  v[k++] = (view){w->pos_emb, (size_t)c->max_pos * H};
+  v[k++] = (view){w->type_emb, (size_t)c->type_vocab * H};
+  v[k++] = (view){w->emb_ln_g, H};
+  v[k++] = (view){w->emb_ln_b, H};
   for (int32_t l = 0; l < c->layers; l++) {
-    const tpa__layer *y = &m->w.layer[l];
+    const tpa__layer *y = &w->layer[l];
     size_t a = (size_t)y->n_heads * (size_t)c->head_dim;
     v[k++] = (view){y->q_w, a * H};
     v[k++] = (view){y->q_b, a};
@@ -720,11 +736,11 @@ static size_t model_views(const tpa_model *m, view *v, bool with_classifier) {
     v[k++] = (view){y->ln2_g, H};
     v[k++] = (view){y->ln2_b, H};
   }
-  v[k++] = (view){m->w.pool_w, H * H};
-  v[k++] = (view){m->w.pool_b, H};
+  v[k++] = (view){w->pool_w, H * H};
+  v[k++] = (view){w->pool_b, H};
   if (with_classifier) {
-    v[k++] = (view){m->w.cls_w, (size_t)c->num_labels * H};
-    v[k++] = (view){m->w.cls_b, (size_t)c->num_labels};
+    v[k++] = (view){w->cls_w, (size_t)c->num_labels * H};
+    v[k++] = (view){w->cls_b, (size_t)c->num_labels};
   }
   return k;
 }
@@ -773,9 +789,10 @@ END_TEST
  * HF-style prune wrote them: the loader's head ids must name them. */
 START_TEST(fixtures_pruned_rows_match) {
   tpa_model *full = load_fixture("tiny"), *pr = load_fixture("tiny-pruned");
+  tpa__plain pf = plain_of(full), pp = plain_of(pr);
   const int32_t H = 96, d = 16;
   for (int32_t l = 0; l < 3; l++) {
-    const tpa__layer *a = &full->w.layer[l], *b = &pr->w.layer[l];
+    const tpa__layer *a = &pf.w.layer[l], *b = &pp.w.layer[l];
     for (int32_t j = 0; j < b->n_heads; j++) {
       int32_t h = b->head_ids[j];
       for (int32_t r = 0; r < d; r++) {
@@ -789,6 +806,8 @@ START_TEST(fixtures_pruned_rows_match) {
     }
     ck_assert(memcmp(a->i_w, b->i_w, 200 * 96 * sizeof(float)) == 0);
   }
+  tpa__plain_free(&pf);
+  tpa__plain_free(&pp);
   tpa_model_free(full);
   tpa_model_free(pr);
 }
@@ -802,9 +821,10 @@ START_TEST(fixtures_half_match_torch) {
   tpa_model *f = load_fixture("tiny"), *h = load_fixture("tiny-f16"),
             *b = load_fixture("tiny-bf16");
   view vf[64], vh[64], vb[64];
-  size_t n = model_views(f, vf, true);
-  ck_assert_uint_eq(model_views(h, vh, true), n);
-  ck_assert_uint_eq(model_views(b, vb, true), n);
+  tpa__plain pf, ph, pb;
+  size_t n = model_views(f, &pf, vf, true);
+  ck_assert_uint_eq(model_views(h, &ph, vh, true), n);
+  ck_assert_uint_eq(model_views(b, &pb, vb, true), n);
   size_t checked = 0, inexact = 0;
   for (size_t t = 0; t < n; t++)
     for (size_t i = 0; i < vf[t].n; i++) {
@@ -820,6 +840,9 @@ START_TEST(fixtures_half_match_torch) {
     }
   ck_assert_uint_eq(checked, 295706);
   ck_assert_uint_gt(inexact, checked / 2); /* random weights: rounding did happen */
+  tpa__plain_free(&pf);
+  tpa__plain_free(&ph);
+  tpa__plain_free(&pb);
   tpa_model_free(f);
   tpa_model_free(h);
   tpa_model_free(b);
@@ -831,10 +854,13 @@ END_TEST
 START_TEST(fixtures_bare_model) {
   tpa_model *f = load_fixture("tiny"), *b = load_fixture("tiny-bare");
   view vf[64], vb[64];
-  size_t n = model_views(f, vf, false);
-  ck_assert_uint_eq(model_views(b, vb, false), n);
+  tpa__plain pf, pb;
+  size_t n = model_views(f, &pf, vf, false);
+  ck_assert_uint_eq(model_views(b, &pb, vb, false), n);
   for (size_t t = 0; t < n; t++)
     ck_assert(memcmp(vf[t].p, vb[t].p, vf[t].n * sizeof(float)) == 0);
+  tpa__plain_free(&pf);
+  tpa__plain_free(&pb);
   ck_assert(memcmp(f->w.cls_w, b->w.cls_w, 2 * 96 * sizeof(float)) != 0);
   ck_assert(b->w.cls_b[0] == 0.0f && b->w.cls_b[1] == 0.0f);
   tpa_model_free(f);

@@ -155,8 +155,13 @@ END_TEST
 static void assert_same_weights(const tpa_model *a, const tpa_model *b) {
   const size_t H = (size_t)a->cfg.hidden, d = (size_t)a->cfg.head_dim;
   ck_assert_int_eq(a->cfg.inter, b->cfg.inter);
+  /* Pruned matrices live only packed (model/plain.c): compare them in
+   * HF's layout. */
+  tpa__plain pa, pb;
+  ck_assert_int_eq(tpa__model_plain(a, &pa), TPA_OK);
+  ck_assert_int_eq(tpa__model_plain(b, &pb), TPA_OK);
   for (int32_t l = 0; l < LAYERS; l++) {
-    const tpa__layer *x = &a->w.layer[l], *y = &b->w.layer[l];
+    const tpa__layer *x = &pa.w.layer[l], *y = &pb.w.layer[l];
     ck_assert_int_eq(x->inter, y->inter);
     const size_t I = (size_t)x->inter;
     ck_assert_int_eq(memcmp(x->i_w, y->i_w, I * H * sizeof(float)), 0);
@@ -164,7 +169,7 @@ static void assert_same_weights(const tpa_model *a, const tpa_model *b) {
     ck_assert_int_eq(memcmp(x->f_w, y->f_w, I * H * sizeof(float)), 0);
   }
   for (int32_t l = 0; l < LAYERS; l++) {
-    const tpa__layer *x = &a->w.layer[l], *y = &b->w.layer[l];
+    const tpa__layer *x = &pa.w.layer[l], *y = &pb.w.layer[l];
     ck_assert_int_eq(x->n_heads, y->n_heads);
     ck_assert_int_eq(memcmp(x->head_ids, y->head_ids, (size_t)x->n_heads * sizeof(int32_t)), 0);
     const size_t w = (size_t)x->n_heads * d * H * sizeof(float), bias = (size_t)x->n_heads * d;
@@ -177,6 +182,8 @@ static void assert_same_weights(const tpa_model *a, const tpa_model *b) {
     ck_assert_int_eq(memcmp(x->v_b, y->v_b, bias * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(x->o_b, y->o_b, H * sizeof(float)), 0);
   }
+  tpa__plain_free(&pa);
+  tpa__plain_free(&pb);
 }
 
 /* Logits of @p a and @p b on every reference batch, bit for bit. */

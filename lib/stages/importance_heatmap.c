@@ -54,7 +54,7 @@ typedef struct view {
   double ffn_top;
   int32_t *ffn_kept; /* [layers] neurons the plan keeps, or NULL */
   int32_t absent, removed;
-  char title[160], subtitle[160];
+  char title[320], subtitle[160]; /* title: room for 48 four-byte code points */
 } view;
 
 /* Positions, in units. */
@@ -76,30 +76,37 @@ static int32_t max32(int32_t a, int32_t b) {
   return a > b ? a : b;
 }
 
-/* @p task as the title shows it: valid UTF-8, '?' for control characters
- * and bad bytes, at most TITLE_MAX code points (longer: "..." and the
- * tail, which tells files apart better than the head). */
-static void clean_name(const char *task, char *out, size_t cap) {
-  char tmp[4 * 1024 + 8];
-  size_t n = 0, points = 0, len = strlen(task);
-  size_t starts[1024]; /* byte offset of each kept code point */
-  for (size_t i = 0; i < len && points < 1024;) {
-    uint32_t cp = '?';
-    size_t k = tpa__utf8_decode((const unsigned char *)task + i, len - i, &cp);
-    if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xfffe || cp == 0xffff)
-      cp = '?';
-    i += k ? k : 1;
-    starts[points++] = n;
-    n += tpa__utf8_encode(cp, tmp + n);
+/* The code point at task[*i] (advancing *i past it), '?' for a byte that
+ * does not start valid UTF-8 and for what XML or a title cannot show. */
+static uint32_t next_point(const char *task, size_t len, size_t *i) {
+  uint32_t cp = '?';
+  const size_t k = tpa__utf8_decode((const unsigned char *)task + *i, len - *i, &cp);
+  *i += k ? k : 1;
+  if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xfffe || cp == 0xffff)
+    cp = '?';
+  return cp;
+}
+
+/* @p task as the title shows it: valid UTF-8, at most TITLE_MAX code
+ * points; a longer name keeps "..." and its tail, which tells files apart
+ * better than its head. @p out holds 4 * TITLE_MAX + 1 bytes. */
+static void clean_name(const char *task, char *out) {
+  const size_t len = strlen(task);
+  size_t points = 0, n = 0;
+  for (size_t i = 0; i < len; points++)
+    next_point(task, len, &i);
+  const size_t skip = points > TITLE_MAX ? points - (TITLE_MAX - 3) : 0;
+  if (skip > 0) {
+    memcpy(out, "...", 3);
+    n = 3;
   }
-  tmp[n] = '\0';
-  const char *from = tmp;
-  const char *dots = "";
-  if (points > TITLE_MAX) {
-    from = tmp + starts[points - (TITLE_MAX - 3)];
-    dots = "...";
+  size_t p = 0;
+  for (size_t i = 0; i < len; p++) {
+    const uint32_t cp = next_point(task, len, &i);
+    if (p >= skip)
+      n += tpa__utf8_encode(cp, out + n);
   }
-  snprintf(out, cap, "%s%s", dots, from);
+  out[n] = '\0';
 }
 
 static tpa_status view_init(view *v, const tpa_importance *imp, const tpa_heatmap_params *p) {
@@ -136,9 +143,9 @@ static tpa_status view_init(view *v, const tpa_importance *imp, const tpa_heatma
       }
     }
   }
-  char name[4 * TITLE_MAX + 8] = "";
+  char name[4 * TITLE_MAX + 1] = "";
   if (p->task && p->task[0])
-    clean_name(p->task, name, sizeof name);
+    clean_name(p->task, name);
   snprintf(v->title, sizeof v->title, "Head importance%s%s, %llu examples", name[0] ? ": " : "",
            name, (unsigned long long)imp->examples);
   snprintf(v->subtitle, sizeof v->subtitle,

@@ -271,6 +271,18 @@ START_TEST(svg_of_a_pruned_model) {
   /* Without a plan and a task: no marks, a title without a name. */
   ck_assert_int_eq(tpa_importance_write_svg(imp, path, NULL), TPA_OK);
   check_svg(path, imp, NULL, "Head importance, 40 examples", boxes);
+  /* A name that is not UTF-8, with a control character, too long: '?'
+   * for the bad bytes, "..." and the last 45 characters. */
+  char name[80], want[160];
+  snprintf(name, sizeof name, "\xff\t%s", "0123456789012345678901234567890123456789012345678x");
+  hp.task = name;
+  hp.plan = NULL;
+  ck_assert_int_eq(tpa_importance_write_svg(imp, path, &hp), TPA_OK);
+  snprintf(want, sizeof want, "Head importance: ...%s, 40 examples", name + strlen(name) - 45);
+  check_svg(path, imp, NULL, want, boxes);
+  snprintf(name, sizeof name, "\xff\tb\xc3\xbc"); /* short: every character kept */
+  ck_assert_int_eq(tpa_importance_write_svg(imp, path, &hp), TPA_OK);
+  check_svg(path, imp, NULL, "Head importance: ??b\xc3\xbc, 40 examples", boxes);
   ck_assert_int_eq(unlink(path), 0);
   for (int up = 0; up < 3; up++) { /* b, a, the temporary directory */
     *strrchr(path, '/') = '\0';

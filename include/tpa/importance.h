@@ -255,12 +255,12 @@ TPA_API TPA_NODISCARD tpa_status tpa_importance_write_heatmap(const tpa_importan
  * layers (rows, layer 0 on top) by ORIGINAL heads (columns), each cell
  * coloured by the head's normalised score over the table's largest and
  * showing the score with two decimals; heads without a score hatched grey;
- * heads @ref plan removes outlined in red; beside each row a bar of the
- * layer's block importance with its value and, for a table with neuron
- * scores, a bar of the sum of the layer's raw neuron scores (and, when
- * @ref plan prunes neurons, how many the layer keeps); a colour legend;
- * and a title naming @ref task and the number of examples and tokens
- * scored.
+ * the heads of the plan field outlined in red; beside each row a bar of
+ * the layer's block importance with its value and, for a table with
+ * neuron scores, a bar of the sum of the layer's raw neuron scores (and,
+ * when the plan prunes neurons, how many the layer keeps); a colour
+ * legend; and a title naming the task field and the number of examples
+ * and tokens scored.
  * @since 0.8.0
  */
 typedef struct tpa_heatmap_params {

@@ -230,9 +230,9 @@ TPA_API TPA_NODISCARD tpa_status tpa_importance_save(const tpa_importance *imp, 
 TPA_API TPA_NODISCARD tpa_status tpa_importance_load(tpa_importance **out, const char *path);
 
 /**
- * Write a layers x heads heatmap of the normalised scores as a PNG (the
- * paper's Figure 1): one cell per head, darker = more important, pruned
- * heads marked. Atomic.
+ * Write the table's picture as a PNG: the picture tpa_importance_write_png()
+ * draws with default options (no task in the title, no plan). Before
+ * 0.8.0 this drew only the cells, 24 px each, without labels. Atomic.
  * @param imp the table (borrowed, only read); not NULL.
  * @param png_path output file, NUL-terminated (borrowed for the call); not
  *        NULL or empty. Missing parent directories are created (since
@@ -246,6 +246,83 @@ TPA_API TPA_NODISCARD tpa_status tpa_importance_load(tpa_importance **out, const
  */
 TPA_API TPA_NODISCARD tpa_status tpa_importance_write_heatmap(const tpa_importance *imp,
                                                               const char *png_path);
+
+/**
+ * Options of the table's picture (tpa_importance_write_svg(),
+ * tpa_importance_write_png()).
+ *
+ * The picture (docs/formats.md, "The importance picture"): a grid of
+ * layers (rows, layer 0 on top) by ORIGINAL heads (columns), each cell
+ * coloured by the head's normalised score over the table's largest and
+ * showing the score with two decimals; heads without a score hatched grey;
+ * the heads of the plan field outlined in red; beside each row a bar of
+ * the layer's block importance with its value and, for a table with
+ * neuron scores, a bar of the sum of the layer's raw neuron scores (and,
+ * when the plan prunes neurons, how many the layer keeps); a colour
+ * legend; and a title naming the task field and the number of examples
+ * and tokens scored.
+ * @since 0.8.0
+ */
+typedef struct tpa_heatmap_params {
+  size_t size; /**< sizeof the struct, set by the init function */
+  /** The task or data named in the title, UTF-8, NUL-terminated (borrowed
+   *  for the call); bytes that are not valid UTF-8 or are control
+   *  characters are shown as '?', and a name longer than 48 characters
+   *  is shortened to "..." and its last 45; NULL or "" = no name (NULL). */
+  const char *task;
+  /** Mark the heads this plan removes (and, with neurons, count the
+   *  neurons each layer keeps); borrowed for the call; it must cover the
+   *  table's layers; NULL = no plan (NULL). */
+  const tpa_prune_plan *plan;
+} tpa_heatmap_params;
+
+/**
+ * Fill @p p with defaults; @p size is sizeof *p.
+ * @param p the struct to fill (its first @p size bytes; bytes the library
+ *        does not know are zeroed); NULL does nothing.
+ * @param size sizeof *p as the caller compiled it, in bytes; a value below
+ *        sizeof(size_t) does nothing.
+ * @since 0.8.0
+ */
+TPA_API void tpa_heatmap_params_init(tpa_heatmap_params *p, size_t size);
+
+/**
+ * Write the table's picture (tpa_heatmap_params) as SVG 1.1: text a person
+ * or a browser reads, cells as rect elements of class "cell" and scores as
+ * text elements of class "score", each with data-layer and data-head
+ * attributes. Atomic.
+ * @param imp the table (borrowed, only read); not NULL.
+ * @param svg_path output file, NUL-terminated (borrowed for the call); not
+ *        NULL or empty. Missing parent directories are created; on failure
+ *        an existing file is left as it was.
+ * @param params options (borrowed for the call), or NULL for defaults.
+ * @return TPA_OK; TPA_ERR_INVALID_ARGUMENT for a NULL @p imp, a NULL or
+ *         empty @p svg_path, a bad params->size, or a plan whose layer
+ *         count is not the table's; TPA_ERR_IO if a parent cannot be
+ *         created (or is not a directory) or writing fails;
+ *         TPA_ERR_NO_MEMORY.
+ * @since 0.8.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_importance_write_svg(const tpa_importance *imp,
+                                                          const char *svg_path,
+                                                          const tpa_heatmap_params *params);
+
+/**
+ * Write the same picture as tpa_importance_write_svg() as a PNG, two
+ * pixels per SVG unit (one for tables too large to fit 8192 pixels so),
+ * its text drawn with the library's own bitmap font: about 1150 x 690
+ * pixels for BERT-base's 12 x 12 heads. Atomic.
+ * @param imp the table (borrowed, only read); not NULL.
+ * @param png_path output file, NUL-terminated (borrowed for the call); not
+ *        NULL or empty. Missing parent directories are created; on failure
+ *        an existing file is left as it was.
+ * @param params options (borrowed for the call), or NULL for defaults.
+ * @return as tpa_importance_write_svg().
+ * @since 0.8.0
+ */
+TPA_API TPA_NODISCARD tpa_status tpa_importance_write_png(const tpa_importance *imp,
+                                                          const char *png_path,
+                                                          const tpa_heatmap_params *params);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`tpa importance` end to end: the JSON on stdout and in --out against the
-PyTorch reference tables (tests/fixtures/importance/), the heatmap PNG
-decoded with the standard library (zlib, struct), and the exit codes.
+PyTorch reference tables (tests/fixtures/importance/), the picture as SVG
+(parsed as XML) and as PNG (decoded with the standard library: zlib,
+struct), and the exit codes.
 
 Usage: test_cli.py PATH/TO/tpa   (TPA_FIXTURES and TPA_SHARED_DATA set)
 """
@@ -11,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 import zlib
 
 TPA = sys.argv[1]
@@ -100,24 +102,56 @@ def main():
         stdout_text = r.stdout
         same_table(json.loads(r.stdout), reference("tiny_sst2_40"), "stdout")
 
-        # --out and --heatmap on the pruned model; progress on stderr.
+        # --out, --svg and --heatmap on the pruned model; progress on stderr.
         out, png = os.path.join(tmp, "imp.json"), os.path.join(tmp, "imp.png")
+        svg = os.path.join(tmp, "imp.svg")
         r = tpa("--model", os.path.join(FIX, "tiny-pruned"), "--task", "rte", "--data", RTE,
-                "--samples", "40", "--out", out, "--heatmap", png)
+                "--samples", "40", "--out", out, "--heatmap", png, "--svg", svg)
         check(r.returncode == 0, f"--out run: rc {r.returncode} {r.stderr}")
         check(r.stdout == "", "--out run printed on stdout")
         check("importance" in r.stderr, "progress on stderr")
         with open(out) as f:
-            same_table(json.load(f), reference("pruned_rte40"), "--out")
-        check(sorted(os.listdir(tmp)) == ["imp.json", "imp.png"], f"files {os.listdir(tmp)}")
+            table = json.load(f)
+        same_table(table, reference("pruned_rte40"), "--out")
+        check(sorted(os.listdir(tmp)) == ["imp.json", "imp.png", "imp.svg"],
+              f"files {os.listdir(tmp)}")
+        root = ET.parse(svg).getroot()
+        ns = "{http://www.w3.org/2000/svg}"
+        check(root.find(ns + "title").text == "Head importance: rte, 40 examples",
+              "SVG title names the task and the sample")
+        cells = {(int(e.get("data-layer")), int(e.get("data-head"))): e
+                 for e in root.iter(ns + "rect") if e.get("class", "").startswith("cell")}
+        check(sorted(cells) == [(l, h) for l in range(3) for h in range(6)], "one cell a head")
+        scores = {(int(e.get("data-layer")), int(e.get("data-head"))): e.text
+                  for e in root.iter(ns + "text") if e.get("class") == "score"}
+        want = {(l, h): "%.2f" % v for l, row in enumerate(table["normalized"])
+                for h, v in enumerate(row) if v is not None}
+        check(scores == want, f"printed scores {scores} != {want}")
         w, h, rows = decode_png(png)
-        check((w, h) == (6 * 25 + 1, 3 * 25 + 1), f"heatmap size {w}x{h}")
-        check(rows[0][0:3] == b"\x52\x52\x52", "grid colour")
-        # Layer 2, head 0 is pruned: hatched grey.
-        x0, y0 = 1, 1 + 2 * 25
-        cell = {bytes(rows[y0 + dy][3 * (x0 + dx):3 * (x0 + dx) + 3]) for dy in range(24)
-                for dx in range(24)}
+        vb = [int(v) for v in root.get("viewBox").split()]
+        check((w, h) == (2 * vb[2], 2 * vb[3]), f"PNG {w}x{h} is the SVG at 2 px a unit")
+        check(w >= 480, f"PNG only {w} px wide")
+        # Layer 2, head 0 is pruned: hatched grey, where the SVG has its cell.
+        e = cells[(2, 0)]
+        check("absent" in e.get("class"), "layer 2 head 0 marked absent")
+        x0, y0, cw, ch = (2 * int(e.get(k)) for k in ("x", "y", "width", "height"))
+        cell = {bytes(rows[y0 + dy][3 * (x0 + dx):3 * (x0 + dx) + 3]) for dy in range(ch)
+                for dx in range(cw)}
         check(cell == {b"\x80\x80\x80", b"\xd0\xd0\xd0"}, f"pruned cell colours {cell}")
+
+        # Your own data: the title names the file, escaped in the SVG.
+        odd = os.path.join(tmp, "a&b<c>")
+        os.mkdir(odd)
+        with open(RTE) as f, open(os.path.join(odd, "rte.tsv"), "w") as g:
+            g.writelines(f.readlines()[:41])
+        svg2 = os.path.join(tmp, "own.svg")
+        r = tpa("--model", os.path.join(FIX, "tiny"), "--data", os.path.join(odd, "rte.tsv"),
+                "--samples", "40", "--svg", svg2, "-q", "-o", os.path.join(tmp, "own.json"))
+        check(r.returncode == 0, f"own data run: rc {r.returncode} {r.stderr}")
+        name = os.path.join(odd, "rte.tsv")
+        name = name if len(name) <= 48 else "..." + name[-45:]  # the tail of a long one
+        title = ET.parse(svg2).getroot().find(ns + "title").text
+        check(title == "Head importance: %s, 40 examples" % name, f"own data title {title!r}")
 
         # --ffn: neuron scores beside the heads', on the pruned model.
         r = tpa("--model", os.path.join(FIX, "tiny-pruned"), "--task", "rte", "--data", RTE,
@@ -152,6 +186,8 @@ def main():
              "task with another label count"),
             (base + ["--max-seq-length", "65"], 1, "length past the position table"),
             (base + ["--out", os.path.join(a_file, "dir.json")], 1, "unwritable --out"),
+            (base + ["--svg", ""], 2, "empty --svg"),
+            (base + ["--svg", os.path.join(a_file, "p.svg")], 1, "unwritable --svg"),
         ]:
             r = tpa(*args) if rc == 0 else tpa(*args, "-q")
             check(r.returncode == rc, f"{what}: rc {r.returncode}, want {rc} ({r.stderr.strip()})")

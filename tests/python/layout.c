@@ -181,6 +181,11 @@ int main(void) {
   FIELD(tpa_train_result, examples);
   FIELD(tpa_train_result, tokens);
 
+  STRUCT(tpa_heatmap_params);
+  FIELD(tpa_heatmap_params, size);
+  FIELD(tpa_heatmap_params, task);
+  FIELD(tpa_heatmap_params, plan);
+
   /* Enums the binding passes as c_int. */
   STRUCT(tpa_quantize_params);
   FIELD(tpa_quantize_params, size);

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
 import libtpa
 
@@ -184,6 +185,20 @@ class TestPipeline(TempDir):
                     pass
                 with libtpa.PrunePlan.create(imp, num_heads=4) as plan:
                     self.assertEqual(plan.num_pruned, 4)
+                    # The picture: the plan's heads marked, the task in the title.
+                    svg = os.path.join(self.tmp, "pic", "imp.svg")
+                    imp.write_svg(svg, task="sst2 & <dev>", plan=plan)
+                    imp.write_png(os.path.join(self.tmp, "pic", "imp.png"), plan=plan)
+                    with open(os.path.join(self.tmp, "pic", "imp.png"), "rb") as f:
+                        self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+                    root = ET.parse(svg).getroot()
+                    ns = "{http://www.w3.org/2000/svg}"
+                    marked = sorted((int(e.get("data-layer")), int(e.get("data-head")))
+                                    for e in root.iter(ns + "rect") if e.get("class") == "mark")
+                    self.assertEqual(marked, [(l, h) for l in range(3) for h in range(6)
+                                              if plan.removes(l, h)])
+                    self.assertEqual(root.find(ns + "title").text,
+                                     "Head importance: sst2 & <dev>, 200 examples")
                     ppath = os.path.join(self.tmp, "plan.json")
                     plan.save(ppath)
                     with libtpa.PrunePlan.load(ppath) as plan2:

@@ -32,6 +32,7 @@ STRUCTS = {
     "tpa_train_params": _capi.TrainParams,
     "tpa_train_result": _capi.TrainResult,
     "tpa_quantize_params": _capi.QuantizeParams,
+    "tpa_heatmap_params": _capi.HeatmapParams,
 }
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 TPA = os.path.abspath(sys.argv[1])
 ROOT = os.path.abspath(sys.argv[2])
@@ -110,6 +111,7 @@ def lowest_heads(imp, n):
 def default_tpa_writes_every_file():
     out, err = pipeline('tpa')
     for name in ['report.md', 'metrics.json', 'plan.json', 'importance.json', 'importance.png',
+                 'importance.svg',
                  'adapter/adapter_config.json', 'adapter/adapter_model.safetensors',
                  'model/config.json', 'model/model.safetensors', 'model/vocab.txt']:
         expect(os.path.isfile(os.path.join(out, name)), 'missing %s' % name)
@@ -121,7 +123,8 @@ def default_tpa_writes_every_file():
     leftovers = [f for _, _, fs in os.walk(out) for f in fs if '.tmp' in f]
     expect(not leftovers, 'temporary files left: %s' % leftovers)
     report = open(os.path.join(out, 'report.md')).read()
-    for needle in ['Table 2', 'Table 3', 'Table 4', 'sequences/s', 'peak RSS', 'tokens/s']:
+    for needle in ['Table 2', 'Table 3', 'Table 4', 'sequences/s', 'peak RSS', 'tokens/s',
+                   '](importance.svg)']:
         expect(needle in report, 'report.md lacks %r' % needle)
 
 
@@ -163,6 +166,15 @@ def plan_follows_importance_and_shrinks_the_model():
     expect(m['heads_pruned'] == n == 6, 'pruned %d heads, expected %d' % (m['heads_pruned'], n))
     got = sorted((int(l), h) for l, hs in plan['pruned_heads'].items() for h in hs)
     expect(got == lowest_heads(imp, n), 'plan %s, expected %s' % (got, lowest_heads(imp, n)))
+    # The picture outlines the plan's heads and names the task and sample.
+    svg = ET.parse(os.path.join(out, 'importance.svg')).getroot()
+    ns = '{http://www.w3.org/2000/svg}'
+    marked = sorted((int(e.get('data-layer')), int(e.get('data-head')))
+                    for e in svg.iter(ns + 'rect') if e.get('class') == 'mark')
+    expect(marked == got, 'importance.svg marks %s, the plan removes %s' % (marked, got))
+    title = svg.find(ns + 'title').text
+    expect(title == 'Head importance: sst2, %d examples' % imp['examples'],
+           'importance.svg title %r' % title)
     cfg = load_json(os.path.join(out, 'model', 'config.json'))
     expect({k: sorted(v) for k, v in cfg['pruned_heads'].items() if v} ==
            {k: sorted(v) for k, v in plan['pruned_heads'].items() if v},

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `tpa importance`: task-oriented head importance of a model on a GLUE
- * task file, as the JSON of docs/formats.md, and optionally its heatmap. */
+ * task file, as the JSON of docs/formats.md, and optionally its picture
+ * (SVG and/or PNG). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -36,9 +37,11 @@ static const char importance_help[] =
     "  --max-seq-length N    truncation length (128, or max_position_embeddings)\n"
     "  --ffn                 also score every feed-forward neuron\n"
     "  -o, --out FILE        write the JSON to FILE (atomically) instead of stdout\n"
-    "  --heatmap FILE.png    also draw the layers x heads heatmap of the\n"
-    "                        normalised scores (darker = more important, pruned\n"
-    "                        heads hatched grey)\n"
+    "  --svg FILE.svg        also draw the table: layers x heads, each cell's\n"
+    "                        normalised score printed in it (darker = more\n"
+    "                        important, unscored heads hatched grey), the block\n"
+    "                        importance beside each layer, a colour legend\n"
+    "  --heatmap FILE.png    the same picture as a PNG\n"
     "  --threads N           compute threads (sets OMP_NUM_THREADS)\n"
     "  -q, --quiet           nothing on stderr but errors\n"
     "  -h, --help            show this help\n"
@@ -46,12 +49,12 @@ static const char importance_help[] =
 
 typedef struct importance_opts {
   cli_run_opts run; /* model, task, data, max length, batch, threads, quiet */
-  const char *out, *heatmap;
+  const char *out, *heatmap, *svg;
   size_t samples;
   bool ffn;
 } importance_opts;
 
-enum { OPT_SAMPLES = 256, OPT_HEATMAP, OPT_BATCH, OPT_MAXLEN, OPT_THREADS, OPT_FFN };
+enum { OPT_SAMPLES = 256, OPT_HEATMAP, OPT_BATCH, OPT_MAXLEN, OPT_THREADS, OPT_FFN, OPT_SVG };
 
 static const struct option importance_options[] = {
     {"help", no_argument, NULL, 'h'},
@@ -63,6 +66,7 @@ static const struct option importance_options[] = {
     {"max-seq-length", required_argument, NULL, OPT_MAXLEN},
     {"out", required_argument, NULL, 'o'},
     {"heatmap", required_argument, NULL, OPT_HEATMAP},
+    {"svg", required_argument, NULL, OPT_SVG},
     {"ffn", no_argument, NULL, OPT_FFN},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"quiet", no_argument, NULL, 'q'},
@@ -92,6 +96,7 @@ static int parse(int argc, char **argv, importance_opts *o) {
     case 'o': o->out = optarg; break;
     case 'q': o->run.quiet = true; break;
     case OPT_HEATMAP: o->heatmap = optarg; break;
+    case OPT_SVG: o->svg = optarg; break;
     case OPT_FFN: o->ffn = true; break;
     case OPT_SAMPLES:
       if (!cli_parse_int(cmd, "samples", optarg, 0, LONG_MAX, &v))
@@ -138,6 +143,8 @@ static int parse(int argc, char **argv, importance_opts *o) {
     o->out = NULL; /* "-": standard output */
   if (o->heatmap && !o->heatmap[0])
     return cli_usage(cmd, "--heatmap needs a file name");
+  if (o->svg && !o->svg[0])
+    return cli_usage(cmd, "--svg needs a file name");
   return CLI_PARSED;
 }
 
@@ -223,8 +230,14 @@ static int importance_run(int argc, char **argv) {
     tpa_model_free(model);
     return rc;
   }
+  /* The picture's title names the GLUE task, or else the data file. */
+  tpa_heatmap_params hp;
+  tpa_heatmap_params_init(&hp, sizeof hp);
+  hp.task = tpa_task_name(o.run.task) ? tpa_task_name(o.run.task) : o.run.data;
+  if (rc == CLI_EXIT_OK && o.svg && (st = tpa_importance_write_svg(imp, o.svg, &hp)) != TPA_OK)
+    rc = cli_fail_lib(st);
   if (rc == CLI_EXIT_OK && o.heatmap &&
-      (st = tpa_importance_write_heatmap(imp, o.heatmap)) != TPA_OK)
+      (st = tpa_importance_write_png(imp, o.heatmap, &hp)) != TPA_OK)
     rc = cli_fail_lib(st);
   if (rc == CLI_EXIT_OK) {
     if (o.out)
@@ -233,10 +246,11 @@ static int importance_run(int argc, char **argv) {
       rc = print_table(imp);
   }
   if (rc == CLI_EXIT_OK && !o.run.quiet)
-    fprintf(stderr, "tpa: importance of %llu examples (%llu tokens)%s%s%s%s\n",
+    fprintf(stderr, "tpa: importance of %llu examples (%llu tokens)%s%s%s%s%s%s\n",
             (unsigned long long)tpa_importance_examples(imp),
             (unsigned long long)tpa_importance_tokens(imp), o.out ? " written to " : "",
-            o.out ? o.out : "", o.heatmap ? ", heatmap " : "", o.heatmap ? o.heatmap : "");
+            o.out ? o.out : "", o.svg ? ", picture " : "", o.svg ? o.svg : "",
+            o.heatmap ? (o.svg ? " and " : ", picture ") : "", o.heatmap ? o.heatmap : "");
   tpa_importance_free(imp);
   tpa_dataset_free(ds);
   tpa_model_free(model);

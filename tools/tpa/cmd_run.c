@@ -308,10 +308,10 @@ static bool file_exists(const char *path) {
 static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_dataset *train,
                              tpa_importance **imp) {
   const run_opts *o = c->o;
-  char *json = cli_join(o->t.out, "importance.json"), *png = cli_join(o->t.out, "importance.png");
+  char *json = cli_join(o->t.out, "importance.json");
   bool ok = false;
   tpa_status st;
-  if (json == NULL || png == NULL)
+  if (json == NULL)
     goto done;
   const bool ffn = o->ffn_keep > 0 || o->ffn_global > 0;
   if (o->t.tp.resume && file_exists(json) && tpa_importance_load(imp, json) == TPA_OK &&
@@ -346,18 +346,42 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
     }
     note(c, "%s (%.1f s)", json, c->f->importance_seconds);
   }
-  st = cli_dist_lead() ? tpa_importance_write_heatmap(*imp, png) : TPA_OK;
-  if (st != TPA_OK) {
-    cli_fail_lib(st);
-    goto done;
-  }
   ok = true;
 done:
-  if (json == NULL || png == NULL)
+  if (json == NULL)
     cli_fail("out of memory");
   free(json);
-  free(png);
   return ok;
+}
+
+/* OUT/importance.svg and OUT/importance.png: the table with the heads the
+ * plan removes marked, titled by the task (or the data file). */
+static bool pictures(const run_ctx *c, const tpa_importance *imp, const tpa_prune_plan *plan) {
+  const run_opts *o = c->o;
+  if (!cli_dist_lead()) /* under mpirun rank 0 writes */
+    return true;
+  char *svg = cli_join(o->t.out, "importance.svg"), *png = cli_join(o->t.out, "importance.png");
+  if (svg == NULL || png == NULL) {
+    free(svg);
+    free(png);
+    return cli_fail("out of memory"), false;
+  }
+  tpa_heatmap_params hp;
+  tpa_heatmap_params_init(&hp, sizeof hp);
+  hp.task = tpa_task_name(o->task) ? tpa_task_name(o->task)
+            : o->t.data            ? o->t.data
+                                   : o->t.table.train;
+  hp.plan = plan;
+  tpa_status st = tpa_importance_write_svg(imp, svg, &hp);
+  if (st == TPA_OK)
+    st = tpa_importance_write_png(imp, png, &hp);
+  free(svg);
+  free(png);
+  if (st != TPA_OK) {
+    cli_fail_lib(st);
+    return false;
+  }
+  return true;
 }
 
 static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) {
@@ -396,6 +420,8 @@ static bool plan_stage(run_ctx *c, const tpa_importance *imp, tpa_model *model) 
     }
   }
   c->f->heads_pruned = tpa_prune_plan_num_pruned(plan);
+  if (!pictures(c, imp, plan))
+    goto done;
   stage(c, "prune",
         ffn ? "removing the planned heads and neurons structurally"
             : "removing the planned heads structurally");

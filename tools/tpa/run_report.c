@@ -258,8 +258,8 @@ bool run_write_report(const char *path, const run_figures *f) {
         100.0 * (o->t.table.dev_split < 0 ? 0.1 : o->t.table.dev_split));
   if (o->mode == RUN_TPA) {
     put(&b,
-        "Pruned %d of %d heads (`plan.json`, importance in `importance.json` and "
-        "`importance.png`%s).\n",
+        "Pruned %d of %d heads (`plan.json`; importance in `importance.json`%s, drawn in "
+        "`importance.svg` and `importance.png`, the pruned heads outlined in red).\n",
         (int)f->heads_pruned, (int)(f->layers * f->heads_per_layer),
         f->importance_reused ? ", reused from an earlier run" : "");
     bool same = true, pruned = false;
@@ -277,6 +277,8 @@ bool run_write_report(const char *path, const run_figures *f) {
         put(&b, " %d", (int)f->ffn_widths[l]);
       put(&b, ".\n");
     }
+    put(&b,
+        "\n![Head importance by layer and head, the pruned heads outlined](importance.svg)\n\n");
   }
   if (f->ranks != NULL) {
     put(&b, "LoRA ranks per block:");

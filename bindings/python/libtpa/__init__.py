@@ -456,7 +456,26 @@ class Importance(_Handle):
         _check(_lib.tpa_importance_save(self.ptr, _path(path)))
 
     def heatmap(self, png_path):
+        """The picture as a PNG, without a task name or plan (see write_png)."""
         _check(_lib.tpa_importance_write_heatmap(self.ptr, _path(png_path)))
+
+    def _picture(self, fn, path, task, plan):
+        p = _params(_capi.HeatmapParams, _lib.tpa_heatmap_params_init, {})
+        if task is not None:
+            p.task = task.encode()
+        if plan is not None:
+            p.plan = plan.ptr
+        _check(fn(self.ptr, _path(path), ctypes.byref(p)))
+
+    def write_svg(self, path, task=None, plan=None):
+        """The picture as SVG: scores per layer and head, block importance,
+        legend; ``task`` names the title, ``plan`` (a PrunePlan) marks the
+        heads it removes (since 0.8.0)."""
+        self._picture(_lib.tpa_importance_write_svg, path, task, plan)
+
+    def write_png(self, path, task=None, plan=None):
+        """The same picture as write_svg, as a PNG (since 0.8.0)."""
+        self._picture(_lib.tpa_importance_write_png, path, task, plan)
 
     @property
     def num_layers(self):

@@ -106,6 +106,10 @@ class ImportanceParams(ctypes.Structure):
                 ("ffn", c_bool)]  # ffn: since 0.6.0
 
 
+class HeatmapParams(ctypes.Structure):  # since 0.8.0
+    _fields_ = [("size", c_size_t), ("task", c_char_p), ("plan", c_void_p)]
+
+
 class PruneParams(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("num_heads", c_int32), ("use_threshold", c_bool),
                 ("threshold", c_double), ("allow_empty_layers", c_bool),
@@ -258,6 +262,9 @@ _SIGNATURES = {
     "tpa_importance_save": (S, [VP, c_char_p]),
     "tpa_importance_load": (S, [POINTER(VP), c_char_p]),
     "tpa_importance_write_heatmap": (S, [VP, c_char_p]),
+    "tpa_heatmap_params_init": (None, [POINTER(HeatmapParams), c_size_t]),  # 0.8.0
+    "tpa_importance_write_svg": (S, [VP, c_char_p, POINTER(HeatmapParams)]),
+    "tpa_importance_write_png": (S, [VP, c_char_p, POINTER(HeatmapParams)]),
     # prune.h
     "tpa_prune_params_init": (None, [POINTER(PruneParams), c_size_t]),
     "tpa_prune_plan_create": (S, [POINTER(VP), VP, POINTER(PruneParams)]),

@@ -37,11 +37,11 @@ typedef struct tpa_dist tpa_dist;
 /** Compile-time major version of the headers (see tpa_version() for run time). */
 #define TPA_VERSION_MAJOR 0
 /** Minor version of the headers. */
-#define TPA_VERSION_MINOR 7
+#define TPA_VERSION_MINOR 8
 /** Patch version of the headers. */
 #define TPA_VERSION_PATCH 0
 /** Version of the headers as a string, "major.minor.patch". */
-#define TPA_VERSION_STRING "0.7.0"
+#define TPA_VERSION_STRING "0.8.0"
 /** Single number for comparisons: major*10000 + minor*100 + patch. */
 #define TPA_VERSION_NUMBER (TPA_VERSION_MAJOR * 10000 + TPA_VERSION_MINOR * 100 + TPA_VERSION_PATCH)
 

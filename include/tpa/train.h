@@ -31,8 +31,13 @@ typedef struct tpa_epoch_report {
   int64_t step;      /**< optimizer steps done so far */
   double train_loss; /**< mean training loss over the epoch's steps */
   tpa_metrics dev;   /**< dev metrics (dev.present == 0 without a dev set) */
-  double seconds;    /**< wall time of the epoch including evaluation */
-  bool best;         /**< this epoch's dev metric is the best so far */
+  /** wall time of the epoch including evaluation. An epoch a resumed run
+   *  finished adds the time the earlier call had spent on it up to the
+   *  checkpoint (since 0.8.0; before, only the resuming call's share);
+   *  NaN when that is unknown, for an epoch resumed mid-way from a
+   *  checkpoint written before 0.8.0. */
+  double seconds;
+  bool best; /**< this epoch's dev metric is the best so far */
   /** dev macro-F1, when dev.present has TPA_METRIC_MACRO_F1 (else 0).
    *  @since 0.4.0 */
   double dev_macro_f1;
@@ -105,18 +110,40 @@ typedef struct tpa_train_params {
  */
 TPA_API void tpa_train_params_init(tpa_train_params *p, size_t size);
 
-/** Summary of a training run. @since 0.1.0 */
+/**
+ * Summary of a training run. @since 0.1.0
+ *
+ * A run is everything that produced the result: with
+ * tpa_train_params.resume, the earlier calls whose checkpoint this call
+ * continued (each possibly resumed itself) and this call. Each counter
+ * says whether it is per run or per call; without a resume the two
+ * agree. Work an earlier call did after its last checkpoint was lost
+ * with it and redone, and is counted once, as redone.
+ */
 typedef struct tpa_train_result {
   size_t size;               /**< set by the caller to sizeof the struct */
-  int32_t epochs;            /**< epochs run (including resumed ones) */
-  int64_t steps;             /**< optimizer steps run */
-  int32_t best_epoch;        /**< 1-based; 0 without a dev set */
-  double best_metric;        /**< dev `main` metric of the best epoch */
-  double final_train_loss;   /**< mean loss of the last epoch */
-  double seconds;            /**< wall time of this call */
-  uint64_t trainable_params; /**< parameters updated by the optimizer */
-  uint64_t examples;         /**< training examples processed by this call */
-  uint64_t tokens;           /**< non-pad training tokens processed by this call */
+  int32_t epochs;            /**< per run: epochs run (including resumed ones) */
+  int64_t steps;             /**< per run: optimizer steps (including resumed ones) */
+  int32_t best_epoch;        /**< per run: 1-based; 0 without a dev set */
+  double best_metric;        /**< per run: dev `main` metric of the best epoch */
+  double final_train_loss;   /**< per run: mean loss of the last epoch */
+  double seconds;            /**< per call: wall time of this call */
+  uint64_t trainable_params; /**< parameters updated by the optimizer (every call alike) */
+  uint64_t examples;         /**< per call: training examples processed by this call */
+  uint64_t tokens;           /**< per call: non-pad training tokens processed by this call */
+  /** per run: training examples processed (an example is counted once per
+   *  epoch that used it). @since 0.8.0 */
+  uint64_t run_examples;
+  /** per run: non-pad training tokens processed. @since 0.8.0 */
+  uint64_t run_tokens;
+  /** per run: wall time of the run's calls, each from its start to its
+   *  end or, for an earlier call, to the checkpoint the next one
+   *  continued from; NaN when the run resumed a checkpoint written before
+   *  0.8.0, which did not record it. @since 0.8.0 */
+  double run_seconds;
+  /** per call: the step of the checkpoint this call continued from; 0
+   *  when it started from the beginning. @since 0.8.0 */
+  int64_t resumed_step;
 } tpa_train_result;
 
 /**

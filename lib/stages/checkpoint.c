@@ -26,23 +26,25 @@ static const char *const kinds[4] = {"param", "exp_avg", "exp_avg_sq", "best"};
 
 /* ---- metadata values ---- */
 
-enum { N_META = 12 };
+enum { N_META = 14 };
 
 typedef struct meta_text {
   const char *keys[N_META];
   const char *values[N_META];
-  char num[9][32];
+  char num[11][32];
   char *history;
 } meta_text;
 
 static json_t *report_json(const tpa_epoch_report *r) {
   const tpa_metrics *d = &r->dev;
   /* A fixed array: epoch, step, loss, seconds, best, then the metrics;
-   * macro_f1 (0.4) comes last so that older checkpoints still read. */
-  return json_pack("[i,I,f,f,b,I,f,f,f,f,f,f,I,f]", (int)r->epoch, (json_int_t)r->step,
-                   r->train_loss, r->seconds, (int)r->best, (json_int_t)d->present, d->accuracy,
-                   d->f1, d->matthews, d->pearson, d->spearman, d->main, (json_int_t)d->count,
-                   r->dev_macro_f1);
+   * macro_f1 (0.4) comes last so that older checkpoints still read.
+   * Seconds are null when unknown (an epoch resumed from a checkpoint of
+   * before 0.8.0): JSON has no NaN. */
+  return json_pack("[i,I,f,o,b,I,f,f,f,f,f,f,I,f]", (int)r->epoch, (json_int_t)r->step,
+                   r->train_loss, isfinite(r->seconds) ? json_real(r->seconds) : json_null(),
+                   (int)r->best, (json_int_t)d->present, d->accuracy, d->f1, d->matthews,
+                   d->pearson, d->spearman, d->main, (json_int_t)d->count, r->dev_macro_f1);
 }
 
 static tpa_status history_text(const tpa__train_state *st, char **out) {
@@ -75,12 +77,15 @@ static tpa_status history_parse(const char *path, const char *text, tpa__train_s
     r->dev.size = sizeof r->dev;
     int epoch = 0, best = 0;
     json_int_t step = 0, present = 0, count = 0;
+    json_t *seconds = NULL;
     tpa_metrics *d = &r->dev;
-    if (json_unpack(e, "[i,I,F,F,b,I,F,F,F,F,F,F,I]", &epoch, &step, &r->train_loss, &r->seconds,
+    if (json_unpack(e, "[i,I,F,o,b,I,F,F,F,F,F,F,I]", &epoch, &step, &r->train_loss, &seconds,
                     &best, &present, &d->accuracy, &d->f1, &d->matthews, &d->pearson, &d->spearman,
-                    &d->main, &count) != 0)
+                    &d->main, &count) != 0 ||
+        !(json_is_number(seconds) || json_is_null(seconds)))
       s = tpa__error(TPA_ERR_HEADER, "file %s: metadata \"history\" entry %zu is malformed", path,
                      i);
+    r->seconds = json_is_number(seconds) ? json_number_value(seconds) : NAN;
     const json_t *macro = json_array_get(e, 13);
     r->dev_macro_f1 = json_is_number(macro) ? json_number_value(macro) : 0;
     r->epoch = epoch;
@@ -121,6 +126,9 @@ static tpa_status meta_build(meta_text *mt, const char *settings, const tpa__tra
   META_NUM("loss_steps", "%" PRId64, st->loss_steps);
   META_NUM("best_epoch", "%" PRId32, st->best_epoch);
   META_NUM("best_metric", "%.17g", st->best_metric);
+  /* "nan" when unknown; strtod reads it back. */
+  META_NUM("seconds", "%.17g", st->seconds);
+  META_NUM("epoch_seconds", "%.17g", st->epoch_seconds);
 #undef META_NUM
   mt->keys[k] = "history";
   mt->values[k++] = mt->history;
@@ -212,7 +220,14 @@ static tpa_status meta_int(const tpa__st_file *f, json_t *meta, const char *key,
   return TPA_OK;
 }
 
-static tpa_status meta_real(const tpa__st_file *f, json_t *meta, const char *key, double *out) {
+/* A real; with @p absent non-NULL, a missing key is *absent (a key added
+ * after version 1's first release, which older checkpoints lack). */
+static tpa_status meta_real(const tpa__st_file *f, json_t *meta, const char *key, double *out,
+                            const double *absent) {
+  if (absent && !json_object_get(meta, key)) {
+    *out = *absent;
+    return TPA_OK;
+  }
   const char *text = "";
   tpa_status s = meta_get(f, meta, key, &text);
   if (s != TPA_OK)
@@ -288,9 +303,16 @@ static tpa_status read_state(const tpa__st_file *f, json_t *meta, const char *se
   if (s == TPA_OK && (v[1] > INT32_MAX || v[4] > INT32_MAX))
     s = tpa__error(TPA_ERR_HEADER, "file %s: epoch out of range", f->path);
   if (s == TPA_OK)
-    s = meta_real(f, meta, "loss_sum", &st->loss_sum);
+    s = meta_real(f, meta, "loss_sum", &st->loss_sum, NULL);
   if (s == TPA_OK)
-    s = meta_real(f, meta, "best_metric", &st->best_metric);
+    s = meta_real(f, meta, "best_metric", &st->best_metric, NULL);
+  /* Before 0.8.0 no time was recorded: the run's earlier time is unknown,
+   * and so is the epoch in progress's unless the state is at its start. */
+  const double unknown = NAN, none = 0;
+  if (s == TPA_OK)
+    s = meta_real(f, meta, "seconds", &st->seconds, &unknown);
+  if (s == TPA_OK)
+    s = meta_real(f, meta, "epoch_seconds", &st->epoch_seconds, v[2] > 0 ? &unknown : &none);
   if (s == TPA_OK)
     s = meta_get(f, meta, "history", &hist);
   if (s == TPA_OK)

@@ -3,8 +3,8 @@
  * holding every trainable tensor, both AdamW moments, the best epoch's
  * tensors (with keep_best) and, as string metadata, the loop's position
  * (step, epoch, batch within the epoch, shuffle generator state, loss
- * sums, best metric, per-epoch history) and the settings it was made
- * with. It is written through the atomic writer (temporary file, fsync,
+ * sums, best metric, per-epoch history, time spent so far) and the
+ * settings it was made with. It is written through the atomic writer (temporary file, fsync,
  * rename, directory fsync), so after a crash the file is the previous
  * complete state or the new one. Doubles are stored with 17 significant
  * digits, which round-trips them exactly: a resumed run continues
@@ -33,6 +33,14 @@ typedef struct tpa__train_state {
   int64_t loss_steps;
   int32_t best_epoch; /* 1-based, 0 = none yet */
   double best_metric;
+  /* Wall time the run's calls spent up to this state, and the share of
+   * it in the epoch in progress (0 at an epoch start), so that a resumed
+   * run reports the time of the whole run and of whole epochs. NaN when
+   * unknown: a checkpoint written before 0.8.0 has neither (the examples
+   * and tokens a run processed need no such record: they follow from the
+   * position, see train.c). */
+  double seconds;
+  double epoch_seconds;
   int32_t n_history; /* reports of finished epochs (the last TPA__CKPT_MAX_HISTORY) */
   tpa_epoch_report history[TPA__CKPT_MAX_HISTORY];
 } tpa__train_state;

@@ -77,6 +77,12 @@ typedef struct run {
   int64_t steps_per_epoch, total_steps, warmup;
   int32_t epochs;
   tpa__metric_spec metrics; /* of the training set's label space */
+  /* Monotonic clock: when this call and the epoch in progress began, and
+   * what the checkpoint it resumed says was spent before them (the run's
+   * time, the epoch's time), so that checkpoints and results carry the
+   * whole run's time across any number of resumes. */
+  double t0, epoch_t0;
+  double prior_seconds, prior_epoch_seconds;
 } run;
 
 static void run_free(run *r) {
@@ -319,9 +325,12 @@ static tpa_status train_step(run *r, size_t b0, size_t rows, int64_t step, doubl
   return TPA_OK;
 }
 
-static tpa_status save_state(run *r, const tpa__train_state *st) {
+static tpa_status save_state(run *r, tpa__train_state *st) {
   if (!r->p.checkpoint_dir)
     return TPA_OK;
+  const double now = now_seconds();
+  st->seconds = r->prior_seconds + (now - r->t0);
+  st->epoch_seconds = st->epoch_batch > 0 ? r->prior_epoch_seconds + (now - r->epoch_t0) : 0.0;
   const tpa__ckpt_tensors ct = {r->t.refs, r->t.n, r->t.m, r->t.v,
                                 r->p.keep_best && st->best_epoch > 0 ? r->t.best : NULL};
   /* Data parallelism: only rank 0 writes; the others wait for its status. */
@@ -357,7 +366,7 @@ static void add_history(tpa__train_state *st, const tpa_epoch_report *rep) {
 }
 
 /* Evaluate, keep the best, report and checkpoint the end of an epoch. */
-static tpa_status end_epoch(run *r, tpa__train_state *st, uint64_t rng_next, double t0,
+static tpa_status end_epoch(run *r, tpa__train_state *st, uint64_t rng_next,
                             tpa_epoch_report *rep) {
   memset(rep, 0, sizeof *rep);
   rep->size = sizeof *rep;
@@ -376,7 +385,8 @@ static tpa_status end_epoch(run *r, tpa__train_state *st, uint64_t rng_next, dou
     if (r->t.best)
       tpa__trainable_save(&r->t, r->t.best);
   }
-  rep->seconds = now_seconds() - t0;
+  rep->seconds = r->prior_epoch_seconds + (now_seconds() - r->epoch_t0);
+  r->prior_epoch_seconds = 0; /* the next epoch starts afresh */
   add_history(st, rep);
   if (r->p.on_epoch)
     r->p.on_epoch(r->p.user, rep);
@@ -418,7 +428,7 @@ static tpa_status train_loop(run *r, tpa__train_state *st, tpa_train_result *res
   tpa_status s = TPA_OK;
   const size_t n = r->train.n, bs = (size_t)r->p.batch_size;
   while (s == TPA_OK && st->epoch < r->epochs && st->step < r->total_steps) {
-    const double t0 = now_seconds();
+    r->epoch_t0 = now_seconds();
     /* The permutation is rebuilt from the epoch's starting state, so a run
      * resumed mid-epoch sees the same order. */
     uint64_t rng = st->rng_epoch;
@@ -453,16 +463,50 @@ static tpa_status train_loop(run *r, tpa__train_state *st, tpa_train_result *res
     }
     if (s == TPA_OK) {
       tpa_epoch_report rep;
-      s = end_epoch(r, st, rng, t0, &rep);
+      s = end_epoch(r, st, rng, &rep);
     }
   }
   return s;
 }
 
+/* The shuffle generator's state at the start of the first epoch. */
+static uint64_t first_shuffle_state(uint64_t seed) {
+  return tpa__mix64(seed, 0x53485546464c45ull); /* "SHUFFLE" */
+}
+
+/* Examples and non-pad tokens that the run's first @p steps steps fed to
+ * the model. They follow from the position alone (an epoch is a whole
+ * pass in batches of batch_size, in its seeded shuffle's order), so a
+ * resumed run counts its earlier calls exactly, from any checkpoint,
+ * including those written before runs were counted; nothing is stored.
+ * Uses r->perm. */
+static void run_counts(run *r, int64_t steps, uint64_t *examples, uint64_t *tokens) {
+  const size_t n = r->train.n, bs = (size_t)r->p.batch_size;
+  const int64_t whole = steps / r->steps_per_epoch, part = steps % r->steps_per_epoch;
+  uint64_t epoch_tokens = 0;
+  for (size_t i = 0; i < n; i++)
+    epoch_tokens += (uint64_t)r->train.len[i];
+  *examples = (uint64_t)whole * n + (uint64_t)part * bs; /* part < steps_per_epoch: no last batch */
+  *tokens = (uint64_t)whole * epoch_tokens;
+  if (part == 0)
+    return;
+  /* An epoch cut short (max_steps): its rows are the first of its order,
+   * which the shuffles of the epochs before it lead to. */
+  uint64_t rng = first_shuffle_state(r->p.seed);
+  for (int64_t e = 0; e <= whole; e++) {
+    for (size_t i = 0; i < n; i++)
+      r->perm[i] = i;
+    if (r->p.shuffle)
+      tpa__rng_shuffle(&rng, r->perm, n);
+  }
+  for (size_t i = 0; i < (size_t)part * bs; i++)
+    *tokens += (uint64_t)r->train.len[r->perm[i]];
+}
+
 static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
                             const tpa_dataset *train, const tpa_dataset *dev,
                             const tpa_train_params *params, tpa_train_result *result) {
-  const double t0 = now_seconds();
+  r->t0 = now_seconds();
   tpa_status ps = tpa__params_read(&r->p, sizeof r->p, TPA__PARAMS_END(tpa_train_params, metric),
                                    params, &train_defaults, r->fn, "tpa_train_params");
   if (ps != TPA_OK)
@@ -491,7 +535,7 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
   tpa__train_state *st = calloc(1, sizeof *st);
   if (!st)
     return TPA__NO_MEMORY("training state");
-  st->rng_epoch = tpa__mix64(r->p.seed, 0x53485546464c45ull); /* "SHUFFLE" */
+  st->rng_epoch = first_shuffle_state(r->p.seed);
   tpa_train_result res = {.size = sizeof res};
   /* Data parallelism: rank 0 resumes and every rank takes its state. */
   const bool lead = tpa__dist_rank(r->p.dist) == 0;
@@ -500,6 +544,10 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
   s = tpa__train_dist_sync(r->p.dist, &r->t, st, s, &r->dist_buf, r->fn);
   for (int32_t i = 0; s == TPA_OK && !lead && r->p.on_epoch && i < st->n_history; i++)
     r->p.on_epoch(r->p.user, &st->history[i]);
+  /* Zero without a checkpoint; the resumed one's figures with one. */
+  r->prior_seconds = st->seconds;
+  r->prior_epoch_seconds = st->epoch_seconds;
+  res.resumed_step = st->step;
   if (s == TPA_OK)
     s = train_loop(r, st, &res);
   if (s == TPA_OK && r->p.keep_best && r->t.best && st->best_epoch > 0)
@@ -512,8 +560,10 @@ static tpa_status train_run(run *r, tpa_model *full_model, tpa_lora_set *set,
     res.best_epoch = st->best_epoch;
     res.best_metric = st->best_metric;
     res.final_train_loss = st->n_history > 0 ? st->history[st->n_history - 1].train_loss : 0.0;
-    res.seconds = now_seconds() - t0;
+    res.seconds = now_seconds() - r->t0;
     res.trainable_params = r->t.total;
+    res.run_seconds = r->prior_seconds + res.seconds;
+    run_counts(r, st->step, &res.run_examples, &res.run_tokens);
     tpa__result_write(result, &res, sizeof res);
   }
   free(st);

@@ -20,7 +20,15 @@ or adapter directory is either absent or complete and self-consistent
 Temporary files ("*.tmp.*") may be left by a kill; after the final run
 none may remain. The final outputs must equal the uninterrupted run's
 byte for byte (training resumes bit for bit, docs/durability.md), and
-metrics.json must agree on every number but times and memory.
+metrics.json must agree on every number but times, memory and this
+process's share, and its times must cover the whole run.
+
+Resume cases: `tpa train` killed once, and twice, each time just after
+a checkpoint at an epoch's end (seen in the checkpoint's metadata, not
+guessed from the clock), and `tpa run` killed twice the same way; the
+resumed run's metrics.json must count what the uninterrupted run's does
+(examples, tokens, steps, epochs) and times that hold every process's
+recorded share, which a report of the last process alone fails.
 
 Prints one line per case, then "N passed, N failed".
 """
@@ -229,8 +237,8 @@ VARIABLE = {'seconds', 'train_seconds', 'wall_seconds', 'peak_rss_mb', 'train_pe
             'importance_seconds', 'epoch_seconds_mean', 'train_tokens_per_second', 'output',
             'inference_original', 'inference_final', 'speedup', 'importance_reused',
             'plan_reused',
-            # what this process did, not the run: a resumed process counts less
-            'examples_processed', 'tokens_processed', 'train_tokens'}
+            # what the last process did, not the run: a resumed process does less
+            'this_process'}
 
 
 def strip(v):
@@ -239,6 +247,33 @@ def strip(v):
     if isinstance(v, list):
         return [strip(x) for x in v]
     return v
+
+
+def whole_run_times(m):
+    """The times of a metrics.json cover every process of the run: the
+    training time holds each epoch's (epochs are disjoint stretches of the
+    processes' recorded time), and more than the last process's own when
+    it resumed a checkpoint; the wall time holds the training (and the
+    importance) time. Exact in the recorded times; 1e-6 s for rounding."""
+    epochs = sum(e['seconds'] for e in m['epochs'])
+    expect(m['train_seconds'] >= epochs - 1e-6,
+           'train_seconds %.6f < the epochs\' %.6f' % (m['train_seconds'], epochs))
+    here = m['this_process']
+    if here['resumed_from_step'] > 0:
+        expect(m['train_seconds'] > here['train_seconds'],
+               'train_seconds %.6f is only the last process\'s' % m['train_seconds'])
+    before = m['train_seconds'] + (m.get('importance_seconds') or 0)
+    expect(m['wall_seconds'] >= before - 1e-6,
+           'wall_seconds %.6f < %.6f of training and importance' % (m['wall_seconds'], before))
+    expect(here['wall_seconds'] >= here['train_seconds'] - 1e-6, 'this process: wall < training')
+
+
+def same_metrics(ref, out):
+    a = json.load(open(os.path.join(ref, 'metrics.json')))
+    b = json.load(open(os.path.join(out, 'metrics.json')))
+    expect(strip(a) == strip(b), 'metrics.json differs:\n%s\n%s' % (strip(a), strip(b)))
+    whole_run_times(b)
+    return b
 
 
 def killed_then_resumed(args, out_flag_at, compare, rng):
@@ -308,9 +343,7 @@ def train_killed_at_random_points_resumes_bitwise():
     def compare(ref, out):
         same_bytes(ref, out, 'adapter/adapter_model.safetensors')
         same_bytes(ref, out, 'adapter/adapter_config.json')
-        a = json.load(open(os.path.join(ref, 'metrics.json')))
-        b = json.load(open(os.path.join(out, 'metrics.json')))
-        expect(strip(a) == strip(b), 'metrics.json differs:\n%s\n%s' % (strip(a), strip(b)))
+        same_metrics(ref, out)
 
     return killed_then_resumed(args, args.index('--out') + 1, compare, random.Random(SEED))
 
@@ -323,11 +356,96 @@ def run_killed_at_random_points_resumes_bitwise():
         for rel in ['model/model.safetensors', 'model/config.json', 'model/vocab.txt',
                     'adapter/adapter_model.safetensors', 'importance.json', 'plan.json']:
             same_bytes(ref, out, rel)
-        a = json.load(open(os.path.join(ref, 'metrics.json')))
-        b = json.load(open(os.path.join(out, 'metrics.json')))
-        expect(strip(a) == strip(b), 'metrics.json differs:\n%s\n%s' % (strip(a), strip(b)))
+        same_metrics(ref, out)
 
     return killed_then_resumed(args, 2, compare, random.Random(SEED + 1))
+
+
+# ---- resumed runs report the whole run ----
+
+def checkpoint_epoch(out):
+    """Epochs finished according to OUT/checkpoint's metadata (-1: none
+    yet). The file is replaced atomically, so a read sees a whole one."""
+    try:
+        hdr = safetensors_header(os.path.join(out, 'checkpoint', 'state.safetensors'))
+    except (OSError, AssertionError, ValueError):
+        return -1
+    return int(hdr['__metadata__']['epoch'])
+
+
+def kill_after_epoch(argv, out, epoch):
+    """Run `tpa argv` and SIGKILL it as soon as its checkpoint has
+    finished @p epoch epochs; fails if it ends first."""
+    p = subprocess.Popen([TPA] + argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while p.poll() is None and checkpoint_epoch(out) < epoch:
+        time.sleep(0.002)
+    if p.poll() is None:
+        p.send_signal(signal.SIGKILL)
+    rc = p.wait()
+    err = p.stderr.read().decode('utf-8', 'replace')
+    p.stderr.close()
+    expect(rc == -signal.SIGKILL, 'tpa %s ended (exit %d) before epoch %d was checkpointed: %s'
+           % (' '.join(argv), rc, epoch, err.strip()[-500:]))
+    expect(checkpoint_epoch(out) >= epoch, 'no checkpoint of epoch %d' % epoch)
+
+
+def resumed_after_epochs(args, out_flag_at, tag, kill_epochs):
+    """The uninterrupted run's OUT, and one killed after each epoch of
+    @p kill_epochs then resumed to the end; their metrics.json."""
+    ref = os.path.join(TMP, 'whole-ref-%s' % tag)
+    expect_ok(args[:out_flag_at] + [ref] + args[out_flag_at:])
+    out = os.path.join(TMP, 'whole-%s' % tag)
+    for i, epoch in enumerate(kill_epochs):
+        kill_after_epoch(args[:out_flag_at] + [out] + args[out_flag_at:] +
+                         (['--resume'] if i else []), out, epoch)
+    expect_ok(args[:out_flag_at] + [out] + args[out_flag_at:] + ['--resume'])
+    a = json.load(open(os.path.join(ref, 'metrics.json')))
+    b = json.load(open(os.path.join(out, 'metrics.json')))
+    return a, b
+
+
+def same_counts(a, b, keys):
+    for k in keys:
+        expect(a[k] == b[k], '%s: %s resumed, %s uninterrupted' % (k, b[k], a[k]))
+    expect(len(a['epochs']) == len(b['epochs']), 'epochs: %d resumed, %d uninterrupted'
+           % (len(b['epochs']), len(a['epochs'])))
+    expect(strip(a['epochs']) == strip(b['epochs']), 'epochs differ:\n%s\n%s'
+           % (strip(a['epochs']), strip(b['epochs'])))
+
+
+@case
+def train_resumed_once_and_twice_reports_the_whole_run():
+    args = ['train', '--model', TINY, '--task', 'sst2', '--data', train_data(), '--out',
+            '--epochs', '4', '--batch-size', '8', '--lr', '2e-3', '-q']
+    notes = []
+    for kills in ([2], [1, 2]):
+        a, b = resumed_after_epochs(args, args.index('--out') + 1, 'train-%d' % len(kills), kills)
+        same_counts(a, b, ['examples_processed', 'tokens_processed', 'steps', 'best_epoch',
+                           'best_metric', 'final_train_loss'])
+        here = b['this_process']
+        steps_per_epoch = a['steps'] // len(a['epochs'])
+        expect(here['resumed_from_step'] == kills[-1] * steps_per_epoch,
+               'resumed from step %d' % here['resumed_from_step'])
+        expect(here['examples_processed'] < b['examples_processed'], 'this process did it all?')
+        whole_run_times(b)
+        notes.append('%d kill(s): train %.2f s (this process %.2f s)'
+                     % (len(kills), b['train_seconds'], here['train_seconds']))
+    return '; '.join(notes)
+
+
+@case
+def run_resumed_twice_reports_the_whole_run():
+    a, b = resumed_after_epochs(['run', '--out', '--epochs', '3', '-q'], 2, 'run', [1, 2])
+    same_counts(a, b, ['train_tokens', 'steps', 'best_epoch', 'best_metric',
+                       'final_train_loss', 'train_examples_processed'])
+    expect(b['importance_reused'], 'importance.json was not reused')
+    expect(b['importance_seconds'] is not None and b['importance_seconds'] > 0,
+           'importance_seconds %s: the first process\'s time is lost' % b['importance_seconds'])
+    expect(b['this_process']['importance_seconds'] is None, 'this process computed importance')
+    whole_run_times(b)
+    return 'importance %.2f s, train %.2f s, whole run %.2f s (this process %.2f s)' % (
+        b['importance_seconds'], b['train_seconds'], b['wall_seconds'],
+        b['this_process']['wall_seconds'])
 
 
 # ---- the command's own output files ----

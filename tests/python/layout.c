@@ -180,6 +180,10 @@ int main(void) {
   FIELD(tpa_train_result, trainable_params);
   FIELD(tpa_train_result, examples);
   FIELD(tpa_train_result, tokens);
+  FIELD(tpa_train_result, run_examples);
+  FIELD(tpa_train_result, run_tokens);
+  FIELD(tpa_train_result, run_seconds);
+  FIELD(tpa_train_result, resumed_step);
 
   STRUCT(tpa_heatmap_params);
   FIELD(tpa_heatmap_params, size);

@@ -269,6 +269,12 @@ class TestPipeline(TempDir):
             r = libtpa.train_full(m, train, epochs=1, on_step=steps.append)
             self.assertEqual(r["steps"], 2)
             self.assertEqual(len(steps), 2)
+            # Not resumed: the run is this call (0.8's per-run fields).
+            self.assertEqual(r["resumed_step"], 0)
+            self.assertEqual(r["run_examples"], 64)
+            self.assertEqual(r["examples"], 64)
+            self.assertEqual(r["run_tokens"], r["tokens"])
+            self.assertEqual(r["run_seconds"], r["seconds"])
 
 
 class TestProgress(unittest.TestCase):

@@ -343,6 +343,24 @@ def resume_reuses_importance_and_plan():
     first = load_json(os.path.join(out, 'metrics.json'))
     expect(abs(m['dev_metric'] - first['dev_metric']) < 1e-12,
            'resumed run ends at %.6f, first run %.6f' % (m['dev_metric'], first['dev_metric']))
+    # The resumed process only reloaded the finished checkpoint; metrics.json
+    # still describes the whole run: the first process's importance time
+    # (OUT/timings.json), training counts and time.
+    expect(m['importance_seconds'] == first['importance_seconds'],
+           'importance_seconds %s, the first process took %s'
+           % (m['importance_seconds'], first['importance_seconds']))
+    expect(m['this_process']['importance_seconds'] is None, 'importance timed again')
+    for k in ['train_tokens', 'train_examples_processed', 'steps']:
+        expect(m[k] == first[k], '%s: %s after the resume, %s before' % (k, m[k], first[k]))
+    expect(m['this_process']['train_tokens'] == 0, 'the resume trained again')
+    report = open(os.path.join(again, 'report.md')).read()
+    expect('\n| %.1f | ' % m['train_seconds'] in report and 'The run was resumed' in report,
+           'report.md does not show the whole run:\n%s' % report[-800:])
+    epochs = sum(e['seconds'] for e in m['epochs'])
+    expect(m['train_seconds'] > m['this_process']['train_seconds'] and
+           m['train_seconds'] >= epochs - 1e-6,
+           'train_seconds %s: this process %s, epochs %s'
+           % (m['train_seconds'], m['this_process']['train_seconds'], epochs))
 
 
 @case

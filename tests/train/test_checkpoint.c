@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The checkpoint file: a round trip restores every float and counter bit
- * for bit, other settings are refused, a missing file is "not found", and
- * damaged files are reported, not trusted. */
+ * for bit, other settings are refused, a missing file is "not found",
+ * damaged files are reported, not trusted, and a checkpoint of before
+ * 0.8.0 (no time recorded) reads with the time unknown. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/error.h"
 #include "stages/checkpoint.h"
@@ -48,6 +51,8 @@ static void state_init(tpa__train_state *st) {
   st->loss_steps = 17;
   st->best_epoch = 2;
   st->best_metric = 0.8123456789012345;
+  st->seconds = 1234.5 + 1.0 / 3.0;
+  st->epoch_seconds = 7.0 / 3.0;
   st->n_history = 2;
   for (int i = 0; i < 2; i++) {
     tpa_epoch_report *r = &st->history[i];
@@ -94,6 +99,7 @@ START_TEST(round_trip_is_exact) {
   ck_assert_int_eq(sb.loss_steps, sa.loss_steps);
   ck_assert_int_eq(sb.best_epoch, sa.best_epoch);
   ck_assert(sb.best_metric == sa.best_metric);
+  ck_assert(sb.seconds == sa.seconds && sb.epoch_seconds == sa.epoch_seconds);
   ck_assert_int_eq(sb.n_history, 2);
   for (int i = 0; i < 2; i++) {
     const tpa_epoch_report *x = &sa.history[i], *y = &sb.history[i];
@@ -116,6 +122,95 @@ START_TEST(round_trip_is_exact) {
   ck_assert_uint_gt(got, 8);
   ck_assert_ptr_nonnull(memmem(head, got, "exp_avg_sq/x.lora_A.weight", 26));
   ck_assert_ptr_nonnull(memmem(head, got, "libtpa-train-state", 18));
+  remove_tree(dir);
+}
+END_TEST
+
+/* Unknown times (NaN) survive a round trip: the run's, the epoch's, and
+ * an epoch report's (null in the history, which JSON has for NaN). */
+START_TEST(unknown_times_round_trip) {
+  char dir[256];
+  make_temp_dir(dir, sizeof dir, "ckpt");
+  fake a;
+  fake_init(&a, 1.0f);
+  tpa__train_state sa, sb;
+  state_init(&sa);
+  sa.seconds = sa.epoch_seconds = NAN;
+  sa.history[1].seconds = NAN;
+  ck_assert_msg(tpa__ckpt_save(dir, "s", &sa, &a.t) == TPA_OK, "%s", tpa_last_error());
+  bool found = false, has_best = false;
+  ck_assert_msg(tpa__ckpt_load(dir, "s", &sb, &a.t, &found, &has_best) == TPA_OK, "%s",
+                tpa_last_error());
+  ck_assert(isnan(sb.seconds) && isnan(sb.epoch_seconds));
+  ck_assert(sb.history[0].seconds == sa.history[0].seconds);
+  ck_assert(isnan(sb.history[1].seconds));
+  remove_tree(dir);
+}
+END_TEST
+
+/* Rewrite @p path's safetensors header without metadata keys @p drop
+ * (NULL-terminated): a checkpoint as an older libtpa wrote it. */
+static void drop_meta(const char *path, const char *const *drop) {
+  FILE *fp = fopen(path, "rb");
+  ck_assert_ptr_nonnull(fp);
+  fseek(fp, 0, SEEK_END);
+  const size_t size = (size_t)ftell(fp);
+  rewind(fp);
+  unsigned char *blob = malloc(size);
+  ck_assert_ptr_nonnull(blob);
+  ck_assert_uint_eq(fread(blob, 1, size, fp), size);
+  fclose(fp);
+  uint64_t hl = 0;
+  for (int i = 7; i >= 0; i--)
+    hl = hl << 8 | blob[i];
+  json_error_t err;
+  json_t *root = json_loadb((const char *)blob + 8, (size_t)hl, 0, &err);
+  ck_assert_ptr_nonnull(root);
+  json_t *meta = json_object_get(root, "__metadata__");
+  for (const char *const *k = drop; *k; k++)
+    ck_assert_int_eq(json_object_del(meta, *k), 0);
+  char *text = json_dumps(root, JSON_COMPACT);
+  ck_assert_ptr_nonnull(text);
+  const size_t n = strlen(text);
+  unsigned char len[8];
+  for (int i = 0; i < 8; i++)
+    len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+  fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  fwrite(len, 1, 8, fp);
+  fwrite(text, 1, n, fp);
+  fwrite(blob + 8 + hl, 1, size - 8 - (size_t)hl, fp);
+  fclose(fp);
+  free(text);
+  json_decref(root);
+  free(blob);
+}
+
+/* A checkpoint written before 0.8.0 has no "seconds" nor "epoch_seconds":
+ * it still resumes, with the run's earlier time unknown (NaN), and the
+ * epoch in progress's too unless the state is at an epoch start. */
+START_TEST(checkpoint_without_times_reads) {
+  char dir[256], path[300];
+  make_temp_dir(dir, sizeof dir, "ckpt");
+  snprintf(path, sizeof path, "%s/" TPA__CKPT_FILE, dir);
+  static const char *const drop[] = {"seconds", "epoch_seconds", NULL};
+  fake a;
+  fake_init(&a, 1.0f);
+  tpa__train_state sa, sb;
+  state_init(&sa); /* mid-epoch: epoch_batch 17 */
+  ck_assert_int_eq(tpa__ckpt_save(dir, "s", &sa, &a.t), TPA_OK);
+  drop_meta(path, drop);
+  bool found = false, has_best = false;
+  ck_assert_msg(tpa__ckpt_load(dir, "s", &sb, &a.t, &found, &has_best) == TPA_OK, "%s",
+                tpa_last_error());
+  ck_assert(found);
+  ck_assert_int_eq(sb.step, sa.step);
+  ck_assert(isnan(sb.seconds) && isnan(sb.epoch_seconds));
+  sa.epoch_batch = 0; /* at an epoch start nothing of the epoch was spent */
+  ck_assert_int_eq(tpa__ckpt_save(dir, "s", &sa, &a.t), TPA_OK);
+  drop_meta(path, drop);
+  ck_assert_int_eq(tpa__ckpt_load(dir, "s", &sb, &a.t, &found, &has_best), TPA_OK);
+  ck_assert(isnan(sb.seconds) && sb.epoch_seconds == 0);
   remove_tree(dir);
 }
 END_TEST
@@ -218,6 +313,8 @@ Suite *checkpoint_suite(void) {
   TCase *tc = tcase_create("round_trip");
   tcase_add_test(tc, round_trip_is_exact);
   tcase_add_test(tc, no_best_without_keep_best);
+  tcase_add_test(tc, unknown_times_round_trip);
+  tcase_add_test(tc, checkpoint_without_times_reads);
   suite_add_tcase(s, tc);
   tc = tcase_create("refusals");
   tcase_add_test(tc, missing_file_is_not_found);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The training loop on the tiny fixture model with real SST-2 rows:
  * the loss falls, two runs are bitwise equal, a run stopped and resumed
- * from its checkpoint ends bitwise equal to an uninterrupted one, and the
+ * from its checkpoint ends bitwise equal to an uninterrupted one and
+ * reports the whole run's counts and time (resumed twice), and the
  * kept best epoch is what prediction then sees (LoRA through the adapter
  * path, full fine-tuning through the rebuilt packed inference weights,
  * both compared with the metric the loop measured itself). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stages/lora.h"
 #include "tpa/tpa.h"
@@ -184,6 +186,14 @@ START_TEST(lora_resume_is_bitwise_equal) {
   ck_assert(rb.best_metric == ra.best_metric);
   ck_assert(rb.final_train_loss == ra.final_train_loss);
   ck_assert_uint_eq(rb.examples, ra.examples - 6 * 16); /* six steps came from the checkpoint */
+  ck_assert_int_eq(rb.resumed_step, 6);
+  ck_assert_uint_eq(rb.run_examples, ra.examples); /* ... and the run counts them */
+  ck_assert_uint_eq(rb.run_tokens, ra.tokens);
+  ck_assert_uint_eq(ra.run_examples, ra.examples);
+  ck_assert_uint_eq(ra.run_tokens, ra.tokens);
+  ck_assert_int_eq(ra.resumed_step, 0);
+  ck_assert(ra.run_seconds == ra.seconds);
+  ck_assert(rb.run_seconds > rb.seconds);
   size_t na, nb;
   float *va = set_values(a, &na), *vb = set_values(b, &nb);
   ck_assert_uint_eq(na, nb);
@@ -201,6 +211,106 @@ START_TEST(lora_resume_is_bitwise_equal) {
   remove_tree(dir_a);
   remove_tree(dir_b);
   tpa_dataset_free(dev);
+  tpa_dataset_free(train);
+  tpa_model_free(m);
+}
+END_TEST
+
+/* What one call saw: the monotonic time (the library's clock) after each
+ * step, and the epochs' reported seconds. The progress callback cancels
+ * after step `stop` (0: never). */
+typedef struct call_log {
+  double at[16];     /* [step] */
+  double epoch_s[8]; /* [epoch] */
+  int64_t stop;
+} call_log;
+
+static double mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void log_step(void *user, const tpa_step_report *r) {
+  if (r->step < 16)
+    ((call_log *)user)->at[r->step] = mono();
+}
+
+static void log_epoch(void *user, const tpa_epoch_report *r) {
+  if (r->epoch < 8)
+    ((call_log *)user)->epoch_s[r->epoch] = r->seconds;
+}
+
+static bool stop_at(void *user, const char *stage, uint64_t done, uint64_t total) {
+  (void)stage;
+  (void)total;
+  const call_log *l = user;
+  return l->stop == 0 || (int64_t)done < l->stop;
+}
+
+/* A run cut short by max_steps (11 steps of 4 per epoch: the last epoch
+ * is partial, so its rows come from replaying the shuffles), stopped at
+ * step 7 (checkpoint 6, mid-epoch 2), resumed and stopped at step 10
+ * (checkpoint 9), resumed to the end. The last call reports the whole
+ * run: the uninterrupted run's examples and tokens, and at least the time
+ * each call spent up to the checkpoint the next one continued from,
+ * bounded below by the step times the test saw (a call starts its clock
+ * before its first step and saves after its callbacks), so the check
+ * cannot fail by timing. */
+START_TEST(resumed_twice_reports_the_whole_run) {
+  tpa_model *m = load_tiny();
+  tpa_dataset *train = load_sst2("train.tsv", 64);
+  char dir_a[256], dir_b[256];
+  make_temp_dir(dir_a, sizeof dir_a, "runcount");
+  make_temp_dir(dir_b, sizeof dir_b, "runcount");
+  tpa_train_params p = base_params();
+  p.max_steps = 11;
+  p.save_every = 3;
+  p.on_step = log_step;
+  p.on_epoch = log_epoch;
+  p.progress = stop_at;
+
+  tpa_lora_set *set = new_set(m);
+  call_log la = {0};
+  p.user = &la;
+  p.checkpoint_dir = dir_a;
+  tpa_train_result ra = {.size = sizeof ra};
+  ck_assert_msg(tpa_train_lora(m, set, train, NULL, &p, &ra) == TPA_OK, "%s", tpa_last_error());
+  tpa_lora_set_free(set);
+  ck_assert_uint_eq(ra.examples, 2 * 64 + 3 * 16);
+  ck_assert_uint_eq(ra.run_examples, ra.examples);
+  ck_assert_uint_eq(ra.run_tokens, ra.tokens); /* the partial epoch's rows replayed */
+
+  call_log l[3] = {{.stop = 7}, {.stop = 10}, {.stop = 0}};
+  tpa_train_result rb = {.size = sizeof rb};
+  p.checkpoint_dir = dir_b;
+  for (int k = 0; k < 3; k++) {
+    set = new_set(m);
+    p.user = &l[k];
+    p.resume = k > 0;
+    const tpa_status st = tpa_train_lora(m, set, train, NULL, &p, &rb);
+    tpa_lora_set_free(set);
+    ck_assert_msg(st == (k < 2 ? TPA_ERR_CANCELLED : TPA_OK), "call %d: %s", k, tpa_last_error());
+  }
+  ck_assert_int_eq(rb.resumed_step, 9);
+  ck_assert_int_eq(rb.steps, ra.steps);
+  ck_assert_int_eq(rb.epochs, ra.epochs);
+  ck_assert_uint_eq(rb.examples, 2 * 16); /* this call: steps 10 and 11 */
+  ck_assert_uint_eq(rb.run_examples, ra.examples);
+  ck_assert_uint_eq(rb.run_tokens, ra.tokens);
+  /* Call 1 counted from before step 1 to its checkpoint after step 6,
+   * call 2 from before step 7 to its checkpoint after step 9. */
+  const double before = (l[0].at[6] - l[0].at[1]) + (l[1].at[9] - l[1].at[7]);
+  ck_assert_msg(rb.run_seconds >= before + rb.seconds, "run %.6f s < %.6f + this call's %.6f",
+                rb.run_seconds, before, rb.seconds);
+  /* Epoch 2 (steps 5-8) began in call 1 and ended in call 2: its seconds
+   * (reported by call 2) hold both shares. */
+  const double epoch2 = (l[0].at[6] - l[0].at[5]) + (l[1].at[8] - l[1].at[7]);
+  ck_assert_msg(l[1].epoch_s[2] >= epoch2, "epoch 2: %.6f s < %.6f", l[1].epoch_s[2], epoch2);
+  /* The last call reports epochs 1 and 2 from the checkpoint as call 2 did. */
+  ck_assert(l[2].epoch_s[2] == l[1].epoch_s[2]);
+  remove_tree(dir_a);
+  remove_tree(dir_b);
   tpa_dataset_free(train);
   tpa_model_free(m);
 }
@@ -410,6 +520,7 @@ Suite *loop_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, lora_runs_are_bitwise_equal);
   tcase_add_test(tc, lora_resume_is_bitwise_equal);
+  tcase_add_test(tc, resumed_twice_reports_the_whole_run);
   suite_add_tcase(s, tc);
   tc = tcase_create("best_epoch");
   tcase_set_timeout(tc, 120);

@@ -26,7 +26,8 @@ static const char run_help[] =
     "weights and export; then the pruned model's inference is measured\n"
     "against the unpruned original in the same run.\n"
     "\n"
-    "Writes OUT/importance.json, OUT/importance.png, OUT/plan.json (tpa mode),\n"
+    "Writes OUT/importance.json, OUT/importance.png, OUT/timings.json,\n"
+    "OUT/plan.json (tpa mode),\n"
     "OUT/adapter/ (PEFT, unmerged; not in full mode), OUT/model/ (merged, HF\n"
     "compact), OUT/model-dense/ (--dense), OUT/model-int8/ (--int8),\n"
     "OUT/checkpoint/, OUT/metrics.json\n"
@@ -309,15 +310,18 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
                              tpa_importance **imp) {
   const run_opts *o = c->o;
   char *json = cli_join(o->t.out, "importance.json");
+  char *timings = cli_join(o->t.out, "timings.json");
   bool ok = false;
   tpa_status st;
-  if (json == NULL)
+  if (json == NULL || timings == NULL)
     goto done;
   const bool ffn = o->ffn_keep > 0 || o->ffn_global > 0;
   if (o->t.tp.resume && file_exists(json) && tpa_importance_load(imp, json) == TPA_OK &&
       (!ffn || tpa_importance_has_ffn(*imp))) {
     stage(c, "importance", "reusing importance.json");
     c->f->importance_reused = true;
+    /* The run's importance time is the process's that computed it. */
+    c->f->importance_seconds = run_read_timings(timings);
   } else {
     tpa_importance_free(*imp); /* a reused table without the neurons asked for */
     *imp = NULL;
@@ -334,6 +338,12 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
     ip.user = c;
     ip.dist = cli_dist();
     ip.ffn = ffn;
+    /* timings.json describes the importance.json beside it: none while
+     * that is being replaced. */
+    if (cli_dist_lead() && unlink(timings) != 0 && errno != ENOENT) {
+      cli_fail("cannot remove %s: %s", timings, strerror(errno));
+      goto done;
+    }
     const double t0 = cli_now();
     st = tpa_importance_compute(imp, model, train, &ip);
     cli_progress_end(&c->prog);
@@ -344,13 +354,16 @@ static bool importance_stage(run_ctx *c, const tpa_model *model, const tpa_datas
       cli_fail_lib(st);
       goto done;
     }
+    if (cli_dist_lead() && !run_write_timings(timings, c->f->importance_seconds))
+      goto done;
     note(c, "%s (%.1f s)", json, c->f->importance_seconds);
   }
   ok = true;
 done:
-  if (json == NULL)
+  if (json == NULL || timings == NULL)
     cli_fail("out of memory");
   free(json);
+  free(timings);
   return ok;
 }
 

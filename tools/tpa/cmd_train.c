@@ -343,10 +343,24 @@ static int train_main(train_cmd_opts *o) {
   json_object_set_new(root, "trainable_params", json_integer((json_int_t)res.trainable_params));
   json_object_set_new(root, "total_params", json_integer((json_int_t)pc.total));
   json_object_set_new(root, "train_examples", json_integer((json_int_t)tpa_dataset_size(train)));
-  json_object_set_new(root, "examples_processed", json_integer((json_int_t)res.examples));
-  json_object_set_new(root, "tokens_processed", json_integer((json_int_t)res.tokens));
-  json_object_set_new(root, "train_seconds", jnum(res.seconds));
-  json_object_set_new(root, "wall_seconds", jnum(cli_now() - t0));
+  /* The whole run, whatever number of processes it took (--resume); the
+   * earlier processes' wall time is known only as the training time they
+   * saved in the checkpoint (NaN, null here, from a checkpoint of before
+   * 0.8.0). This process's share follows. */
+  const double wall = cli_now() - t0;
+  json_object_set_new(root, "examples_processed", json_integer((json_int_t)res.run_examples));
+  json_object_set_new(root, "tokens_processed", json_integer((json_int_t)res.run_tokens));
+  json_object_set_new(root, "train_seconds", jnum(res.run_seconds));
+  json_object_set_new(root, "wall_seconds", jnum(wall + (res.run_seconds - res.seconds)));
+  json_t *here = json_object();
+  if (here) {
+    json_object_set_new(here, "resumed_from_step", json_integer((json_int_t)res.resumed_step));
+    json_object_set_new(here, "examples_processed", json_integer((json_int_t)res.examples));
+    json_object_set_new(here, "tokens_processed", json_integer((json_int_t)res.tokens));
+    json_object_set_new(here, "train_seconds", jnum(res.seconds));
+    json_object_set_new(here, "wall_seconds", jnum(wall));
+  }
+  json_object_set_new(root, "this_process", here ? here : json_null());
   json_object_set_new(root, "peak_rss_mb", jnum(peak_rss_mb()));
   json_object_set_new(root, "output", json_string(outdir));
   bool ok = write_json_file(metrics_path, root);

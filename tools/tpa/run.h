@@ -55,11 +55,14 @@ typedef struct run_figures {
   int32_t *ffn_ranks;  /* layers * 2 (intermediate, output), NULL without FFN LoRA */
   tpa_param_counts before, after;
   uint64_t trainable;
-  tpa_train_result train;
-  double *epoch_seconds; /* per epoch (this call and resumed ones) */
-  double *epoch_metric;  /* dev main per epoch, NaN without dev */
+  tpa_train_result train; /* per-run and per-call figures (tpa/train.h) */
+  double *epoch_seconds;  /* per epoch (this call and resumed ones) */
+  double *epoch_metric;   /* dev main per epoch, NaN without dev */
   int32_t n_epochs;
   double train_peak_rss_mb;
+  /* The run's importance time: this process's, or with a reused
+   * importance.json the time timings.json recorded (NaN if it has none);
+   * and this process's wall time. */
   double importance_seconds, wall_seconds;
   bool importance_reused, plan_reused;
   run_infer orig, final;
@@ -97,6 +100,19 @@ bool run_measure_child(const run_opts *o, const char *model_dir, const char *dev
 
 /* The hidden `tpa run --measure-inference ...` child of run_measure_child. */
 int run_child_main(int argc, char **argv);
+
+/* OUT/timings.json, {"importance_seconds": X}: how long importance.json
+ * took, for a --resume that reuses it to report. Written atomically after
+ * importance.json (and removed before it is recomputed), so a file
+ * present always describes the importance.json beside it. */
+bool run_write_timings(const char *path, double importance_seconds);
+/* Its importance_seconds, or NaN when the file is missing or invalid. */
+double run_read_timings(const char *path);
+
+/* The whole run's wall time: this process's, plus what earlier processes
+ * did that this one reused (training up to the checkpoint, importance);
+ * NaN when any of that is unknown. */
+double run_wall_seconds(const run_figures *f);
 
 /* OUT/metrics.json and OUT/report.md, each written atomically. */
 bool run_write_metrics(const char *path, const run_figures *f);

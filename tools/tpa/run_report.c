@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `tpa run`: OUT/metrics.json (every number, for scripts such as
  * tools/reproduce.sh) and OUT/report.md (the paper's tables 2-4 for this
- * run, for people). Both are written atomically. */
+ * run, for people), and OUT/timings.json, which carries what a resumed
+ * run reuses but cannot measure again. All are written atomically. Both
+ * reports describe the whole run, whatever number of processes --resume
+ * spread it over, and give this process's share beside it. */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -33,7 +36,19 @@ static double mean_epoch_seconds(const run_figures *f) {
 }
 
 static double tokens_per_s(const run_figures *f) {
-  return f->train.seconds > 0 ? (double)f->train.tokens / f->train.seconds : NAN;
+  return f->train.run_seconds > 0 ? (double)f->train.run_tokens / f->train.run_seconds : NAN;
+}
+
+/* Did this process compute importance (tpa mode, importance.json not reused)? */
+static bool importance_here(const run_figures *f) {
+  return f->o->mode == RUN_TPA && !f->importance_reused;
+}
+
+double run_wall_seconds(const run_figures *f) {
+  const double earlier_training = f->train.run_seconds - f->train.seconds;
+  const double earlier_importance =
+      f->o->mode == RUN_TPA && f->importance_reused ? f->importance_seconds : 0.0;
+  return f->wall_seconds + earlier_training + earlier_importance;
 }
 
 static double speed_ratio(const run_figures *f) {
@@ -69,6 +84,41 @@ static bool save_text(const char *path, const char *text) {
   return cli_output_commit(&out);
 }
 
+/* @p root as indented JSON with a final newline, atomically. */
+static bool save_json(const char *path, json_t *root) {
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  if (text == NULL)
+    return cli_fail("out of memory (%s)", path), false;
+  size_t n = strlen(text);
+  char *nl = realloc(text, n + 2);
+  if (nl == NULL) {
+    free(text);
+    return cli_fail("out of memory (%s)", path), false;
+  }
+  nl[n] = '\n';
+  nl[n + 1] = '\0';
+  bool ok = save_text(path, nl);
+  free(nl);
+  return ok;
+}
+
+bool run_write_timings(const char *path, double importance_seconds) {
+  json_t *root = json_pack("{s:f}", "importance_seconds", importance_seconds);
+  if (root == NULL)
+    return cli_fail("out of memory (%s)", path), false;
+  bool ok = save_json(path, root);
+  json_decref(root);
+  return ok;
+}
+
+double run_read_timings(const char *path) {
+  json_t *root = json_load_file(path, 0, NULL);
+  const json_t *v = json_object_get(root, "importance_seconds");
+  const double s = json_is_number(v) && json_number_value(v) >= 0 ? json_number_value(v) : NAN;
+  json_decref(root);
+  return s;
+}
+
 bool run_write_metrics(const char *path, const run_figures *f) {
   const run_opts *o = f->o;
   json_t *root = json_object();
@@ -95,8 +145,7 @@ bool run_write_metrics(const char *path, const run_figures *f) {
     json_array_append_new(widths, json_integer(f->ffn_widths[l]));
   json_object_set_new(root, "intermediate_kept", widths);
   json_object_set_new(root, "importance_seconds",
-                      f->importance_reused || o->mode != RUN_TPA ? json_null()
-                                                                 : jnum(f->importance_seconds));
+                      o->mode == RUN_TPA ? jnum(f->importance_seconds) : json_null());
   json_object_set_new(root, "importance_reused", json_boolean(f->importance_reused));
   json_object_set_new(root, "plan_reused", json_boolean(f->plan_reused));
   if (f->ranks != NULL) {
@@ -139,9 +188,10 @@ bool run_write_metrics(const char *path, const run_figures *f) {
   json_object_set_new(root, "dev_metric", f->final.measured ? jnum(f->final.metric) : json_null());
   json_object_set_new(root, "steps", json_integer((json_int_t)f->train.steps));
   json_object_set_new(root, "final_train_loss", jnum(f->train.final_train_loss));
-  json_object_set_new(root, "train_seconds", jnum(f->train.seconds));
+  json_object_set_new(root, "train_seconds", jnum(f->train.run_seconds));
   json_object_set_new(root, "epoch_seconds_mean", jnum(mean_epoch_seconds(f)));
-  json_object_set_new(root, "train_tokens", jint(f->train.tokens));
+  json_object_set_new(root, "train_examples_processed", jint(f->train.run_examples));
+  json_object_set_new(root, "train_tokens", jint(f->train.run_tokens));
   json_object_set_new(root, "train_tokens_per_second", jnum(tokens_per_s(f)));
   json_object_set_new(root, "train_peak_rss_mb", jnum(f->train_peak_rss_mb));
   json_object_set_new(root, "inference_original", infer_json(&f->orig));
@@ -164,21 +214,20 @@ bool run_write_metrics(const char *path, const run_figures *f) {
     json_object_set_new(q, "safetensors_bytes_f32", jint(f->f32_bytes));
     json_object_set_new(root, "inference_int8", q);
   }
-  json_object_set_new(root, "wall_seconds", jnum(f->wall_seconds));
-  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-  json_decref(root);
-  if (text == NULL)
-    return cli_fail("out of memory (metrics.json)"), false;
-  size_t n = strlen(text);
-  char *nl = realloc(text, n + 2);
-  if (nl == NULL) {
-    free(text);
-    return cli_fail("out of memory (metrics.json)"), false;
+  json_object_set_new(root, "wall_seconds", jnum(run_wall_seconds(f)));
+  json_t *here = json_object();
+  if (here) {
+    json_object_set_new(here, "resumed_from_step", json_integer((json_int_t)f->train.resumed_step));
+    json_object_set_new(here, "importance_seconds",
+                        importance_here(f) ? jnum(f->importance_seconds) : json_null());
+    json_object_set_new(here, "train_examples_processed", jint(f->train.examples));
+    json_object_set_new(here, "train_tokens", jint(f->train.tokens));
+    json_object_set_new(here, "train_seconds", jnum(f->train.seconds));
+    json_object_set_new(here, "wall_seconds", jnum(f->wall_seconds));
   }
-  nl[n] = '\n';
-  nl[n + 1] = '\0';
-  bool ok = save_text(path, nl);
-  free(nl);
+  json_object_set_new(root, "this_process", here ? here : json_null());
+  bool ok = save_json(path, root);
+  json_decref(root);
   return ok;
 }
 
@@ -355,14 +404,36 @@ bool run_write_report(const char *path, const run_figures *f) {
   put(&b, "\n## Table 4: training cost\n\n");
   put(&b, "| total training time (s) | per epoch (s) | tokens/s | peak RSS in training (MB) |\n"
           "|---|---|---|---|\n| ");
-  put_num(&b, "%.1f", f->train.seconds);
+  put_num(&b, "%.1f", f->train.run_seconds);
   put(&b, " | ");
   put_num(&b, "%.2f", mean_epoch_seconds(f));
   put(&b, " | ");
   put_num(&b, "%.0f", tokens_per_s(f));
   put(&b, " | ");
   put_num(&b, "%.1f", f->train_peak_rss_mb);
-  put(&b, " |\n\nWhole run %.1f s. All numbers are in `metrics.json`.\n", f->wall_seconds);
+  put(&b, " |\n\nWhole run ");
+  put_num(&b, "%.1f s", run_wall_seconds(f));
+  put(&b, ".");
+  if (f->train.resumed_step > 0 || f->importance_reused) {
+    /* Said where the numbers come from: several processes made them. */
+    put(&b, " The run was resumed");
+    if (f->train.resumed_step > 0)
+      put(&b, " (training from step %lld of %lld)", (long long)f->train.resumed_step,
+          (long long)f->train.steps);
+    put(&b, ": its times add the earlier processes' recorded work (");
+    put(&b, f->importance_reused ? "importance, training up to the checkpoint"
+                                 : "training up to the checkpoint");
+    put(&b,
+        ") to this process's %.1f s, %.1f s of it training; work lost to the "
+        "interruption is not counted.",
+        f->wall_seconds, f->train.seconds);
+    if (!isfinite(f->train.run_seconds))
+      put(&b, " The training time before the resume is unknown: the checkpoint was "
+              "written by a libtpa older than 0.8.0.");
+    if (o->mode == RUN_TPA && f->importance_reused && !isfinite(f->importance_seconds))
+      put(&b, " The time of the reused importance.json is unknown (no `timings.json`).");
+  }
+  put(&b, " All numbers are in `metrics.json`.\n");
   if (b.failed) {
     free(b.p);
     return cli_fail("out of memory (report.md)"), false;

@@ -173,7 +173,10 @@ class TrainResult(ctypes.Structure):
                 ("best_epoch", c_int32), ("best_metric", c_double),
                 ("final_train_loss", c_double), ("seconds", c_double),
                 ("trainable_params", c_uint64), ("examples", c_uint64),
-                ("tokens", c_uint64)]
+                ("tokens", c_uint64),
+                # since 0.8.0 (an older library leaves them 0)
+                ("run_examples", c_uint64), ("run_tokens", c_uint64),
+                ("run_seconds", c_double), ("resumed_step", c_int64)]
 
 
 def _find_library():

@@ -76,6 +76,7 @@ tpa_status tpa__grad_work_create(tpa__grad_work **out, const tpa_model *m, int32
   if (!wk)
     return TPA__NO_MEMORY("gradient work");
   wk->max_batch = max_batch;
+  wk->f_copy_plain = -1; /* decided on the first full fine-tuning call */
   wk->max_seq = max_seq;
   wk->layers = c->layers;
   wk->hidden = c->hidden;

@@ -99,6 +99,7 @@ struct tpa__grad_work {
   float *f_copy;
   size_t f_copy_bytes; /* per layer */
   bool f_copy_valid;   /* filled for the current call */
+  int8_t f_copy_plain; /* 1: the packed layout is HF's own (no copy needed), 0: not, -1: unknown */
   /* Data-parallel shard (tpa__grad_work_set_shard): the global row of
    * this call's first row, and the global batch the loss is a mean over
    * (0: this call's batch). */

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The backward's copy of the frozen block matrices. dX = dY W reads W as
+/* The backward's view of the frozen block matrices. dX = dY W reads W as
  * [k = out, n = in], the other orientation from the forward's packed
- * [in, out], so it cannot share the inference state's copy. Measured for
- * BERT-base on the 2-core test machine (batch 32 x 128, LoRA step):
- * reading HF's row-major [out, in] in place runs dX of output.dense
- * ([768, 3072], a 12 KiB row pitch) 2.6x slower than a packed copy, and
- * the 768 x 768 and 3072 x 768 products 5-25% slower. A packed copy costs
- * the same resident memory as reading in place (forward_pack.c hands the
- * mapped pages of the originals back to the kernel; reading them in place
- * faults all of them in again), so the work packs once, on its first call
- * with gradients over the model's own weights, and releases the mapped
- * pages it read. Full fine-tuning trains copies of
- * the weights, which these packed matrices do not describe: it reads its
- * own weights in place, except output.dense, the 2.6x case, which is
- * repacked on every call (a 9 MiB reorder per BERT-base layer, a few ms,
- * against ~130 ms saved per layer and batch of 32 x 128). */
+ * [in, out]. Where oneDNN's packed layout is plain row-major (it is on the
+ * AVX2 machines this was measured on, for every shape of these models),
+ * the forward's copy IS [out, in] read with strides {1, out}: the backward
+ * uses it, and importance or LoRA training holds one copy of the weights
+ * (BERT-base LoRA step: 1325 -> 1001 MiB peak RSS, the same speed). Where
+ * the layout is blocked (AVX-512 machines), the work packs its own copy
+ * once, on its first call with gradients over the model's own weights;
+ * matrices that live only packed are unpacked for that (model/plain.c).
+ * Reading HF's layout in place instead would fault every mapped page back
+ * in: the same memory as a copy, slower to read.
+ *
+ * Full fine-tuning trains copies of the weights, which these packed
+ * matrices do not describe: it reads its own weights in place, except
+ * output.dense, whose blocked packing (where oneDNN blocks it) is
+ * repacked on every call (a 9 MiB reorder per BERT-base layer); where the
+ * packed layout is plain, that copy would be a memcpy of the same layout
+ * and is skipped (113 MB a step for BERT-base). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -127,6 +130,20 @@ tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
 tpa_status tpa__grad_pack_copies(tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w) {
   wk->f_copy_valid = false;
   const int64_t h = m->cfg.hidden;
+  if (wk->f_copy_plain < 0) {
+    /* Where oneDNN's packed layout of [hidden, inter] is plain row-major
+     * (AVX2 machines), the "packed" copy would be a memcpy of HF's own
+     * layout: 113 MB a step for BERT-base. Read the weights in place. */
+    bool plain = true;
+    for (int32_t l = 0; plain && l < m->cfg.layers; l++) {
+      tpa_status s = tpa__nn_packed_is_plain(wk->nn, h, m->w.layer[l].inter, &plain);
+      if (s != TPA_OK)
+        return s;
+    }
+    wk->f_copy_plain = plain;
+  }
+  if (wk->f_copy_plain)
+    return TPA_OK;
   if (!wk->f_copy) {
     /* One slot per layer, as large as the widest layer's packing needs. */
     size_t bytes = 0, total;

@@ -172,8 +172,7 @@ START_TEST(unpacked_after_replacing_matches_saved) {
   tpa_lora_set *set = NULL;
   ck_assert_int_eq(tpa_lora_set_create(&set, m, NULL), TPA_OK);
   for (size_t i = 0; i < (size_t)set->layers * TPA__LORA_ALL; i++)
-    for (size_t k = 0; set->mod[i].rank > 0 && k < (size_t)set->mod[i].out * set->mod[i].rank;
-         k++)
+    for (size_t k = 0; set->mod[i].rank > 0 && k < (size_t)set->mod[i].out * set->mod[i].rank; k++)
       set->mod[i].b[k] = 0.01f * (float)((k % 7) - 3);
   ck_assert_int_eq(tpa_lora_set_merge(set, m), TPA_OK);
   tpa_lora_set_free(set);

@@ -21,17 +21,26 @@ static dnnl_status_t packed_layout(dnnl_engine_t engine, int64_t k, int64_t n,
   return st;
 }
 
-tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *bytes) {
+/* The packed layout of [k, n] weights: its size and whether it is plain
+ * row-major (either pointer may be NULL). */
+static tpa_status describe_packed(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *bytes,
+                                  bool *plain) {
   dnnl_primitive_desc_t query;
   tpa__nn_mdref md;
   dnnl_status_t st = packed_layout(tpa__nn_engine(ctx), k, n, &query, &md);
-  if (st == dnnl_success)
+  if (st == dnnl_success && bytes)
     *bytes = dnnl_memory_desc_get_size(md);
+  if (st == dnnl_success && plain)
+    *plain = tpa__pd_md_is_row_major(md, k, n);
   if (query)
     dnnl_primitive_desc_destroy(query);
   return st == dnnl_success
              ? TPA_OK
              : tpa__nn_fail(st, "matmul", "choosing the weight layout", "packed weights");
+}
+
+tpa_status tpa__nn_packed_size(tpa__nn_ctx *ctx, int64_t k, int64_t n, size_t *bytes) {
+  return describe_packed(ctx, k, n, bytes, NULL);
 }
 
 /* One reorder between the plain matrix viewed by @p view (at @p plain)
@@ -98,14 +107,5 @@ tpa_status tpa__nn_unpack_weights(tpa__nn_ctx *ctx, const tpa__nn_tensor *dst_vi
 }
 
 tpa_status tpa__nn_packed_is_plain(tpa__nn_ctx *ctx, int64_t k, int64_t n, bool *plain) {
-  dnnl_primitive_desc_t query;
-  tpa__nn_mdref md;
-  dnnl_status_t st = packed_layout(tpa__nn_engine(ctx), k, n, &query, &md);
-  if (st == dnnl_success)
-    *plain = tpa__pd_md_is_row_major(md, k, n);
-  if (query)
-    dnnl_primitive_desc_destroy(query);
-  return st == dnnl_success
-             ? TPA_OK
-             : tpa__nn_fail(st, "matmul", "choosing the weight layout", "packed weights");
+  return describe_packed(ctx, k, n, NULL, plain);
 }

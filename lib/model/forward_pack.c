@@ -30,21 +30,19 @@ typedef struct pack_job {
   size_t offset, bytes;
 } pack_job;
 
+enum { JOBS_PER_LAYER = TPA__LAYER_MATRICES };
+
 static void jobs_of_layer(tpa_model *m, int32_t l, tpa__infer_layer *L, pack_job *j) {
   tpa__layer *w = &m->w.layer[l];
-  const int64_t h = m->cfg.hidden, inter = w->inter;
-  const int64_t hq = (int64_t)w->n_heads * m->cfg.head_dim;
-  L->hq = (int32_t)hq;
+  L->hq = w->n_heads * m->cfg.head_dim;
   L->inter = w->inter;
-  j[0] = (pack_job){w->q_w, &w->q_w, h, hq, &L->q_w, 0, 0};
-  j[1] = (pack_job){w->k_w, &w->k_w, h, hq, &L->k_w, 0, 0};
-  j[2] = (pack_job){w->v_w, &w->v_w, h, hq, &L->v_w, 0, 0};
-  j[3] = (pack_job){w->o_w, &w->o_w, hq, h, &L->o_w, 0, 0};
-  j[4] = (pack_job){w->i_w, &w->i_w, h, inter, &L->i_w, 0, 0};
-  j[5] = (pack_job){w->f_w, &w->f_w, inter, h, &L->f_w, 0, 0};
+  const float **dst[JOBS_PER_LAYER] = {&L->q_w, &L->k_w, &L->v_w, &L->o_w, &L->i_w, &L->f_w};
+  for (int k = 0; k < JOBS_PER_LAYER; k++) {
+    int64_t out, in;
+    const float **slot = tpa__layer_matrix(w, &m->cfg, k, &out, &in);
+    j[k] = (pack_job){*slot, slot, in, out, dst[k], 0, 0};
+  }
 }
-
-enum { JOBS_PER_LAYER = 6 };
 
 const float *tpa__infer_packed(const struct tpa__infer_state *st, int32_t l, int which) {
   const tpa__infer_layer *L = &st->layer[l];
@@ -130,8 +128,8 @@ tpa_status tpa__infer_pack(tpa_model *m, const struct tpa__infer_state *prev,
       if (!prev && !tpa__model_is_mapped(m, j->src)) {
         /* At load, a converted (F16/BF16) copy goes as soon as it is
          * packed, so the peak holds one copy of the weights plus one
-         * matrix (tpa__model_drop_packed_plain would free them all only
-         * at the end). A failed load frees the whole model anyway. */
+         * matrix: the loader's share of tpa__model_drop_packed_plain's
+         * work, done early. A failed load frees the whole model anyway. */
         *j->slot = NULL;
         tpa__model_collect_at(m, j->src);
       }

@@ -174,17 +174,9 @@ tpa_status tpa__g_lora_dx(tpa__nn_ctx *nn, const tpa__lora_mod *mod, int64_t t, 
 const float *tpa__g_packed(const tpa_model *m, const tpa__weights *w, int32_t layer, int which) {
   if (!m->infer || !m->infer->layer)
     return NULL;
-  const tpa__layer *mine = &w->layer[layer], *model = &m->w.layer[layer];
-  const tpa__infer_layer *L = &m->infer->layer[layer];
-  switch (which) {
-  case 0: return mine->q_w == model->q_w ? L->q_w : NULL;
-  case 1: return mine->k_w == model->k_w ? L->k_w : NULL;
-  case 2: return mine->v_w == model->v_w ? L->v_w : NULL;
-  case 3: return mine->o_w == model->o_w ? L->o_w : NULL;
-  case 4: return mine->i_w == model->i_w ? L->i_w : NULL;
-  case 5: return mine->f_w == model->f_w ? L->f_w : NULL;
-  default: return NULL;
-  }
+  const float *mine = *tpa__layer_matrix(&w->layer[layer], NULL, which, NULL, NULL);
+  const float *model = *tpa__layer_matrix(&m->w.layer[layer], NULL, which, NULL, NULL);
+  return mine == model ? tpa__infer_packed(m->infer, layer, which) : NULL;
 }
 
 const float *tpa__g_packed_bwd(const tpa__grad_work *wk, const tpa_model *m, const tpa__weights *w,

@@ -27,22 +27,13 @@
 #include "core/error.h"
 #include "model/grad_internal.h"
 
-enum { MATS = 6 };
+enum { MATS = TPA__LAYER_MATRICES };
 
 /* Matrix @p which of block @p l of the table @p w: HF pointer and
  * [out, in]. */
 static const float *matrix_of(const tpa_model *m, const tpa__weights *w, int32_t l, int which,
                               int64_t *out, int64_t *in) {
-  const tpa__layer *L = &w->layer[l];
-  const int64_t h = m->cfg.hidden, hq = (int64_t)L->n_heads * m->cfg.head_dim, inter = L->inter;
-  switch (which) {
-  case 0: *out = hq, *in = h; return L->q_w;
-  case 1: *out = hq, *in = h; return L->k_w;
-  case 2: *out = hq, *in = h; return L->v_w;
-  case 3: *out = h, *in = hq; return L->o_w;
-  case 4: *out = inter, *in = h; return L->i_w;
-  default: *out = h, *in = inter; return L->f_w;
-  }
+  return *tpa__layer_matrix(&w->layer[l], &m->cfg, which, out, in);
 }
 
 static const float *matrix(const tpa_model *m, int32_t l, int which, int64_t *out, int64_t *in) {
@@ -62,7 +53,6 @@ tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
   }
   tpa_status s = TPA_OK;
   size_t total = 0;
-  bool unpack = false;
   bool *want = tpa__calloc(n, sizeof *want); /* matrices that live only packed */
   if (!want)
     s = TPA__NO_MEMORY("backward weights");
@@ -84,15 +74,15 @@ tpa_status tpa__grad_pack(tpa__grad_work *wk, const tpa_model *m) {
     s = tpa__nn_packed_size(wk->nn, out, in, &bytes);
     offset[i] = total;
     want[i] = !src;
-    unpack = unpack || !src;
     if (s == TPA_OK && !tpa__add_size(total, (bytes + 63) & ~(size_t)63, &total))
       s = tpa__error(TPA_ERR_INVALID_ARGUMENT, "backward weights: model too large");
   }
   if (s == TPA_OK && total && !(wk->bwd_block = tpa__aligned_alloc(total)))
     s = TPA__NO_MEMORY("backward weights");
-  /* Matrices that live only packed are unpacked for the call. */
+  /* Matrices that live only packed are unpacked for the call (none: no
+   * scratch). */
   tpa__plain plain = {0};
-  if (s == TPA_OK && unpack)
+  if (s == TPA_OK)
     s = tpa__model_plain_some(m, &plain, want);
   free(want);
   for (size_t i = 0; s == TPA_OK && i < n; i++) {

@@ -404,10 +404,8 @@ static tpa_status load(tpa_model *m, const char *dir, const tpa_model_load_param
     return st;
   if ((st = load_vocab(m, dir)))
     return st;
-  st = tpa__infer_state_create(m, NULL);
-  if (st == TPA_OK)
-    tpa__model_drop_packed_plain(m);
-  return st;
+  /* Packing frees each converted matrix as it goes (forward_pack.c). */
+  return tpa__infer_state_create(m, NULL);
 }
 
 TPA_API tpa_status tpa_model_load(tpa_model **out, const char *dir,

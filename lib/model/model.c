@@ -25,6 +25,20 @@ void tpa__model_release_mapped(const tpa_model *m, const void *p, size_t bytes) 
   tpa__file_map_release(&map, p, bytes);
 }
 
+const float **tpa__layer_matrix(tpa__layer *L, const tpa__config *c, int which, int64_t *out,
+                                int64_t *in) {
+  const int64_t h = c ? c->hidden : 0, hq = c ? (int64_t)L->n_heads * c->head_dim : 0;
+  const int64_t inter = L->inter;
+  const float **slot[TPA__LAYER_MATRICES] = {&L->q_w, &L->k_w, &L->v_w, &L->o_w, &L->i_w, &L->f_w};
+  const int64_t outs[TPA__LAYER_MATRICES] = {hq, hq, hq, h, inter, h};
+  const int64_t ins[TPA__LAYER_MATRICES] = {h, h, h, hq, h, inter};
+  if (out)
+    *out = outs[which];
+  if (in)
+    *in = ins[which];
+  return slot[which];
+}
+
 /* On failure the caller still owns @p block (and should free it). */
 bool tpa__model_own(tpa_model *m, void *block, size_t bytes) {
   tpa__model_mem *mem = &m->mem;

@@ -141,6 +141,16 @@ struct tpa_model {
  * saying that @p what (a public call's name) needs the f32 weights. */
 tpa_status tpa__model_require_f32(const tpa_model *m, const char *what);
 
+/* Block matrix @p which of layer @p L, in the order of tpa_lora_module
+ * (0..5: query, key, value, attention output, intermediate, output
+ * dense): where the layer keeps it, and with @p c its HF shape [out, in]
+ * (@p c, @p out and @p in may all be NULL when the shape is not wanted).
+ * The one place that maps an index to a matrix: packing, unpacking, the
+ * backward and merging all go through it. */
+enum { TPA__LAYER_MATRICES = 6 };
+const float **tpa__layer_matrix(tpa__layer *L, const tpa__config *c, int which, int64_t *out,
+                                int64_t *in);
+
 /* Take ownership of an allocation of @p bytes so it is freed with the
  * model, or earlier once nothing points into it. */
 bool tpa__model_own(tpa_model *m, void *block, size_t bytes);
@@ -183,8 +193,8 @@ tpa_status tpa__model_replace_weights(tpa_model *m, const tpa__weights *w);
  * trained ones) are not read by inference: their pointers become NULL and
  * the blocks that held only them are freed, so resident memory holds one
  * copy of the weights. Matrices in the file mapping stay (their pages went
- * back to the kernel when packed). Called by the loader and
- * tpa__model_replace_weights. */
+ * back to the kernel when packed). Called by tpa__model_replace_weights;
+ * at load, packing does the same matrix by matrix (forward_pack.c). */
 void tpa__model_drop_packed_plain(tpa_model *m);
 
 /* A weight table with every block matrix in HF's plain [out, in] layout,

@@ -17,28 +17,13 @@
 #include "model/forward.h"
 #include "model/model.h"
 
-enum { MATS = 6 };
-
-/* Matrix @p which (0..5: Q, K, V, attention output, intermediate, output
- * dense) of @p L: its slot and HF's [out, in] shape. */
-static const float **slot(tpa__layer *L, const tpa__config *c, int which, int64_t *out,
-                          int64_t *in) {
-  const int64_t h = c->hidden, hq = (int64_t)L->n_heads * c->head_dim, inter = L->inter;
-  switch (which) {
-  case 0: *out = hq, *in = h; return &L->q_w;
-  case 1: *out = hq, *in = h; return &L->k_w;
-  case 2: *out = hq, *in = h; return &L->v_w;
-  case 3: *out = h, *in = hq; return &L->o_w;
-  case 4: *out = inter, *in = h; return &L->i_w;
-  default: *out = h, *in = inter; return &L->f_w;
-  }
-}
+enum { MATS = TPA__LAYER_MATRICES };
 
 void tpa__model_drop_packed_plain(tpa_model *m) {
   for (int32_t l = 0; m->infer && !m->w.quant && l < m->cfg.layers; l++)
     for (int k = 0; k < MATS; k++) {
       int64_t out, in;
-      const float **p = slot(&m->w.layer[l], &m->cfg, k, &out, &in);
+      const float **p = tpa__layer_matrix(&m->w.layer[l], &m->cfg, k, &out, &in);
       if (*p && !tpa__model_is_mapped(m, *p) && tpa__infer_packed(m->infer, l, k))
         *p = NULL;
     }
@@ -59,7 +44,8 @@ tpa_status tpa__model_plain_some(const tpa_model *m, tpa__plain *p, const bool *
   for (int32_t l = 0; l < m->cfg.layers; l++)
     for (int k = 0; k < MATS; k++) {
       int64_t out, in;
-      if (!*slot(&p->layers[l], &m->cfg, k, &out, &in) && (!want || want[l * MATS + k]))
+      if (!*tpa__layer_matrix(&p->layers[l], &m->cfg, k, &out, &in) &&
+          (!want || want[l * MATS + k]))
         floats += (size_t)out * (size_t)in; /* no larger than the packed copies */
     }
   if (!floats)
@@ -74,7 +60,7 @@ tpa_status tpa__model_plain_some(const tpa_model *m, tpa__plain *p, const bool *
   for (int32_t l = 0; s == TPA_OK && l < m->cfg.layers; l++)
     for (int k = 0; s == TPA_OK && k < MATS; k++) {
       int64_t out, in;
-      const float **dst = slot(&p->layers[l], &m->cfg, k, &out, &in);
+      const float **dst = tpa__layer_matrix(&p->layers[l], &m->cfg, k, &out, &in);
       if (*dst || (want && !want[l * MATS + k]))
         continue;
       const float *packed = tpa__infer_packed(m->infer, l, k);

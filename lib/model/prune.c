@@ -22,14 +22,10 @@
 #include "model/model.h"
 #include "model/prune.h"
 
-/* Where a layer's new tensors go inside the block (float offsets). */
+/* What a layer keeps. */
 typedef struct layer_plan {
-  int32_t kept;    /* heads the layer keeps; -1 = heads unchanged */
-  size_t floats;   /* offset of its tensors in the block */
-  size_t id_index; /* offset of its head_ids in the id area */
-  int32_t kept_n;  /* neurons the layer keeps; -1 = neurons unchanged */
-  size_t n_floats; /* offset of its feed-forward tensors in the block */
-  size_t n_index;  /* offset of its neuron_ids in the id area */
+  int32_t kept;   /* heads the layer keeps; -1 = heads unchanged */
+  int32_t kept_n; /* neurons the layer keeps; -1 = neurons unchanged */
 } layer_plan;
 
 tpa_status tpa__prune_plan_alloc_neurons(tpa_prune_plan *plan, const int32_t *widths) {
@@ -105,45 +101,31 @@ static bool layer_floats(const tpa__config *c, int32_t kept, size_t *out) {
   return true;
 }
 
-/* Which layers change and how big the block must be: floats first, then
- * the int32 head ids (same 4-byte alignment). */
+/* Which layers change, each changed part's size checked against
+ * overflow (each gets blocks of its own, new_blocks). */
 static tpa_status measure(const tpa_model *m, const tpa_prune_plan *plan, layer_plan *lp,
-                          size_t *n_floats, size_t *n_ids, int32_t *width) {
+                          int32_t *width) {
   const tpa__config *c = &m->cfg;
-  size_t floats = 0, ids = 0;
+  size_t f;
   for (int32_t l = 0; l < c->layers; l++)
     lp[l].kept_n = -1;
   tpa_status st = measure_neurons(m, plan, lp, width);
   if (st != TPA_OK)
     return st;
   for (int32_t l = 0; l < c->layers; l++) {
-    if (lp[l].kept_n >= 0) {
-      size_t f;
-      lp[l].n_floats = floats;
-      lp[l].n_index = ids;
-      if (!neuron_floats(c, lp[l].kept_n, &f) || !tpa__add_size(floats, f, &floats))
-        return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned layer %d is too large",
-                          l);
-      ids += (size_t)lp[l].kept_n;
-    }
+    if (lp[l].kept_n >= 0 && !neuron_floats(c, lp[l].kept_n, &f))
+      return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned layer %d is too large",
+                        l);
     const tpa__layer *ly = &m->w.layer[l];
     const bool *rm = plan->removes + (size_t)l * (size_t)plan->heads;
     int32_t kept = 0;
     for (int32_t k = 0; k < ly->n_heads; k++)
       kept += !rm[ly->head_ids[k]];
     lp[l].kept = kept == ly->n_heads ? -1 : kept; /* heads already absent are skipped */
-    if (lp[l].kept < 0)
-      continue;
-    size_t f;
-    lp[l].floats = floats;
-    lp[l].id_index = ids;
-    if (!layer_floats(c, kept, &f) || !tpa__add_size(floats, f, &floats))
+    if (lp[l].kept >= 0 && !layer_floats(c, kept, &f))
       return tpa__error(TPA_ERR_INVALID_ARGUMENT, "tpa_model_prune: pruned layer %d is too large",
                         l);
-    ids += (size_t)kept;
   }
-  *n_floats = floats;
-  *n_ids = ids;
   return TPA_OK;
 }
 
@@ -271,10 +253,8 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
   const size_t L = (size_t)c->layers;
   layer_plan *lp = tpa__calloc(L, sizeof *lp);
   tpa__layer *next = tpa__malloc_array(L, sizeof *next), *prev = tpa__malloc_array(L, sizeof *prev);
-  size_t n_floats = 0, n_ids = 0;
   int32_t width = c->inter;
-  tpa_status st = lp && next && prev ? measure(m, plan, lp, &n_floats, &n_ids, &width)
-                                     : TPA__NO_MEMORY("pruning");
+  tpa_status st = lp && next && prev ? measure(m, plan, lp, &width) : TPA__NO_MEMORY("pruning");
   bool changes = false;
   for (size_t l = 0; st == TPA_OK && l < L; l++)
     changes = changes || lp[l].kept >= 0 || lp[l].kept_n >= 0;
@@ -284,19 +264,18 @@ TPA_API tpa_status tpa_model_prune(tpa_model *m, const tpa_prune_plan *plan) {
     free(prev);
     return TPA_OK;
   }
-  (void)n_floats, (void)n_ids; /* the sizes were checked; each part gets blocks of its own */
   /* Build the new layer table beside the old one, reading the old
    * matrices in HF's layout (unpacked where they live only packed). Each
    * changed part of a layer gets two model-owned blocks: its matrices,
    * which the model drops once they are packed (model/plain.c), and its
    * biases and ids, which stay. */
   tpa__plain old = {0};
-  bool *want = st == TPA_OK ? tpa__calloc(L * 6, sizeof *want) : NULL;
+  bool *want = st == TPA_OK ? tpa__calloc(L * TPA__LAYER_MATRICES, sizeof *want) : NULL;
   if (st == TPA_OK && !want)
     st = TPA__NO_MEMORY("pruning");
   for (size_t l = 0; st == TPA_OK && l < L; l++)
-    for (int k = 0; k < 6; k++)
-      want[l * 6 + (size_t)k] = k < 4 ? lp[l].kept >= 0 : lp[l].kept_n >= 0;
+    for (int k = 0; k < TPA__LAYER_MATRICES; k++) /* Q, K, V, O change with heads */
+      want[l * TPA__LAYER_MATRICES + (size_t)k] = k < 4 ? lp[l].kept >= 0 : lp[l].kept_n >= 0;
   if (st == TPA_OK)
     st = tpa__model_plain_some(m, &old, want);
   free(want);

@@ -66,16 +66,14 @@ static void merge_module(const tpa__lora_mod *m, const float *w, float *dst) {
   }
 }
 
-/* Where module @p k of layer @p ly keeps its weight. */
+/* Where module @p k of layer @p ly keeps its weight: the layer's matrices
+ * are indexed in tpa_lora_module's order. */
+_Static_assert(TPA_LORA_QUERY == 0 && TPA_LORA_KEY == 1 && TPA_LORA_VALUE == 2 &&
+                   TPA_LORA_OUTPUT == 3 && TPA_LORA_INTERMEDIATE == 4 && TPA_LORA_FFN_OUTPUT == 5 &&
+                   TPA__LORA_ALL == TPA__LAYER_MATRICES,
+               "LoRA modules and block matrices share one order");
 static const float **module_weight(tpa__layer *ly, int32_t k) {
-  switch (k) {
-  case TPA_LORA_QUERY: return &ly->q_w;
-  case TPA_LORA_KEY: return &ly->k_w;
-  case TPA_LORA_VALUE: return &ly->v_w;
-  case TPA_LORA_INTERMEDIATE: return &ly->i_w;
-  case TPA_LORA_FFN_OUTPUT: return &ly->f_w;
-  default: return &ly->o_w;
-  }
+  return tpa__layer_matrix(ly, NULL, k, NULL, NULL);
 }
 
 /* Copy @p n floats of @p src to *at, point *slot at the copy, advance. */
@@ -123,20 +121,12 @@ static void build(const tpa_lora_set *s, tpa__weights *base, tpa__weights *w, fl
 
 /* The model's weights with the adapted modules' matrices in HF's layout. */
 static tpa_status plain_of_adapted(const tpa_lora_set *s, const tpa_model *m, tpa__plain *p) {
-  bool *want = tpa__calloc((size_t)s->layers * 6, sizeof *want);
+  bool *want = tpa__calloc((size_t)s->layers * TPA__LAYER_MATRICES, sizeof *want);
   if (!want)
     return TPA__NO_MEMORY("merged weights");
   for (int32_t l = 0; l < s->layers; l++)
-    for (int32_t k = 0; k < TPA__LORA_ALL; k++) {
-      tpa__layer probe = {0};
-      const float **slot = module_weight(&probe, k);
-      /* the slot's index in tpa__model_plain_some's order */
-      const float **order[6] = {&probe.q_w, &probe.k_w, &probe.v_w,
-                                &probe.o_w, &probe.i_w, &probe.f_w};
-      for (int j = 0; j < 6; j++)
-        if (order[j] == slot && tpa__lora_at(s, l, k)->rank > 0)
-          want[(size_t)l * 6 + (size_t)j] = true;
-    }
+    for (int32_t k = 0; k < TPA__LORA_ALL; k++) /* module k is matrix k (module_weight) */
+      want[(size_t)l * TPA__LAYER_MATRICES + (size_t)k] = tpa__lora_at(s, l, k)->rank > 0;
   tpa_status st = tpa__model_plain_some(m, p, want);
   free(want);
   return st;

@@ -214,9 +214,8 @@ START_TEST(backward_shares_the_forward_packing) {
   for (int32_t l = 0; l < m->cfg.layers; l++)
     for (int k = 0; k < 6; k++) {
       const size_t i = (size_t)l * 6 + (size_t)k;
-      const int64_t h = m->cfg.hidden, hq = (int64_t)m->w.layer[l].n_heads * m->cfg.head_dim,
-                    inter = m->w.layer[l].inter;
-      const int64_t in = k == 3 ? hq : k == 5 ? inter : h, out = k < 3 ? hq : k == 4 ? inter : h;
+      int64_t out, in;
+      tpa__layer_matrix(&m->w.layer[l], &m->cfg, k, &out, &in);
       bool plain = false;
       ck_assert_int_eq(tpa__nn_packed_is_plain(wk->nn, in, out, &plain), TPA_OK);
       ck_assert_int_eq(wk->bwd_fwd[i], plain);

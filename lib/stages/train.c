@@ -424,6 +424,15 @@ static tpa_status resume(run *r, tpa__train_state *st) {
   return TPA_OK;
 }
 
+/* r->perm becomes the order of the epoch whose shuffle state is *rng
+ * (identity without shuffling); *rng advances to the next epoch's. */
+static void epoch_order(run *r, uint64_t *rng) {
+  for (size_t i = 0; i < r->train.n; i++)
+    r->perm[i] = i;
+  if (r->p.shuffle)
+    tpa__rng_shuffle(rng, r->perm, r->train.n);
+}
+
 static tpa_status train_loop(run *r, tpa__train_state *st, tpa_train_result *res) {
   tpa_status s = TPA_OK;
   const size_t n = r->train.n, bs = (size_t)r->p.batch_size;
@@ -432,10 +441,7 @@ static tpa_status train_loop(run *r, tpa__train_state *st, tpa_train_result *res
     /* The permutation is rebuilt from the epoch's starting state, so a run
      * resumed mid-epoch sees the same order. */
     uint64_t rng = st->rng_epoch;
-    for (size_t i = 0; i < n; i++)
-      r->perm[i] = i;
-    if (r->p.shuffle)
-      tpa__rng_shuffle(&rng, r->perm, n);
+    epoch_order(r, &rng);
     while (s == TPA_OK && st->epoch_batch < r->steps_per_epoch && st->step < r->total_steps) {
       const size_t b0 = (size_t)st->epoch_batch * bs;
       const size_t rows = b0 + bs <= n ? bs : n - b0;
@@ -493,12 +499,8 @@ static void run_counts(run *r, int64_t steps, uint64_t *examples, uint64_t *toke
   /* An epoch cut short (max_steps): its rows are the first of its order,
    * which the shuffles of the epochs before it lead to. */
   uint64_t rng = first_shuffle_state(r->p.seed);
-  for (int64_t e = 0; e <= whole; e++) {
-    for (size_t i = 0; i < n; i++)
-      r->perm[i] = i;
-    if (r->p.shuffle)
-      tpa__rng_shuffle(&rng, r->perm, n);
-  }
+  for (int64_t e = 0; e <= whole; e++)
+    epoch_order(r, &rng);
   for (size_t i = 0; i < (size_t)part * bs; i++)
     *tokens += (uint64_t)r->train.len[r->perm[i]];
 }

@@ -194,6 +194,12 @@ bool cli_output_commit(cli_output *o);
  * committed). Safe to call twice. */
 void cli_output_abort(cli_output *o);
 
+/* @p root (a jansson json_t) as indented JSON with a final newline, written
+ * through cli_output (atomically): how metrics.json and the like are saved.
+ * Prints the problem and returns false on failure. */
+struct json_t;
+bool cli_write_json(const char *path, const struct json_t *root);
+
 /* --- progress ------------------------------------------------------------ */
 
 /* State of the progress display on stderr: a redrawn bar when stderr is a
@@ -217,6 +223,9 @@ void cli_progress_end(cli_progress *p);
 
 /* Monotonic seconds: the one clock of the command's timings. */
 double cli_now(void);
+
+/* Peak resident set of this process so far, in MB. */
+double cli_peak_rss_mb(void);
 
 /* --- model and data helpers shared by the commands ------------------------ */
 

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -158,4 +159,19 @@ void cli_json_string(FILE *fp, const char *s) {
       fputc(ch, fp);
   }
   fputc('"', fp);
+}
+
+bool cli_write_json(const char *path, const json_t *root) {
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  if (!text)
+    return cli_fail("out of memory (%s)", path), false;
+  cli_output out;
+  bool ok = cli_output_open(&out, path);
+  if (ok) {
+    fputs(text, out.fp);
+    fputc('\n', out.fp);
+    ok = cli_output_commit(&out);
+  }
+  free(text);
+  return ok;
 }

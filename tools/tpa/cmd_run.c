@@ -556,7 +556,7 @@ static bool train_stage(run_ctx *c, run_state *s) {
   st = o->mode == RUN_FULL ? tpa_train_full(s->model, s->train, s->dev, &tp, &f->train)
                            : tpa_train_lora(s->model, s->set, s->train, s->dev, &tp, &f->train);
   cli_progress_end(&c->prog);
-  f->train_peak_rss_mb = run_peak_rss_mb();
+  f->train_peak_rss_mb = cli_peak_rss_mb();
   if (st != TPA_OK)
     return cli_fail_lib(st), false;
   f->trainable = f->train.trainable_params;

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,30 +189,6 @@ static void on_epoch(void *user, const tpa_epoch_report *r) {
   }
 }
 
-static bool write_json_file(const char *path, json_t *root) {
-  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-  if (!text) {
-    cli_fail("out of memory (metrics.json)");
-    return false;
-  }
-  cli_output out;
-  bool ok = cli_output_open(&out, path);
-  if (ok) {
-    fputs(text, out.fp);
-    fputc('\n', out.fp);
-    ok = cli_output_commit(&out);
-  }
-  free(text);
-  return ok;
-}
-
-static double peak_rss_mb(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0)
-    return 0;
-  return (double)ru.ru_maxrss / 1024.0; /* Linux reports kB */
-}
-
 /* ------------------------------------------------------------------------ */
 
 /* The step callback needs the progress state; the epoch log carries it. */
@@ -361,9 +336,9 @@ static int train_main(train_cmd_opts *o) {
     json_object_set_new(here, "wall_seconds", jnum(wall));
   }
   json_object_set_new(root, "this_process", here ? here : json_null());
-  json_object_set_new(root, "peak_rss_mb", jnum(peak_rss_mb()));
+  json_object_set_new(root, "peak_rss_mb", jnum(cli_peak_rss_mb()));
   json_object_set_new(root, "output", json_string(outdir));
-  bool ok = write_json_file(metrics_path, root);
+  bool ok = cli_write_json(metrics_path, root);
   json_decref(root);
   if (ok)
     rc = CLI_EXIT_OK;

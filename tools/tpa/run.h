@@ -118,7 +118,4 @@ double run_wall_seconds(const run_figures *f);
 bool run_write_metrics(const char *path, const run_figures *f);
 bool run_write_report(const char *path, const run_figures *f);
 
-/* Peak resident set of this process so far, in MB. */
-double run_peak_rss_mb(void);
-
 #endif /* TPA_RUN_H */

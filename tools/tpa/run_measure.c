@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,13 +16,6 @@
 #include "run.h"
 
 extern char **environ;
-
-double run_peak_rss_mb(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0)
-    return 0;
-  return (double)ru.ru_maxrss / 1024.0; /* Linux reports kB */
-}
 
 /* ------------------------------------------------------------------------ */
 /* The default model and task                                               */

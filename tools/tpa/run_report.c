@@ -84,29 +84,11 @@ static bool save_text(const char *path, const char *text) {
   return cli_output_commit(&out);
 }
 
-/* @p root as indented JSON with a final newline, atomically. */
-static bool save_json(const char *path, json_t *root) {
-  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-  if (text == NULL)
-    return cli_fail("out of memory (%s)", path), false;
-  size_t n = strlen(text);
-  char *nl = realloc(text, n + 2);
-  if (nl == NULL) {
-    free(text);
-    return cli_fail("out of memory (%s)", path), false;
-  }
-  nl[n] = '\n';
-  nl[n + 1] = '\0';
-  bool ok = save_text(path, nl);
-  free(nl);
-  return ok;
-}
-
 bool run_write_timings(const char *path, double importance_seconds) {
   json_t *root = json_pack("{s:f}", "importance_seconds", importance_seconds);
   if (root == NULL)
     return cli_fail("out of memory (%s)", path), false;
-  bool ok = save_json(path, root);
+  bool ok = cli_write_json(path, root);
   json_decref(root);
   return ok;
 }
@@ -226,7 +208,7 @@ bool run_write_metrics(const char *path, const run_figures *f) {
     json_object_set_new(here, "wall_seconds", jnum(f->wall_seconds));
   }
   json_object_set_new(root, "this_process", here ? here : json_null());
-  bool ok = save_json(path, root);
+  bool ok = cli_write_json(path, root);
   json_decref(root);
   return ok;
 }
